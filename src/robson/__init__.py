@@ -1,0 +1,3 @@
+"""Robson: a risk-first trading operations engine."""
+
+__version__ = "0.1.0"

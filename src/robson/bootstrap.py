@@ -1,0 +1,67 @@
+"""The composition root: the one place that builds adapters, repositories, the clock and the use-case context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy.engine import Engine
+
+from robson.clock import SystemClock
+from robson.config import Settings
+from robson.execution.adapters.paper import PaperExchange
+from robson.execution.matching import FeeSchedule, SlippageModel
+from robson.persistence.database import create_engine_for, migrate, session_factory
+from robson.persistence.paper_store import SqlPaperStore
+from robson.persistence.unit_of_work import SqlUnitOfWork
+from robson.ports import Clock, PaperMarket, UnitOfWork
+from robson.services.context import Context
+
+
+@dataclass(slots=True)
+class App:
+    settings: Settings
+    context: Context
+    market: PaperMarket  # the paper venue's market side (only paper is wired so far)
+    database_url: str
+    engine: Engine
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build(
+    database_url: str | None = None,
+    *,
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    actor: str = "robson",
+) -> App:
+    settings = settings or Settings()
+    url = database_url or settings.resolved_database_url
+    engine = create_engine_for(url)
+    migrate(engine)
+    sessions = session_factory(engine)
+    clock = clock or SystemClock()
+    exchange = PaperExchange(
+        SqlPaperStore(sessions),
+        settings.paper.all_instruments(),
+        FeeSchedule(settings.paper.maker_fee, settings.paper.taker_fee),
+        SlippageModel(settings.paper.slippage_bps / Decimal(10000)),
+        clock,
+    )
+    if not exchange.balances() and not exchange.open_orders():
+        exchange.reset(dict(settings.paper.initial_balances))
+    unit_of_work: Callable[[], UnitOfWork] = lambda: SqlUnitOfWork(sessions, actor=actor)  # noqa: E731
+    context = Context(
+        unit_of_work=unit_of_work,
+        exchange=exchange,
+        clock=clock,
+        strategies=settings.strategies,
+        slippage_rate=settings.slippage_rate,
+        max_entry_deviation_percent=settings.max_entry_deviation_percent,
+        quote=settings.quote,
+        actor=actor,
+    )
+    return App(settings, context, exchange, url, engine)

@@ -1,0 +1,1 @@
+"""The command line: parse, call a use case, render with Rich. No business logic here."""

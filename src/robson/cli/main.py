@@ -1,0 +1,284 @@
+"""`robson`: plan, size, validate, execute and follow trading operations."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+import typer
+
+from robson import bootstrap
+from robson.cli import demo, paper, parse, render
+from robson.cli.errors import guarded
+from robson.config import Settings
+from robson.domain.errors import InvalidValue
+from robson.domain.operation import OperationStatus
+from robson.domain.values import Side
+from robson.services import audit, planning, trading, views
+from robson.services import portfolio as portfolio_service
+from robson.services.sizing import METHODS, Costs, LotRules, SizingParams, size
+
+app = typer.Typer(
+    name="robson",
+    help="You decide WHEN to trade; Robson decides HOW MUCH and protects the capital.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output; decimals as strings.")]
+
+
+class _State:
+    database_url: str | None = None
+
+
+STATE = _State()
+
+
+@app.callback()
+def main(
+    db: Annotated[str | None, typer.Option("--db", help="Database URL or SQLite file (default: the data dir).")] = None,
+) -> None:
+    STATE.database_url = _database_url(db)
+
+
+def _database_url(db: str | None) -> str | None:
+    if db is None or "://" in db:
+        return db
+    return f"sqlite:///{db}"
+
+
+def _app() -> bootstrap.App:
+    return bootstrap.build(STATE.database_url, actor="cli")
+
+
+@app.command("size")
+@guarded
+def size_command(
+    capital: Annotated[str, typer.Option(help="Capital to size from.")],
+    entry: Annotated[str, typer.Option(help="Entry price.")],
+    stop: Annotated[str | None, typer.Option(help="Stop price (optional with --method atr).")] = None,
+    risk: Annotated[str, typer.Option(help="Risk per trade, % of capital.")] = "1",
+    method: Annotated[str, typer.Option(help=f"One of: {', '.join(METHODS)}.")] = "fixed_risk",
+    step: Annotated[str, typer.Option(help="Lot step; the quantity rounds down onto it.")] = "0",
+    tick: Annotated[str, typer.Option(help="Price tick.")] = "0",
+    min_qty: Annotated[str, typer.Option(help="Exchange minimum quantity.")] = "0",
+    min_notional: Annotated[str, typer.Option(help="Exchange minimum notional.")] = "0",
+    fees: Annotated[str, typer.Option(help="none | taker (the paper venue's) | a rate per side, 0.001 = 0.1%.")] = "taker",
+    slippage_bps: Annotated[str, typer.Option(help="Slippage allowance per fill, in basis points.")] = "0",
+    max_position: Annotated[str, typer.Option(help="Max position, % of capital.")] = "50",
+    side: Annotated[str | None, typer.Option(help="long | short (needed with --method atr and no stop).")] = None,
+    fraction: Annotated[str | None, typer.Option(help="fixed_fractional: % of capital in the position.")] = None,
+    amount: Annotated[str | None, typer.Option(help="fixed_amount: quote amount in the position.")] = None,
+    win_rate: Annotated[str | None, typer.Option(help="kelly: probability of a win, 0..1.")] = None,
+    payoff: Annotated[str | None, typer.Option(help="kelly: average win / average loss.")] = None,
+    kelly_multiplier: Annotated[str, typer.Option(help="kelly: fraction of full Kelly.")] = "0.5",
+    atr: Annotated[str | None, typer.Option(help="atr: average true range.")] = None,
+    atr_multiplier: Annotated[str, typer.Option(help="atr: stop distance in ATRs.")] = "2",
+    asset_vol: Annotated[str | None, typer.Option(help="target_volatility: the asset's volatility, %.")] = None,
+    target_vol: Annotated[str | None, typer.Option(help="target_volatility: the position's target, % of capital.")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Size a position (pure calculation; nothing is stored)."""
+    opt = parse.optional_amount
+    params = SizingParams(
+        method=method,
+        fraction_percent=opt(fraction, "fraction"),
+        amount=opt(amount, "amount"),
+        win_probability=opt(win_rate, "win rate"),
+        payoff_ratio=opt(payoff, "payoff"),
+        kelly_multiplier=parse.amount(kelly_multiplier, "Kelly multiplier"),
+        atr=opt(atr, "ATR"),
+        atr_multiplier=parse.amount(atr_multiplier, "ATR multiplier"),
+        asset_volatility_percent=opt(asset_vol, "asset volatility"),
+        target_volatility_percent=opt(target_vol, "target volatility"),
+    )
+    taker = Settings().paper.taker_fee if fees.strip().lower() == "taker" else Decimal(0)
+    costs = Costs(parse.fee_rate(fees, taker), parse.zero_or_more(slippage_bps, "slippage") / 10000)
+    lot = LotRules(
+        parse.zero_or_more(step, "step"), parse.zero_or_more(tick, "tick"),
+        parse.zero_or_more(min_qty, "min quantity"), parse.zero_or_more(min_notional, "min notional"),
+    )
+    result = size(
+        parse.amount(capital, "capital"), parse.amount(entry, "entry"), opt(stop, "stop"), params,
+        side=Side.parse(side) if side else None, risk_percent=parse.amount(risk, "risk"),
+        max_position_percent=parse.amount(max_position, "max position"), costs=costs, lot=lot,
+    )
+    view = views.sizing_view(result)
+    render.emit_json(view) if json_output else render.sizing(view)
+
+
+@app.command()
+@guarded
+def plan(
+    symbol: Annotated[str, typer.Argument(help="e.g. BTC/USDT")],
+    side: Annotated[str, typer.Option(help="long | short")],
+    entry: Annotated[str, typer.Option(help="Planned entry price.")],
+    stop: Annotated[str | None, typer.Option(help="Technical stop (default: the strategy's stop %).")] = None,
+    target: Annotated[str | None, typer.Option(help="Target price.")] = None,
+    rr: Annotated[str | None, typer.Option("--rr", help="Target as a reward:risk multiple instead.")] = None,
+    strategy: Annotated[str, typer.Option(help="Strategy whose risk limits apply.")] = "default",
+    json_output: JsonOption = False,
+) -> None:
+    """Store a PLANNED operation and print its sizing."""
+    opt = parse.optional_amount
+    robson = _app()
+    planned = planning.plan(
+        robson.context, symbol, Side.parse(side), parse.amount(entry, "entry"), opt(stop, "stop"),
+        opt(target, "target"), opt(rr, "reward:risk"), strategy,
+    )
+    view = views.operation_view(planned.operation)
+    if json_output:
+        render.emit_json({**view, "sizing": views.sizing_view(planned.sizing)})
+        return
+    render.operations([view], title="Planned")
+    render.sizing(views.sizing_view(planned.sizing))
+
+
+@app.command()
+@guarded
+def validate(operation_id: Annotated[str, typer.Argument(metavar="ID")], json_output: JsonOption = False) -> None:
+    """Run the pre-trade checks; exit 3 if any fails."""
+    operation, decision = planning.validate(_app().context, parse.identifier(operation_id))
+    view = views.decision_view(decision)
+    render.emit_json({"id": operation.id, **view}) if json_output else render.decision(view, operation.id or 0)
+    if not decision.approved:
+        raise typer.Exit(3)
+
+
+def _outcome(outcome: trading.Outcome, json_output: bool, title: str) -> None:
+    view = views.operation_view(outcome.operation, detail=True)
+    if json_output:
+        render.emit_json({**view, "changes": outcome.changes, "warnings": outcome.warnings})
+        return
+    render.operations([view], title=title)
+    render.notes(outcome.changes, outcome.warnings)
+
+
+@app.command()
+@guarded
+def execute(operation_id: Annotated[str, typer.Argument(metavar="ID")], json_output: JsonOption = False) -> None:
+    """Place the entry and its protective stop and target on the configured exchange."""
+    _outcome(trading.execute(_app().context, parse.identifier(operation_id)), json_output, "Executed")
+
+
+@app.command()
+@guarded
+def adopt(
+    symbol: Annotated[str, typer.Argument(help="e.g. BTC/USDT")],
+    qty: Annotated[str, typer.Option(help="Quantity held.")],
+    entry: Annotated[str, typer.Option(help="Price it was bought at.")],
+    side: Annotated[str, typer.Option(help="long | short")] = "long",
+    stop: Annotated[str | None, typer.Option(help="Stop price (default from --stop-percent).")] = None,
+    target: Annotated[str | None, typer.Option(help="Target price (default from --target-percent).")] = None,
+    stop_percent: Annotated[str | None, typer.Option(help="Stop distance, % (default: the strategy's).")] = None,
+    target_percent: Annotated[str | None, typer.Option(help="Target distance, % (default: the strategy's).")] = None,
+    strategy: Annotated[str, typer.Option()] = "default",
+    json_output: JsonOption = False,
+) -> None:
+    """Create an ACTIVE operation for a position already held."""
+    opt = parse.optional_amount
+    outcome = trading.adopt(
+        _app().context, symbol, parse.amount(qty, "quantity"), parse.amount(entry, "entry"),
+        side=Side.parse(side), stop=opt(stop, "stop"), target=opt(target, "target"),
+        stop_percent=opt(stop_percent, "stop percent"), target_percent=opt(target_percent, "target percent"),
+        strategy=strategy,
+    )
+    _outcome(outcome, json_output, "Adopted")
+
+
+@app.command()
+@guarded
+def operations(
+    status: Annotated[str | None, typer.Option(help="PLANNED, ACTIVE, CLOSED, CANCELLED or REJECTED.")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """List operations."""
+    statuses: tuple[OperationStatus, ...] = ()
+    if status is not None:
+        try:
+            statuses = (OperationStatus(status.strip().upper()),)
+        except ValueError:
+            raise InvalidValue(f"unknown status {status!r}") from None
+    context = _app().context
+    with context.unit_of_work() as uow:
+        found = uow.operations.list(statuses)
+    listed = [views.operation_view(op) for op in found]
+    render.emit_json(listed) if json_output else render.operations(listed)
+
+
+@app.command()
+@guarded
+def show(operation_id: Annotated[str, typer.Argument(metavar="ID")], json_output: JsonOption = False) -> None:
+    """One operation with its orders, tranches and trades."""
+    view = views.operation_view(planning.load(_app().context, parse.identifier(operation_id)), detail=True)
+    render.emit_json(view) if json_output else render.operation(view)
+
+
+@app.command()
+@guarded
+def close(
+    operation_id: Annotated[str, typer.Argument(metavar="ID")],
+    reason: Annotated[str, typer.Option(help="Why you close it (kept in the record).")],
+    json_output: JsonOption = False,
+) -> None:
+    """Cancel a PLANNED operation or exit an ACTIVE one at market (close reason MANUAL)."""
+    _outcome(trading.close(_app().context, parse.identifier(operation_id), reason), json_output, "Closed")
+
+
+@app.command()
+@guarded
+def portfolio(json_output: JsonOption = False) -> None:
+    """Capital, available cash, positions, unrealized and today's realized P&L."""
+    context = _app().context
+    view = views.portfolio_view(portfolio_service.portfolio(context, context.quote))
+    render.emit_json(view) if json_output else render.portfolio(view)
+
+
+@app.command()
+@guarded
+def sync(json_output: JsonOption = False) -> None:
+    """Ask the venue about every working order and apply fills, exits and cancels."""
+    outcomes = trading.sync(_app().context)
+    if json_output:
+        render.emit_json([{"id": o.operation.id, "changes": o.changes, "warnings": o.warnings} for o in outcomes])
+        return
+    for outcome in outcomes:
+        render.console.print(f"operation {outcome.operation.id}: {outcome.operation.status}")
+        render.notes(outcome.changes, outcome.warnings)
+
+
+@app.command("audit")
+@guarded
+def audit_command(
+    operation_id: Annotated[str | None, typer.Argument(metavar="[ID]")] = None, json_output: JsonOption = False
+) -> None:
+    """The audit trail: every state change and order event, oldest first."""
+    records = audit.history(_app().context, None, None)
+    if operation_id is not None:
+        wanted = str(parse.identifier(operation_id))
+        records = [r for r in records if r.entity_id == wanted or r.entity_id.startswith(f"rb{wanted}-")]
+    rows = [
+        {"id": r.id, "at": r.at.isoformat(), "actor": r.actor, "action": r.action, "entity": r.entity,
+         "entity_id": r.entity_id, "before": r.before, "after": r.after}
+        for r in records
+    ]
+    if json_output:
+        render.emit_json(rows)
+        return
+    table = render.Table(title="Audit trail", title_justify="left")
+    for column in ("id", "at", "actor", "action", "entity", "before", "after"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(str(r["id"]), str(r["at"])[:19], str(r["actor"]), str(r["action"]),
+                      f"{r['entity']} {r['entity_id']}", str(r["before"] or ""), str(r["after"] or ""))
+    render.console.print(table)
+
+
+paper.register(app, _app)
+demo.register(app)
+
+
+def run() -> None:
+    app()

@@ -1,0 +1,153 @@
+"""Typed settings, validated at start: environment (ROBSON_*) over the TOML file over the defaults.
+
+The TOML file is ROBSON_CONFIG, or robson.toml in the data directory when it exists. Unknown keys are refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from robson.domain.instrument import Instrument, split_symbol
+from robson.risk.limits import RiskLimits
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RiskOverrides(_Strict):
+    """One strategy's departures from the defaults; anything left out inherits from [risk.default]."""
+
+    max_risk_per_trade_percent: Decimal | None = None
+    stop_loss_percent: Decimal | None = None
+    take_profit_percent: Decimal | None = None
+    max_position_size_percent: Decimal | None = None
+    max_daily_loss_percent: Decimal | None = None
+    max_drawdown_percent: Decimal | None = None
+    max_concurrent_operations: int | None = None
+
+
+class InstrumentSettings(_Strict):
+    symbol: str
+    tick_size: Decimal
+    step_size: Decimal
+    min_quantity: Decimal = Decimal("0")
+    min_notional: Decimal = Decimal("0")
+
+    def build(self) -> Instrument:
+        base, quote = split_symbol(self.symbol)
+        return Instrument(
+            f"{base}/{quote}", base, quote, self.tick_size, self.step_size, self.min_quantity, self.min_notional
+        )
+
+
+# Binance spot filters (PRICE_FILTER tickSize, LOT_SIZE stepSize/minQty, NOTIONAL minNotional).
+DEFAULT_INSTRUMENTS = (
+    InstrumentSettings(symbol="BTC/USDT", tick_size=Decimal("0.01"), step_size=Decimal("0.00001"),
+                       min_quantity=Decimal("0.00001"), min_notional=Decimal("5")),
+    InstrumentSettings(symbol="ETH/USDT", tick_size=Decimal("0.01"), step_size=Decimal("0.0001"),
+                       min_quantity=Decimal("0.0001"), min_notional=Decimal("5")),
+    InstrumentSettings(symbol="SOL/USDT", tick_size=Decimal("0.01"), step_size=Decimal("0.001"),
+                       min_quantity=Decimal("0.001"), min_notional=Decimal("5")),
+)
+
+
+class PaperSettings(_Strict):
+    maker_fee: Decimal = Field(Decimal("0.001"), ge=0, lt=Decimal("0.1"))
+    taker_fee: Decimal = Field(Decimal("0.001"), ge=0, lt=Decimal("0.1"))
+    slippage_bps: Decimal = Field(Decimal("2"), ge=0, lt=Decimal("1000"))
+    initial_balances: dict[str, Decimal] = Field(default_factory=lambda: {"USDT": Decimal("10000")})
+    instruments: tuple[InstrumentSettings, ...] = ()  # added to the defaults (same symbol replaces)
+
+    def all_instruments(self) -> dict[str, Instrument]:
+        built = {i.symbol: i.build() for i in DEFAULT_INSTRUMENTS}
+        built.update({(item := i.build()).symbol: item for i in self.instruments})
+        return built
+
+    @field_validator("initial_balances")
+    @classmethod
+    def _balances_not_negative(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        for asset, amount in value.items():
+            if not amount.is_finite() or amount < 0:
+                raise ValueError(f"balance of {asset} must be a non-negative number")
+        return value
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("robson", appauthor=False))
+
+
+def config_path() -> Path | None:
+    explicit = os.environ.get("ROBSON_CONFIG")
+    if explicit:
+        return Path(explicit)
+    data_dir = Path(os.environ.get("ROBSON_DATA_DIR") or default_data_dir())
+    candidate = data_dir / "robson.toml"
+    return candidate if candidate.exists() else None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ROBSON_", extra="forbid", frozen=True, env_nested_delimiter="__")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str | None = None
+    exchange: Literal["paper"] = "paper"
+    quote: str = "USDT"
+    slippage_allowance_bps: Decimal | None = Field(None, ge=0, lt=Decimal("1000"))
+    max_entry_deviation_percent: Decimal = Field(Decimal("1"), gt=0, le=Decimal("50"))
+    paper: PaperSettings = PaperSettings()
+    risk: dict[str, RiskOverrides] = Field(default_factory=dict)
+
+    _strategies: dict[str, RiskLimits] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _build_strategies(self) -> Settings:
+        base = RiskLimits()
+        defaults = self.risk.get("default", RiskOverrides()).model_dump(exclude_none=True)
+        built = {"default": RiskLimits(**{**_fields(base), **defaults})}
+        for name, overrides in self.risk.items():
+            built[name] = RiskLimits(**{**_fields(base), **defaults, **overrides.model_dump(exclude_none=True)})
+        self._strategies = built
+        return self
+
+    @property
+    def strategies(self) -> dict[str, RiskLimits]:
+        return dict(self._strategies)
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'robson.db'}"
+
+    @property
+    def slippage_rate(self) -> Decimal:
+        bps = self.slippage_allowance_bps if self.slippage_allowance_bps is not None else self.paper.slippage_bps
+        return bps / Decimal(10000)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = config_path()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if path is not None:
+            if not path.exists():
+                raise ValueError(f"configuration file {path} does not exist")
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+
+def _fields(limits: RiskLimits) -> dict[str, object]:
+    return {item.name: getattr(limits, item.name) for item in dataclasses.fields(limits)}

@@ -1,0 +1,1 @@
+"""The domain: value types, instruments, orders, fills, operations and positions. Stdlib only."""

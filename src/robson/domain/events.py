@@ -1,0 +1,16 @@
+"""Immutable, past-tense domain events. The services drain them into the audit trail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DomainEvent:
+    name: str  # past tense: OperationPlanned, OrderFilled, TrancheAdded, ...
+    entity: str  # "operation", "order", "position"
+    entity_id: str
+    at: datetime
+    before: dict[str, str] = field(default_factory=dict)
+    after: dict[str, str] = field(default_factory=dict)

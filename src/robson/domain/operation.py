@@ -1,0 +1,194 @@
+"""The operation: one trading thesis, its plan, its orders, its position and its lifecycle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from robson.domain.errors import IllegalTransition, InvalidValue
+from robson.domain.events import DomainEvent
+from robson.domain.fills import Fill
+from robson.domain.orders import Order, OrderRole
+from robson.domain.position import Position, PositionStatus, Trade, Tranche
+from robson.domain.values import ZERO, Side
+
+
+class OperationStatus(StrEnum):
+    PLANNED = "PLANNED"
+    ACTIVE = "ACTIVE"
+    CLOSED = "CLOSED"
+    CANCELLED = "CANCELLED"
+    REJECTED = "REJECTED"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (OperationStatus.CLOSED, OperationStatus.CANCELLED, OperationStatus.REJECTED)
+
+
+class CloseReason(StrEnum):
+    STOP_LOSS = "STOP_LOSS"
+    TAKE_PROFIT = "TAKE_PROFIT"
+    TRAILING_STOP = "TRAILING_STOP"
+    SCALE_OUT = "SCALE_OUT"
+    TIME_EXIT = "TIME_EXIT"
+    MANUAL = "MANUAL"
+    KILL_SWITCH = "KILL_SWITCH"
+    LIQUIDATION = "LIQUIDATION"
+    PROTECTION_FAILED = "PROTECTION_FAILED"
+
+
+_O = OperationStatus
+OPERATION_TRANSITIONS: dict[OperationStatus, frozenset[OperationStatus]] = {
+    _O.PLANNED: frozenset({_O.ACTIVE, _O.CANCELLED, _O.REJECTED}),
+    _O.ACTIVE: frozenset({_O.CLOSED}),
+    _O.CLOSED: frozenset(),
+    _O.CANCELLED: frozenset(),
+    _O.REJECTED: frozenset(),
+}
+
+_REASON_BY_ROLE = {OrderRole.STOP: CloseReason.STOP_LOSS, OrderRole.TARGET: CloseReason.TAKE_PROFIT}
+
+
+def validate_levels(side: Side, entry: Decimal, stop: Decimal, target: Decimal | None) -> None:
+    """The stop must lie on the losing side of the entry and the target on the winning side."""
+    for name, value in (("entry", entry), ("stop", stop), ("target", target)):
+        if value is not None and (not value.is_finite() or value <= 0):
+            raise InvalidValue(f"{name} price must be a positive number, got {value}")
+    if stop == entry:
+        raise InvalidValue("stop must differ from the entry")
+    if (stop - entry) * side.sign > 0:
+        where = "below" if side is Side.LONG else "above"
+        raise InvalidValue(f"a {side} stop must be {where} the entry ({stop} vs entry {entry})")
+    if target is not None and (target - entry) * side.sign <= 0:
+        where = "above" if side is Side.LONG else "below"
+        raise InvalidValue(f"a {side} target must be {where} the entry ({target} vs entry {entry})")
+
+
+@dataclass(slots=True)
+class Operation:
+    symbol: str
+    side: Side
+    strategy: str
+    entry_price: Decimal
+    stop_price: Decimal
+    target_price: Decimal | None
+    quantity: Decimal  # the planned quantity
+    risk_amount: Decimal  # the budgeted loss at the stop, fees included
+    quote: str
+    created_at: datetime
+    status: OperationStatus = OperationStatus.PLANNED
+    close_reason: CloseReason | None = None
+    note: str = ""
+    activated_at: datetime | None = None
+    closed_at: datetime | None = None
+    orders: list[Order] = field(default_factory=list)
+    fills: list[Fill] = field(default_factory=list)
+    position: Position = field(init=False)
+    events: list[DomainEvent] = field(default_factory=list)
+    id: int | None = None
+
+    def __post_init__(self) -> None:
+        validate_levels(self.side, self.entry_price, self.stop_price, self.target_price)
+        if self.quantity <= 0:
+            raise InvalidValue(f"quantity must be greater than zero, got {self.quantity}")
+        self.position = Position(self.side, self.quote, initial_stop=self.stop_price)
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    def _move_to(self, status: OperationStatus, at: datetime) -> None:
+        if status not in OPERATION_TRANSITIONS[self.status]:
+            raise IllegalTransition(f"operation {self.id}", self.status, status)
+        before = self.status
+        self.status = status
+        if status is OperationStatus.ACTIVE:
+            self.activated_at = at
+        if status.is_final:
+            self.closed_at = at
+        after = {"status": status.value}
+        if self.close_reason is not None:
+            after["close_reason"] = self.close_reason.value
+        self.record("Operation" + status.value.title(), at, {"status": before.value}, after)
+
+    def record(self, name: str, at: datetime, before: dict[str, str], after: dict[str, str]) -> None:
+        self.events.append(DomainEvent(name, "operation", str(self.id), at, before, after))
+
+    def cancel(self, at: datetime, note: str = "") -> None:
+        self.note = note or self.note
+        self._move_to(OperationStatus.CANCELLED, at)
+
+    def reject(self, at: datetime, reason: str) -> None:
+        self.note = reason
+        self._move_to(OperationStatus.REJECTED, at)
+
+    def close(self, reason: CloseReason, at: datetime) -> None:
+        if not self.position.is_flat:
+            raise InvalidValue(f"operation {self.id} still holds {self.position.quantity}; exit it first")
+        self.close_reason = reason
+        self._move_to(OperationStatus.CLOSED, at)
+
+    def resize(self, quantity: Decimal, risk_amount: Decimal, entry: Decimal, at: datetime) -> None:
+        """Change the planned size before any order is sent (the market moved since the plan)."""
+        if self.status is not OperationStatus.PLANNED or self.orders:
+            raise IllegalTransition(f"operation {self.id}", self.status, "resized")
+        before = {"quantity": str(self.quantity), "risk_amount": str(self.risk_amount), "entry_price": str(self.entry_price)}
+        self.quantity, self.risk_amount, self.entry_price = quantity, risk_amount, entry
+        after = {"quantity": str(quantity), "risk_amount": str(risk_amount), "entry_price": str(entry)}
+        self.record("OperationResized", at, before, after)
+
+    # ---- orders and fills ------------------------------------------------------------------
+    def add_order(self, order: Order) -> None:
+        if self.status.is_final:
+            raise IllegalTransition(f"operation {self.id}", self.status, "new order")
+        if any(o.client_order_id == order.client_order_id for o in self.orders):
+            raise InvalidValue(f"order {order.client_order_id} already belongs to operation {self.id}")
+        order.operation_id = self.id
+        self.orders.append(order)
+
+    def order(self, client_order_id: str) -> Order:
+        for candidate in self.orders:
+            if candidate.client_order_id == client_order_id:
+                return candidate
+        raise InvalidValue(f"operation {self.id} has no order {client_order_id}")
+
+    def open_orders(self, *roles: OrderRole) -> list[Order]:
+        return [o for o in self.orders if o.status.is_open and (not roles or o.role in roles)]
+
+    def has_fill(self, trade_id: str) -> bool:
+        return any(f.trade_id == trade_id for f in self.fills)
+
+    def apply_fill(self, fill: Fill, at: datetime, *, exit_reason: CloseReason | None = None) -> Tranche | Trade | None:
+        """Apply a venue fill once (a repeated trade id is ignored) and move the lifecycle on."""
+        if self.has_fill(fill.trade_id):
+            return None
+        order = self.order(fill.client_order_id)
+        order.record_fill(fill.quantity, at)
+        self.fills.append(fill)
+        pending = any(o.role is OrderRole.ENTRY and o.status.is_open for o in self.orders)
+        result = self.position.apply(fill, more_entries_pending=pending)
+        kind = "TrancheAdded" if isinstance(result, Tranche) else "PositionReduced"
+        self.record(kind, at, {}, {"trade_id": fill.trade_id, "price": str(fill.price), "quantity": str(fill.quantity)})
+        if isinstance(result, Tranche) and self.status is OperationStatus.PLANNED:
+            self._move_to(OperationStatus.ACTIVE, at)
+        if isinstance(result, Trade) and self.position.is_flat:
+            self.close(exit_reason or _REASON_BY_ROLE.get(order.role, CloseReason.MANUAL), at)
+        return result
+
+    @property
+    def realized_pnl(self) -> Decimal:
+        return self.position.realized_pnl
+
+    @property
+    def is_protected(self) -> bool:
+        """Whether a live order on the venue guards the open position's stop."""
+        return any(o.role is OrderRole.STOP for o in self.open_orders())
+
+    @property
+    def position_status(self) -> PositionStatus:
+        return self.position.status
+
+    @property
+    def worst_loss_percent_of_budget(self) -> Decimal:
+        if self.risk_amount <= 0:
+            return ZERO
+        return -self.realized_pnl / self.risk_amount * 100

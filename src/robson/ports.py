@@ -1,0 +1,254 @@
+"""The ports: the Protocols every adapter implements, and the contract's own value and error types.
+
+Live, paper and backtest differ only in which adapters and which clock the composition root wires here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+from robson.domain.events import DomainEvent
+from robson.domain.fills import Fill
+from robson.domain.instrument import Instrument
+from robson.domain.operation import Operation, OperationStatus
+from robson.domain.orders import Order, OrderStatus, OrderType
+from robson.domain.values import ZERO, OrderSide
+
+# ---- exchange errors: translated once at the adapter boundary --------------------------------
+
+
+class ExchangeError(Exception):
+    """Something the venue said or failed to say."""
+
+
+class Retryable(ExchangeError):
+    """Network error, timeout, 5xx or 429: the outcome may be unknown; query before sending again."""
+
+
+class Rejected(ExchangeError):
+    """A definitive refusal. Never retried."""
+
+    kind = "REJECTED"
+
+
+class InsufficientFunds(Rejected):
+    """Binance -2010 'Account has insufficient balance for requested action.'"""
+
+    kind = "INSUFFICIENT_BALANCE"
+
+
+class FilterFailure(Rejected):
+    """Binance -1013 'Filter failure: <NAME>'."""
+
+    kind = "FILTER_FAILURE"
+
+
+class WouldTriggerImmediately(Rejected):
+    """Binance -2010 'Order would trigger immediately.'"""
+
+    kind = "WOULD_TRIGGER_IMMEDIATELY"
+
+
+class UnknownOrder(Rejected):
+    """Binance -2013 'Order does not exist.' / -2011 'Unknown order sent.'"""
+
+    kind = "UNKNOWN_ORDER"
+
+
+class UnknownSymbol(Rejected):
+    """Binance -1121 'Invalid symbol.'"""
+
+    kind = "UNKNOWN_SYMBOL"
+
+
+class DuplicateOrder(Rejected):
+    """Binance -2010 'Duplicate order sent.': the client order id is already in use."""
+
+    kind = "DUPLICATE_ORDER"
+
+
+class Fatal(ExchangeError):
+    """Bad keys, IP ban, a broken contract: stop and alert a human."""
+
+
+# ---- exchange contract types ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    client_order_id: str
+    symbol: str
+    side: OrderSide
+    type: OrderType
+    quantity: Decimal
+    price: Decimal | None = None
+    stop_price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OcoRequest:
+    """A stop and a target for the same quantity; when one fills the venue cancels the other."""
+
+    list_id: str
+    symbol: str
+    side: OrderSide
+    quantity: Decimal
+    stop_client_order_id: str
+    stop_price: Decimal
+    target_client_order_id: str
+    target_price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class OrderReport:
+    """What the venue says about one order, with every fill it has had so far."""
+
+    client_order_id: str
+    exchange_order_id: str
+    symbol: str
+    side: OrderSide
+    type: OrderType
+    status: OrderStatus
+    quantity: Decimal
+    filled_quantity: Decimal
+    price: Decimal | None = None
+    stop_price: Decimal | None = None
+    list_id: str | None = None
+    fills: tuple[Fill, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    asset: str
+    free: Decimal
+    locked: Decimal = ZERO
+
+    @property
+    def total(self) -> Decimal:
+        return self.free + self.locked
+
+
+@dataclass(frozen=True, slots=True)
+class FeeRates:
+    maker: Decimal
+    taker: Decimal
+
+
+class ExchangePort(Protocol):
+    """One venue: the paper exchange, the backtest simulator, Binance, Alpaca."""
+
+    name: str
+    supports_short: bool
+
+    def instruments(self) -> dict[str, Instrument]: ...
+
+    def fee_rates(self, symbol: str) -> FeeRates: ...
+
+    def last_price(self, symbol: str) -> Decimal | None: ...
+
+    def balances(self) -> dict[str, Balance]: ...
+
+    def place_order(self, request: OrderRequest) -> OrderReport: ...
+
+    def place_oco(self, request: OcoRequest) -> tuple[OrderReport, OrderReport]: ...
+
+    def cancel_order(self, symbol: str, client_order_id: str) -> OrderReport: ...
+
+    def get_order(self, symbol: str, client_order_id: str) -> OrderReport: ...
+
+    def open_orders(self, symbol: str | None = None) -> list[OrderReport]: ...
+
+
+class PaperMarket(Protocol):
+    """The paper venue's market side: prices pushed in by a person, a demo or a feed replay."""
+
+    def push_price(self, symbol: str, price: Decimal) -> list[Fill]: ...
+
+    def push_bar(self, symbol: str, open_: Decimal, high: Decimal, low: Decimal, close: Decimal) -> list[Fill]: ...
+
+    def reset(self, balances: dict[str, Decimal]) -> None: ...
+
+
+# ---- the paper venue's own storage ------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class PaperState:
+    """Everything the paper venue knows; persisted so that a restarted process sees the same account."""
+
+    balances: dict[str, Balance] = field(default_factory=dict)
+    orders: dict[str, Order] = field(default_factory=dict)  # by client order id
+    fills: list[Fill] = field(default_factory=list)
+    prices: dict[str, Decimal] = field(default_factory=dict)
+    sequence: int = 0
+
+
+@dataclass(slots=True)
+class PaperChanges:
+    """What one paper call changed; written in one transaction."""
+
+    balances: dict[str, Balance] = field(default_factory=dict)
+    orders: dict[str, Order] = field(default_factory=dict)
+    fills: list[Fill] = field(default_factory=list)
+    prices: dict[str, Decimal] = field(default_factory=dict)
+    sequence: int | None = None
+
+
+class PaperStore(Protocol):
+    def load(self) -> PaperState: ...
+
+    def commit(self, changes: PaperChanges) -> None: ...
+
+    def reset(self, balances: dict[str, Balance]) -> None: ...
+
+
+# ---- the ledger ------------------------------------------------------------------------------
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class OperationRepository(Protocol):
+    def add(self, operation: Operation) -> Operation: ...
+
+    def get(self, operation_id: int) -> Operation | None: ...
+
+    def list(self, statuses: Sequence[OperationStatus] = ()) -> list[Operation]: ...
+
+    def save(self, operation: Operation) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: str
+    before: dict[str, str]
+    after: dict[str, str]
+
+
+class AuditLog(Protocol):
+    def append(self, event: DomainEvent, actor: str) -> None: ...
+
+    def list(self, entity: str | None = None, entity_id: str | None = None) -> list[AuditRecord]: ...
+
+
+class UnitOfWork(Protocol):
+    operations: OperationRepository
+    audit: AuditLog
+
+    def __enter__(self) -> UnitOfWork: ...
+
+    def __exit__(self, *args: object) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...

@@ -1,0 +1,43 @@
+"""What every use case needs: the ports and the policy, wired by the composition root."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from robson.domain.errors import InvalidValue
+from robson.domain.instrument import Instrument
+from robson.ports import Clock, ExchangePort, UnitOfWork
+from robson.risk.limits import RiskLimits
+from robson.risk.sizing import Costs
+from robson.services.errors import NotFound
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    unit_of_work: Callable[[], UnitOfWork]
+    exchange: ExchangePort
+    clock: Clock
+    strategies: Mapping[str, RiskLimits]  # always holds "default"
+    slippage_rate: Decimal = Decimal("0")  # per side, the allowance the sizing budgets for market fills
+    max_entry_deviation_percent: Decimal = Decimal("1")
+    quote: str = "USDT"  # the account currency: equity and P&L are measured in it
+    actor: str = "robson"  # who the audit trail names for what these use cases do
+
+    def limits(self, strategy: str) -> RiskLimits:
+        if strategy not in self.strategies:
+            known = ", ".join(sorted(self.strategies))
+            raise InvalidValue(f"unknown strategy {strategy!r} (configured: {known})")
+        return self.strategies[strategy]
+
+    def instrument(self, symbol: str) -> Instrument:
+        instruments = self.exchange.instruments()
+        normal = symbol.strip().upper()
+        if normal not in instruments:
+            raise NotFound(f"unknown symbol {symbol!r} on {self.exchange.name} (known: {', '.join(sorted(instruments))})")
+        return instruments[normal]
+
+    def costs(self, symbol: str) -> Costs:
+        """The costs the sizing budgets for: the venue's taker fee on both fills, plus the slippage allowance."""
+        return Costs(self.exchange.fee_rates(symbol).taker, self.slippage_rate)

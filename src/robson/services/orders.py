@@ -1,0 +1,129 @@
+"""Send an operation's orders to the venue safely: record the intent first, then send, then record the answer.
+
+Every order carries a deterministic client order id (rb<operation>-<role letter><attempt>), so a resend can be
+recognised by the venue and an unknown outcome can be resolved by asking for that id before anything else.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from robson.domain.events import DomainEvent
+from robson.domain.operation import CloseReason, Operation
+from robson.domain.orders import Order, OrderRole, OrderStatus, OrderType
+from robson.domain.values import OrderSide
+from robson.ports import OcoRequest, OrderReport, OrderRequest, Rejected, Retryable, UnknownOrder
+from robson.services.context import Context
+
+_LETTER = {OrderRole.ENTRY: "e", OrderRole.STOP: "s", OrderRole.TARGET: "t", OrderRole.EXIT: "x"}
+
+
+def client_order_id(operation: Operation, role: OrderRole) -> str:
+    attempt = 1 + sum(1 for o in operation.orders if o.role is role)
+    return f"rb{operation.id}-{_LETTER[role]}{attempt}"
+
+
+def new_order(
+    operation: Operation,
+    role: OrderRole,
+    side: OrderSide,
+    type_: OrderType,
+    quantity: Decimal,
+    at: datetime,
+    *,
+    price: Decimal | None = None,
+    stop_price: Decimal | None = None,
+    list_id: str | None = None,
+) -> Order:
+    order = Order(
+        client_order_id=client_order_id(operation, role),
+        symbol=operation.symbol,
+        side=side,
+        type=type_,
+        quantity=quantity,
+        created_at=at,
+        role=role,
+        price=price,
+        stop_price=stop_price,
+        list_id=list_id,
+    )
+    operation.add_order(order)
+    _event(operation, "OrderRecorded", order, at, {}, {"status": order.status.value, "type": order.type.value})
+    return order
+
+
+def _event(op: Operation, name: str, order: Order, at: datetime, before: dict[str, str], after: dict[str, str]) -> None:
+    op.events.append(DomainEvent(name, "order", order.client_order_id, at, before, after))
+
+
+def apply_report(
+    operation: Operation, report: OrderReport, at: datetime, exit_reason: CloseReason | None = None
+) -> list[str]:
+    """Bring one local order in line with what the venue says: new fills first, then the final status."""
+    order = operation.order(report.client_order_id)
+    before = order.status
+    changes = []
+    if report.exchange_order_id and order.exchange_order_id != report.exchange_order_id:
+        order.exchange_order_id = report.exchange_order_id
+    if order.status is OrderStatus.PENDING_NEW and report.status is not OrderStatus.REJECTED:
+        order.move_to(OrderStatus.NEW, at)
+    for fill in report.fills:
+        if operation.apply_fill(fill, at, exit_reason=exit_reason) is not None:
+            changes.append(f"{order.role} {fill.side} {fill.quantity} @ {fill.price}")
+    if report.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED) and order.status.is_open:
+        order.move_to(report.status, at)
+    if order.status is not before:
+        _event(operation, "Order" + order.status.value.title().replace("_", ""), order, at,
+               {"status": before.value}, {"status": order.status.value, "filled_quantity": str(order.filled_quantity)})
+    return changes
+
+
+def reject(operation: Operation, order: Order, reason: str, at: datetime) -> None:
+    before = order.status
+    order.reject_reason = reason
+    order.move_to(OrderStatus.REJECTED, at)
+    _event(operation, "OrderRejected", order, at, {"status": before.value}, {"status": "REJECTED", "reason": reason})
+
+
+def send(ctx: Context, operation: Operation, order: Order) -> OrderReport | None:
+    """Send one recorded order. On an unknown outcome, ask the venue for the client order id before anything else.
+    Returns the venue's report, or None when the venue rejected the order (recorded on the order)."""
+    request = OrderRequest(
+        order.client_order_id, order.symbol, order.side, order.type, order.quantity, order.price, order.stop_price
+    )
+    try:
+        return ctx.exchange.place_order(request)
+    except Rejected as refusal:
+        reject(operation, order, f"{refusal.kind}: {refusal}", ctx.clock.now())
+        return None
+    except Retryable:
+        return resolve_unknown(ctx, operation, order)
+
+
+def resolve_unknown(ctx: Context, operation: Operation, order: Order) -> OrderReport | None:
+    try:
+        return ctx.exchange.get_order(order.symbol, order.client_order_id)
+    except UnknownOrder:
+        reject(operation, order, "never reached the venue (unknown outcome resolved: no such order)", ctx.clock.now())
+        return None
+
+
+def send_protection(ctx: Context, operation: Operation, stop: Order, target: Order) -> tuple[OrderReport, ...] | None:
+    assert stop.stop_price is not None and target.price is not None and stop.list_id is not None
+    request = OcoRequest(
+        stop.list_id, operation.symbol, stop.side, stop.quantity,
+        stop.client_order_id, stop.stop_price, target.client_order_id, target.price,
+    )
+    try:
+        return ctx.exchange.place_oco(request)
+    except Rejected as refusal:
+        now = ctx.clock.now()
+        for order in (stop, target):
+            reject(operation, order, f"{refusal.kind}: {refusal}", now)
+        return None
+    except Retryable:
+        reports = [resolve_unknown(ctx, operation, order) for order in (stop, target)]
+        if any(r is None for r in reports):
+            return None
+        return tuple(r for r in reports if r is not None)

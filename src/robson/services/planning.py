@@ -1,0 +1,176 @@
+"""Plan an operation, adopt a position already held, and validate a plan against the rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from robson.domain.errors import InvalidValue
+from robson.domain.instrument import Instrument
+from robson.domain.operation import Operation, OperationStatus, validate_levels
+from robson.domain.values import ONE, Side, ceil_to_step, is_on_step
+from robson.risk import checks, levels
+from robson.risk.sizing import LotRules, SizingRefused, SizingResult, loss_per_unit
+from robson.services import portfolio
+from robson.services.context import Context
+from robson.services.errors import NotFound, Refused
+from robson.services.sizing import SizingParams, size
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    operation: Operation
+    sizing: SizingResult
+
+
+def _on_tick(value: Decimal | None, name: str, instrument: Instrument) -> None:
+    if value is not None and not is_on_step(value, instrument.tick_size):
+        raise InvalidValue(f"{name} price {value} is not a multiple of the tick size {instrument.tick_size}")
+
+
+def resolve_levels(
+    instrument: Instrument,
+    side: Side,
+    entry: Decimal,
+    stop: Decimal | None,
+    target: Decimal | None,
+    reward_risk: Decimal | None,
+    stop_percent: Decimal,
+    target_percent: Decimal,
+) -> tuple[Decimal, Decimal]:
+    """The trader's stop and target, or ones derived from the strategy's percentages (or a reward:risk)."""
+    if target is not None and reward_risk is not None:
+        raise InvalidValue("give either a target or a reward:risk ratio, not both")
+    for name, value in (("entry", entry), ("stop", stop), ("target", target)):
+        _on_tick(value, name, instrument)
+    tick = instrument.tick_size
+    if stop is None:
+        stop = levels.stop_from_percent(entry, side, stop_percent, tick)
+    validate_levels(side, entry, stop, target)
+    if target is None:
+        target = (
+            levels.target_from_reward_risk(entry, stop, side, reward_risk, tick)
+            if reward_risk is not None
+            else levels.target_from_percent(entry, side, target_percent, tick)
+        )
+    validate_levels(side, entry, stop, target)
+    return stop, target
+
+
+def plan(
+    ctx: Context,
+    symbol: str,
+    side: Side,
+    entry: Decimal,
+    stop: Decimal | None = None,
+    target: Decimal | None = None,
+    reward_risk: Decimal | None = None,
+    strategy: str = "default",
+    params: SizingParams | None = None,
+) -> Planned:
+    """Store a PLANNED operation sized so that the loss at its stop, costs included, fits the risk budget."""
+    instrument = ctx.instrument(symbol)
+    limits = ctx.limits(strategy)
+    stop, target = resolve_levels(
+        instrument, side, entry, stop, target, reward_risk, limits.stop_loss_percent, limits.take_profit_percent
+    )
+    capital = portfolio.equity(ctx.exchange, instrument.quote)
+    if capital <= 0:
+        raise Refused(f"the account has no {instrument.quote} equity to size from")
+    try:
+        sizing = size(
+            capital,
+            entry,
+            stop,
+            params or SizingParams(),
+            side=side,
+            risk_percent=limits.max_risk_per_trade_percent,
+            max_position_percent=limits.max_position_size_percent,
+            costs=ctx.costs(instrument.symbol),
+            lot=LotRules.of(instrument),
+        )
+    except SizingRefused as refusal:
+        raise Refused(str(refusal)) from refusal
+    now = ctx.clock.now()
+    operation = Operation(
+        symbol=instrument.symbol,
+        side=side,
+        strategy=strategy,
+        entry_price=entry,
+        stop_price=stop,
+        target_price=target,
+        quantity=sizing.quantity,
+        risk_amount=sizing.risk_amount,
+        quote=instrument.quote,
+        created_at=now,
+    )
+    with ctx.unit_of_work() as uow:
+        uow.operations.add(operation)
+        operation.record("OperationPlanned", now, {}, _plan_fields(operation))
+        uow.commit()
+    return Planned(operation, sizing)
+
+
+def _plan_fields(operation: Operation) -> dict[str, str]:
+    return {
+        "status": operation.status.value,
+        "symbol": operation.symbol,
+        "side": operation.side.value,
+        "entry_price": str(operation.entry_price),
+        "stop_price": str(operation.stop_price),
+        "target_price": str(operation.target_price),
+        "quantity": str(operation.quantity),
+        "risk_amount": str(operation.risk_amount),
+    }
+
+
+def load(ctx: Context, operation_id: int) -> Operation:
+    with ctx.unit_of_work() as uow:
+        operation = uow.operations.get(operation_id)
+    if operation is None:
+        raise NotFound(f"unknown operation id {operation_id}")
+    return operation
+
+
+def decide(ctx: Context, operation: Operation, entry: Decimal | None = None) -> checks.Decision:
+    """Run the pre-trade checks for a planned operation against the current portfolio."""
+    instrument = ctx.instrument(operation.symbol)
+    entry = entry or operation.entry_price
+    costs = ctx.costs(operation.symbol)
+    risk = operation.quantity * loss_per_unit(operation.side, entry, operation.stop_price, costs, instrument.tick_size)
+    paid = ceil_to_step(entry * (ONE + costs.slippage_rate), instrument.tick_size)
+    proposal = checks.Proposal(
+        instrument=instrument,
+        side=operation.side,
+        entry=entry,
+        quantity=operation.quantity,
+        risk_amount=risk,
+        cost=operation.quantity * paid * (ONE + costs.fee_rate),
+    )
+    with ctx.unit_of_work() as uow:
+        active = len(uow.operations.list((OperationStatus.ACTIVE,)))
+    snapshot = checks.PortfolioSnapshot(
+        equity=portfolio.equity(ctx.exchange, operation.quote),
+        free_quote=portfolio.free_quote(ctx.exchange, operation.quote),
+        active_operations=active,
+        venue_supports_short=ctx.exchange.supports_short,
+    )
+    return checks.evaluate(proposal, snapshot, ctx.limits(operation.strategy))
+
+
+def validate(ctx: Context, operation_id: int) -> tuple[Operation, checks.Decision]:
+    operation = load(ctx, operation_id)
+    if operation.status is not OperationStatus.PLANNED:
+        raise InvalidValue(f"operation {operation_id} is {operation.status}; only PLANNED operations are validated")
+    decision = decide(ctx, operation)
+    with ctx.unit_of_work() as uow:
+        stored = uow.operations.get(operation_id)
+        assert stored is not None
+        stored.record(
+            "OperationValidated",
+            ctx.clock.now(),
+            {},
+            {"approved": str(decision.approved), "failures": decision.summary()},
+        )
+        uow.commit()
+    return operation, decision

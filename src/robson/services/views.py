@@ -1,0 +1,139 @@
+"""Plain, JSON-ready views of the domain for the entry points: keys are the domain's own names and every
+decimal is a string, so nothing is lost on the way out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from robson.domain.operation import Operation
+from robson.domain.orders import Order
+from robson.risk.checks import CheckResult, Decision
+from robson.risk.sizing import SizingResult
+from robson.services.portfolio import PortfolioView
+
+Json = dict[str, object]
+
+
+def money(value: Decimal | None) -> str | None:
+    """An exact decimal, without trailing noise, but with at least two places: 499.50000 -> '499.50'."""
+    if value is None:
+        return None
+    normal = value.normalize()
+    exponent = normal.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > -2:
+        normal = normal.quantize(Decimal("0.01"))
+    return f"{normal:f}"
+
+
+def number(value: Decimal | None) -> str | None:
+    """An exact decimal without trailing zeros: 0.005550 -> '0.00555'."""
+    if value is None:
+        return None
+    text = f"{value.normalize():f}"
+    return text
+
+
+def when(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def sizing_view(result: SizingResult) -> Json:
+    return {
+        "method": result.method,
+        "side": result.side.value,
+        "entry_price": money(result.entry),
+        "stop_price": money(result.stop),
+        "quantity": number(result.quantity),
+        "position_value": money(result.position_value),
+        "risk_amount": money(result.risk_amount),
+        "risk_budget": money(result.risk_budget),
+        "position_percent": money(result.position_percent),
+        "loss_per_unit": money(result.loss_per_unit),
+        "is_capped": result.is_capped,
+        "cap_reason": result.cap_reason,
+    }
+
+
+def order_view(order: Order) -> Json:
+    return {
+        "client_order_id": order.client_order_id,
+        "exchange_order_id": order.exchange_order_id,
+        "role": order.role.value if order.role else None,
+        "side": order.side.value,
+        "type": order.type.value,
+        "status": order.status.value,
+        "quantity": number(order.quantity),
+        "filled_quantity": number(order.filled_quantity),
+        "price": money(order.price),
+        "stop_price": money(order.stop_price),
+        "list_id": order.list_id,
+        "reject_reason": order.reject_reason,
+    }
+
+
+def operation_view(op: Operation, detail: bool = False) -> Json:
+    position = op.position
+    view: Json = {
+        "id": op.id,
+        "symbol": op.symbol,
+        "side": op.side.value,
+        "strategy": op.strategy,
+        "status": op.status.value,
+        "close_reason": op.close_reason.value if op.close_reason else None,
+        "entry_price": money(op.entry_price),
+        "stop_price": money(op.stop_price),
+        "target_price": money(op.target_price),
+        "quantity": number(op.quantity),
+        "risk_amount": money(op.risk_amount),
+        "position_status": position.status.value,
+        "position_quantity": number(position.quantity),
+        "average_entry_price": money(position.average_entry),
+        "realized_pnl": money(position.realized_pnl),
+        "fees": money(position.fees_paid),
+        "protected": op.is_protected,
+        "note": op.note,
+        "created_at": when(op.created_at),
+        "activated_at": when(op.activated_at),
+        "closed_at": when(op.closed_at),
+    }
+    if detail:
+        view["orders"] = [order_view(o) for o in op.orders]
+        view["tranches"] = [
+            {"trade_id": t.trade_id, "price": money(t.price), "quantity": number(t.quantity),
+             "fee": money(t.fee), "time": when(t.time)}
+            for t in position.tranches
+        ]
+        view["trades"] = [
+            {"trade_id": t.trade_id, "quantity": number(t.quantity), "entry_price": money(t.entry_price),
+             "exit_price": money(t.exit_price), "fees": money(t.fees), "pnl": money(t.pnl),
+             "r_multiple": number(t.r_multiple.quantize(Decimal("0.0001"))) if t.r_multiple is not None else None,
+             "exit_time": when(t.exit_time)}
+            for t in position.trades
+        ]
+    return view
+
+
+def check_view(check: CheckResult) -> Json:
+    return {"code": check.code, "passed": check.passed, "limit": check.limit, "measured": check.measured,
+            "reason": check.reason}
+
+
+def decision_view(decision: Decision) -> Json:
+    return {"approved": decision.approved, "checks": [check_view(c) for c in decision.checks]}
+
+
+def portfolio_view(view: PortfolioView) -> Json:
+    return {
+        "quote": view.quote,
+        "capital": money(view.equity),
+        "available": money(view.available),
+        "unrealized_pnl": money(view.unrealized_pnl),
+        "realized_pnl_today": money(view.realized_pnl_today),
+        "active_operations": view.active_operations,
+        "positions": [
+            {**operation_view(line.operation), "last_price": money(line.last_price),
+             "unrealized_pnl": money(line.unrealized_pnl)}
+            for line in view.positions
+        ],
+    }
