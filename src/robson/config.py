@@ -51,12 +51,27 @@ class InstrumentSettings(_Strict):
 
 # Binance spot filters (PRICE_FILTER tickSize, LOT_SIZE stepSize/minQty, NOTIONAL minNotional).
 DEFAULT_INSTRUMENTS = (
-    InstrumentSettings(symbol="BTC/USDT", tick_size=Decimal("0.01"), step_size=Decimal("0.00001"),
-                       min_quantity=Decimal("0.00001"), min_notional=Decimal("5")),
-    InstrumentSettings(symbol="ETH/USDT", tick_size=Decimal("0.01"), step_size=Decimal("0.0001"),
-                       min_quantity=Decimal("0.0001"), min_notional=Decimal("5")),
-    InstrumentSettings(symbol="SOL/USDT", tick_size=Decimal("0.01"), step_size=Decimal("0.001"),
-                       min_quantity=Decimal("0.001"), min_notional=Decimal("5")),
+    InstrumentSettings(
+        symbol="BTC/USDT",
+        tick_size=Decimal("0.01"),
+        step_size=Decimal("0.00001"),
+        min_quantity=Decimal("0.00001"),
+        min_notional=Decimal("5"),
+    ),
+    InstrumentSettings(
+        symbol="ETH/USDT",
+        tick_size=Decimal("0.01"),
+        step_size=Decimal("0.0001"),
+        min_quantity=Decimal("0.0001"),
+        min_notional=Decimal("5"),
+    ),
+    InstrumentSettings(
+        symbol="SOL/USDT",
+        tick_size=Decimal("0.01"),
+        step_size=Decimal("0.001"),
+        min_quantity=Decimal("0.001"),
+        min_notional=Decimal("5"),
+    ),
 )
 
 

@@ -15,7 +15,7 @@ from robson.clock import ManualClock
 from robson.domain.operation import Operation, OperationStatus
 from robson.domain.values import HUNDRED, ZERO, Side
 from robson.ports import PaperMarket
-from robson.services import planning, trading
+from robson.services import planning, portfolio, trading
 from robson.services.context import Context
 from robson.services.errors import Refused
 
@@ -29,12 +29,15 @@ class DemoReport:
     operations: list[Operation] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
+    capital_at_open: dict[int, Decimal] = field(default_factory=dict)
     capital_start: Decimal = ZERO
     capital_end: Decimal = ZERO
     bars_pushed: int = 0
 
     def loss_percent(self, op: Operation) -> Decimal:
-        return -op.realized_pnl / self.capital_start * HUNDRED if op.realized_pnl < 0 else ZERO
+        """The operation's loss as % of the capital it was sized from."""
+        capital = self.capital_at_open.get(op.id or 0, self.capital_start)
+        return -op.realized_pnl / capital * HUNDRED if op.realized_pnl < 0 else ZERO
 
     @property
     def over_budget(self) -> list[Operation]:
@@ -65,7 +68,7 @@ def run_demo(
 ) -> DemoReport:
     report = DemoReport(sources={symbol: source for symbol, (source, _) in data.items()})
     market.reset({ctx.quote: Decimal("10000")})
-    report.capital_start = planning.portfolio.equity(ctx.exchange, ctx.quote)
+    report.capital_start = portfolio.equity(ctx.exchange, ctx.quote)
     active: dict[str, int] = {}
     done = dict.fromkeys(data, 0)
     length = min(len(candles) for _, candles in data.values())
@@ -91,15 +94,17 @@ def run_demo(
         trading.close(ctx, operation_id, "demo data ended")
     with ctx.unit_of_work() as uow:
         report.operations = uow.operations.list()
-    report.capital_end = planning.portfolio.equity(ctx.exchange, ctx.quote)
+    report.capital_end = portfolio.equity(ctx.exchange, ctx.quote)
     return report
 
 
 def _open(ctx: Context, symbol: str, price: Decimal, report: DemoReport) -> int | None:
     """Plan a long at the market with the strategy's default stop and target, validate it, execute it."""
+    capital = portfolio.equity(ctx.exchange, ctx.quote)
     planned = planning.plan(ctx, symbol, Side.LONG, price)
     operation_id = planned.operation.id
     assert operation_id is not None
+    report.capital_at_open[operation_id] = capital
     _, decision = planning.validate(ctx, operation_id)
     if not decision.approved:
         report.refusals.append(f"{symbol}: {decision.summary()}")

@@ -25,7 +25,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @guarded
     def demo(
-        db: Annotated[str | None, typer.Option("--db", help="Keep the demo in this database (default: a fresh one).")] = None,
+        db: Annotated[
+            str | None, typer.Option("--db", help="Keep the demo in this database (default: a fresh one).")
+        ] = None,
         bars: Annotated[int, typer.Option(min=100, max=50_000, help="Bars per symbol at most.")] = 20_000,
         seed: Annotated[int, typer.Option(help="Seed of the synthetic markets.")] = 7,
         operations: Annotated[int, typer.Option(min=1, max=20, help="Operations per symbol.")] = 3,
@@ -39,8 +41,9 @@ def register(app: typer.Typer) -> None:
             try:
                 with Progress(transient=True, console=render.console) as progress:
                     task = progress.add_task("pushing prices", total=min(len(c) for _, c in data.values()))
-                    report = run_demo(robson.context, robson.market, clock, data, operations,
-                                      on_bar=lambda: progress.advance(task))
+                    report = run_demo(
+                        robson.context, robson.market, clock, data, operations, on_bar=lambda: progress.advance(task)
+                    )
             finally:
                 robson.close()
         _summary(report)
@@ -58,8 +61,21 @@ def _summary(report: DemoReport) -> None:
     for symbol, source in report.sources.items():
         render.console.print(f"{symbol}: {source}")
     table = Table(title="Robson demo: every operation and its exit", title_justify="left")
-    for column in ("id", "symbol", "side", "entry", "stop", "target", "qty", "exit", "reason", "P&L", "R",
-                   "budget", "loss % cap"):
+    for column in (
+        "id",
+        "symbol",
+        "side",
+        "entry",
+        "stop",
+        "target",
+        "qty",
+        "exit",
+        "reason",
+        "P&L",
+        "R",
+        "budget",
+        "loss % cap",
+    ):
         table.add_column(column, justify="left" if column in ("symbol", "side", "reason") else "right")
     for op in report.operations:
         trades = op.position.trades
@@ -67,11 +83,19 @@ def _summary(report: DemoReport) -> None:
         r = op.realized_pnl / op.risk_amount if op.risk_amount else Decimal(0)
         style = "red" if op.realized_pnl < 0 else "green"
         table.add_row(
-            str(op.id), op.symbol, op.side.value, views.money(op.entry_price), views.money(op.stop_price),
-            views.money(op.target_price), views.number(op.quantity), views.money(exit_price) or "-",
+            str(op.id),
+            op.symbol,
+            op.side.value,
+            views.money(op.entry_price),
+            views.money(op.stop_price),
+            views.money(op.target_price),
+            views.number(op.quantity),
+            views.money(exit_price) or "-",
             op.close_reason.value if op.close_reason else op.status.value,
-            f"[{style}]{views.money(op.realized_pnl.quantize(Decimal('0.01')))}[/]", f"{r:.2f}",
-            views.money(op.risk_amount.quantize(Decimal("0.01"))), f"{report.loss_percent(op):.3f}%",
+            f"[{style}]{views.money(op.realized_pnl.quantize(Decimal('0.01')))}[/]",
+            f"{r:.2f}",
+            views.money(op.risk_amount.quantize(Decimal("0.01"))),
+            f"{report.loss_percent(op):.3f}%",
         )
     render.console.print(table)
     worst = max((report.loss_percent(op) for op in report.operations), default=Decimal(0))

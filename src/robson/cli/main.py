@@ -65,7 +65,9 @@ def size_command(
     tick: Annotated[str, typer.Option(help="Price tick.")] = "0",
     min_qty: Annotated[str, typer.Option(help="Exchange minimum quantity.")] = "0",
     min_notional: Annotated[str, typer.Option(help="Exchange minimum notional.")] = "0",
-    fees: Annotated[str, typer.Option(help="none | taker (the paper venue's) | a rate per side, 0.001 = 0.1%.")] = "taker",
+    fees: Annotated[
+        str, typer.Option(help="none | taker (the paper venue's) | a rate per side, 0.001 = 0.1%.")
+    ] = "taker",
     slippage_bps: Annotated[str, typer.Option(help="Slippage allowance per fill, in basis points.")] = "0",
     max_position: Annotated[str, typer.Option(help="Max position, % of capital.")] = "50",
     side: Annotated[str | None, typer.Option(help="long | short (needed with --method atr and no stop).")] = None,
@@ -77,7 +79,9 @@ def size_command(
     atr: Annotated[str | None, typer.Option(help="atr: average true range.")] = None,
     atr_multiplier: Annotated[str, typer.Option(help="atr: stop distance in ATRs.")] = "2",
     asset_vol: Annotated[str | None, typer.Option(help="target_volatility: the asset's volatility, %.")] = None,
-    target_vol: Annotated[str | None, typer.Option(help="target_volatility: the position's target, % of capital.")] = None,
+    target_vol: Annotated[
+        str | None, typer.Option(help="target_volatility: the position's target, % of capital.")
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Size a position (pure calculation; nothing is stored)."""
@@ -97,13 +101,21 @@ def size_command(
     taker = Settings().paper.taker_fee if fees.strip().lower() == "taker" else Decimal(0)
     costs = Costs(parse.fee_rate(fees, taker), parse.zero_or_more(slippage_bps, "slippage") / 10000)
     lot = LotRules(
-        parse.zero_or_more(step, "step"), parse.zero_or_more(tick, "tick"),
-        parse.zero_or_more(min_qty, "min quantity"), parse.zero_or_more(min_notional, "min notional"),
+        parse.zero_or_more(step, "step"),
+        parse.zero_or_more(tick, "tick"),
+        parse.zero_or_more(min_qty, "min quantity"),
+        parse.zero_or_more(min_notional, "min notional"),
     )
     result = size(
-        parse.amount(capital, "capital"), parse.amount(entry, "entry"), opt(stop, "stop"), params,
-        side=Side.parse(side) if side else None, risk_percent=parse.amount(risk, "risk"),
-        max_position_percent=parse.amount(max_position, "max position"), costs=costs, lot=lot,
+        parse.amount(capital, "capital"),
+        parse.amount(entry, "entry"),
+        opt(stop, "stop"),
+        params,
+        side=Side.parse(side) if side else None,
+        risk_percent=parse.amount(risk, "risk"),
+        max_position_percent=parse.amount(max_position, "max position"),
+        costs=costs,
+        lot=lot,
     )
     view = views.sizing_view(result)
     render.emit_json(view) if json_output else render.sizing(view)
@@ -125,8 +137,14 @@ def plan(
     opt = parse.optional_amount
     robson = _app()
     planned = planning.plan(
-        robson.context, symbol, Side.parse(side), parse.amount(entry, "entry"), opt(stop, "stop"),
-        opt(target, "target"), opt(rr, "reward:risk"), strategy,
+        robson.context,
+        symbol,
+        Side.parse(side),
+        parse.amount(entry, "entry"),
+        opt(stop, "stop"),
+        opt(target, "target"),
+        opt(rr, "reward:risk"),
+        strategy,
     )
     view = views.operation_view(planned.operation)
     if json_output:
@@ -180,9 +198,15 @@ def adopt(
     """Create an ACTIVE operation for a position already held."""
     opt = parse.optional_amount
     outcome = trading.adopt(
-        _app().context, symbol, parse.amount(qty, "quantity"), parse.amount(entry, "entry"),
-        side=Side.parse(side), stop=opt(stop, "stop"), target=opt(target, "target"),
-        stop_percent=opt(stop_percent, "stop percent"), target_percent=opt(target_percent, "target percent"),
+        _app().context,
+        symbol,
+        parse.amount(qty, "quantity"),
+        parse.amount(entry, "entry"),
+        side=Side.parse(side),
+        stop=opt(stop, "stop"),
+        target=opt(target, "target"),
+        stop_percent=opt(stop_percent, "stop percent"),
+        target_percent=opt(target_percent, "target percent"),
         strategy=strategy,
     )
     _outcome(outcome, json_output, "Adopted")
@@ -260,8 +284,16 @@ def audit_command(
         wanted = str(parse.identifier(operation_id))
         records = [r for r in records if r.entity_id == wanted or r.entity_id.startswith(f"rb{wanted}-")]
     rows = [
-        {"id": r.id, "at": r.at.isoformat(), "actor": r.actor, "action": r.action, "entity": r.entity,
-         "entity_id": r.entity_id, "before": r.before, "after": r.after}
+        {
+            "id": r.id,
+            "at": r.at.isoformat(),
+            "actor": r.actor,
+            "action": r.action,
+            "entity": r.entity,
+            "entity_id": r.entity_id,
+            "before": r.before,
+            "after": r.after,
+        }
         for r in records
     ]
     if json_output:
@@ -271,8 +303,15 @@ def audit_command(
     for column in ("id", "at", "actor", "action", "entity", "before", "after"):
         table.add_column(column)
     for r in rows:
-        table.add_row(str(r["id"]), str(r["at"])[:19], str(r["actor"]), str(r["action"]),
-                      f"{r['entity']} {r['entity_id']}", str(r["before"] or ""), str(r["after"] or ""))
+        table.add_row(
+            str(r["id"]),
+            str(r["at"])[:19],
+            str(r["actor"]),
+            str(r["action"]),
+            f"{r['entity']} {r['entity_id']}",
+            str(r["before"] or ""),
+            str(r["after"] or ""),
+        )
     render.console.print(table)
 
 

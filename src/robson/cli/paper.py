@@ -33,9 +33,15 @@ def register(app: typer.Typer, build: Callable[[], App]) -> None:
                     "symbol": symbol.upper(),
                     "price": views.money(parse.amount(value, "price")),
                     "fills": [
-                        {"trade_id": f.trade_id, "client_order_id": f.client_order_id, "side": f.side.value,
-                         "price": views.money(f.price), "quantity": views.number(f.quantity),
-                         "fee": views.money(f.fee), "fee_asset": f.fee_asset}
+                        {
+                            "trade_id": f.trade_id,
+                            "client_order_id": f.client_order_id,
+                            "side": f.side.value,
+                            "price": views.money(f.price),
+                            "quantity": views.number(f.quantity),
+                            "fee": views.money(f.fee),
+                            "fee_asset": f.fee_asset,
+                        }
                         for f in fills
                     ],
                     "operations": [views.operation_view(o.operation) | {"changes": o.changes} for o in outcomes],
@@ -52,7 +58,9 @@ def register(app: typer.Typer, build: Callable[[], App]) -> None:
     @paper_app.command()
     @guarded
     def reset(
-        balance: Annotated[list[str] | None, typer.Option(help="ASSET=AMOUNT, repeatable (default USDT=10000).")] = None,
+        balance: Annotated[
+            list[str] | None, typer.Option(help="ASSET=AMOUNT, repeatable (default USDT=10000).")
+        ] = None,
         json_output: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:
         """Start the paper account afresh: no orders, no fills, the given balances."""

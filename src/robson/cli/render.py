@@ -45,10 +45,17 @@ def operations(views: list[dict[str, object]], title: str = "Operations") -> Non
     for v in views:
         status = str(v["status"])
         table.add_row(
-            str(v["id"]), str(v["symbol"]), str(v["side"]),
+            str(v["id"]),
+            str(v["symbol"]),
+            str(v["side"]),
             f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]",
-            str(v["entry_price"]), str(v["stop_price"]), str(v["target_price"] or "-"), str(v["quantity"]),
-            str(v["risk_amount"]), _pnl(v["realized_pnl"]), str(v["close_reason"] or "-"),
+            str(v["entry_price"]),
+            str(v["stop_price"]),
+            str(v["target_price"] or "-"),
+            str(v["quantity"]),
+            str(v["risk_amount"]),
+            _pnl(v["realized_pnl"]),
+            str(v["close_reason"] or "-"),
         )
     console.print(table)
 
@@ -111,8 +118,15 @@ def portfolio(view: dict[str, object]) -> None:
         table.add_column(column)
     for p in positions:
         table.add_row(
-            str(p["id"]), p["symbol"], p["side"], p["position_quantity"], p["average_entry_price"],
-            str(p["last_price"] or "-"), p["stop_price"], str(p["target_price"]), _pnl(p["unrealized_pnl"]),
+            str(p["id"]),
+            p["symbol"],
+            p["side"],
+            p["position_quantity"],
+            p["average_entry_price"],
+            str(p["last_price"] or "-"),
+            p["stop_price"],
+            str(p["target_price"]),
+            _pnl(p["unrealized_pnl"]),
             "yes" if p["protected"] else "[red]no[/red]",
         )
     console.print(table)

@@ -51,6 +51,10 @@ OPERATION_TRANSITIONS: dict[OperationStatus, frozenset[OperationStatus]] = {
 _REASON_BY_ROLE = {OrderRole.STOP: CloseReason.STOP_LOSS, OrderRole.TARGET: CloseReason.TAKE_PROFIT}
 
 
+def _reason_for(role: OrderRole | None) -> CloseReason:
+    return _REASON_BY_ROLE.get(role, CloseReason.MANUAL) if role is not None else CloseReason.MANUAL
+
+
 def validate_levels(side: Side, entry: Decimal, stop: Decimal, target: Decimal | None) -> None:
     """The stop must lie on the losing side of the entry and the target on the winning side."""
     for name, value in (("entry", entry), ("stop", stop), ("target", target)):
@@ -131,7 +135,11 @@ class Operation:
         """Change the planned size before any order is sent (the market moved since the plan)."""
         if self.status is not OperationStatus.PLANNED or self.orders:
             raise IllegalTransition(f"operation {self.id}", self.status, "resized")
-        before = {"quantity": str(self.quantity), "risk_amount": str(self.risk_amount), "entry_price": str(self.entry_price)}
+        before = {
+            "quantity": str(self.quantity),
+            "risk_amount": str(self.risk_amount),
+            "entry_price": str(self.entry_price),
+        }
         self.quantity, self.risk_amount, self.entry_price = quantity, risk_amount, entry
         after = {"quantity": str(quantity), "risk_amount": str(risk_amount), "entry_price": str(entry)}
         self.record("OperationResized", at, before, after)
@@ -171,7 +179,7 @@ class Operation:
         if isinstance(result, Tranche) and self.status is OperationStatus.PLANNED:
             self._move_to(OperationStatus.ACTIVE, at)
         if isinstance(result, Trade) and self.position.is_flat:
-            self.close(exit_reason or _REASON_BY_ROLE.get(order.role, CloseReason.MANUAL), at)
+            self.close(exit_reason or _reason_for(order.role), at)
         return result
 
     @property

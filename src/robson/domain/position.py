@@ -11,7 +11,6 @@ from robson.domain.errors import IllegalTransition, InvalidValue
 from robson.domain.fills import Fill
 from robson.domain.values import ZERO, Side
 
-
 # Partial exits take a pro-rata share of the cost basis and the entry fees, rounded to this grid. Totals are
 # unaffected: what is allocated is subtracted exactly, and the exit that closes the position takes the rest.
 ALLOCATION_QUANTUM = Decimal("1E-12")

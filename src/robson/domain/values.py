@@ -14,7 +14,7 @@ HUNDRED = Decimal(100)
 
 def to_decimal(value: object, name: str = "value") -> Decimal:
     """Parse a finite Decimal from a string, int or Decimal. Floats are refused: they are not exact."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise InvalidValue(f"{name} must be given as a string or Decimal, not {type(value).__name__}")
     if isinstance(value, Decimal):
         result = value

@@ -106,7 +106,9 @@ def funds(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> CheckResult:
 
 def venue_side(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> CheckResult:
     ok = p.side is Side.LONG or s.venue_supports_short
-    reason = "the venue can open this side" if ok else "a spot account cannot sell what it does not hold: shorts need margin"
+    reason = (
+        "the venue can open this side" if ok else "a spot account cannot sell what it does not hold: shorts need margin"
+    )
     return CheckResult("VENUE_SIDE", ok, "long" if not s.venue_supports_short else "long or short", str(p.side), reason)
 
 

@@ -138,7 +138,9 @@ def kelly(request: SizingRequest, win_probability: Decimal, payoff_ratio: Decima
     return _finish("kelly", request.capital * fraction * multiplier / per_unit, request)
 
 
-def target_volatility(request: SizingRequest, asset_volatility_percent: Decimal, target_percent: Decimal) -> SizingResult:
+def target_volatility(
+    request: SizingRequest, asset_volatility_percent: Decimal, target_percent: Decimal
+) -> SizingResult:
     """Risk parity: scale the position so that its volatility is `target_percent` of capital."""
     positive(asset_volatility_percent, "asset volatility")
     positive(target_percent, "target volatility")
@@ -193,5 +195,6 @@ def _refuse_below_minimums(quantity: Decimal, request: SizingRequest) -> None:
     notional = quantity * request.entry
     if notional < lot.min_notional:
         raise SizingRefused(
-            f"position value {notional.normalize():f} is below the exchange minimum notional {lot.min_notional.normalize():f}"
+            f"position value {notional.normalize():f} is below the exchange minimum notional "
+            f"{lot.min_notional.normalize():f}"
         )

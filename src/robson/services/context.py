@@ -35,7 +35,9 @@ class Context:
         instruments = self.exchange.instruments()
         normal = symbol.strip().upper()
         if normal not in instruments:
-            raise NotFound(f"unknown symbol {symbol!r} on {self.exchange.name} (known: {', '.join(sorted(instruments))})")
+            raise NotFound(
+                f"unknown symbol {symbol!r} on {self.exchange.name} (known: {', '.join(sorted(instruments))})"
+            )
         return instruments[normal]
 
     def costs(self, symbol: str) -> Costs:

@@ -74,8 +74,14 @@ def apply_report(
     if report.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED) and order.status.is_open:
         order.move_to(report.status, at)
     if order.status is not before:
-        _event(operation, "Order" + order.status.value.title().replace("_", ""), order, at,
-               {"status": before.value}, {"status": order.status.value, "filled_quantity": str(order.filled_quantity)})
+        _event(
+            operation,
+            "Order" + order.status.value.title().replace("_", ""),
+            order,
+            at,
+            {"status": before.value},
+            {"status": order.status.value, "filled_quantity": str(order.filled_quantity)},
+        )
     return changes
 
 
@@ -112,8 +118,14 @@ def resolve_unknown(ctx: Context, operation: Operation, order: Order) -> OrderRe
 def send_protection(ctx: Context, operation: Operation, stop: Order, target: Order) -> tuple[OrderReport, ...] | None:
     assert stop.stop_price is not None and target.price is not None and stop.list_id is not None
     request = OcoRequest(
-        stop.list_id, operation.symbol, stop.side, stop.quantity,
-        stop.client_order_id, stop.stop_price, target.client_order_id, target.price,
+        stop.list_id,
+        operation.symbol,
+        stop.side,
+        stop.quantity,
+        stop.client_order_id,
+        stop.stop_price,
+        target.client_order_id,
+        target.price,
     )
     try:
         return ctx.exchange.place_oco(request)

@@ -12,10 +12,10 @@ from robson.domain.orders import OrderRole, OrderStatus, OrderType
 from robson.domain.values import HUNDRED, ZERO, Side, is_on_step
 from robson.ports import PaperMarket, UnitOfWork, UnknownOrder
 from robson.risk.sizing import LotRules, SizingRefused, loss_per_unit
-from robson.services import orders, planning
+from robson.services import orders, planning, portfolio
 from robson.services.context import Context
 from robson.services.errors import NotFound, Refused
-from robson.services.sizing import size
+from robson.services.sizing import SizingParams, size
 
 
 @dataclass(slots=True)
@@ -84,12 +84,18 @@ def _fit_to_market(ctx: Context, op: Operation, reference: Decimal, outcome: Out
     per_unit = loss_per_unit(op.side, reference, op.stop_price, costs, instrument.tick_size)
     if op.quantity * per_unit <= op.risk_amount:
         return
-    capital = planning.portfolio.equity(ctx.exchange, op.quote)
+    capital = portfolio.equity(ctx.exchange, op.quote)
     try:
         resized = size(
-            capital, reference, op.stop_price, planning.SizingParams(), side=op.side,
-            risk_percent=limits.max_risk_per_trade_percent, max_position_percent=limits.max_position_size_percent,
-            costs=costs, lot=LotRules.of(instrument),
+            capital,
+            reference,
+            op.stop_price,
+            SizingParams(),
+            side=op.side,
+            risk_percent=limits.max_risk_per_trade_percent,
+            max_position_percent=limits.max_position_size_percent,
+            costs=costs,
+            lot=LotRules.of(instrument),
         )
     except SizingRefused as refusal:
         raise Refused(str(refusal)) from refusal
@@ -109,8 +115,15 @@ def protect(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Outcome) -> N
     )
     assert op.target_price is not None
     target = orders.new_order(
-        op, OrderRole.TARGET, exit_side, OrderType.TAKE_PROFIT_LIMIT, quantity, now,
-        price=op.target_price, stop_price=op.target_price, list_id=list_id,
+        op,
+        OrderRole.TARGET,
+        exit_side,
+        OrderType.TAKE_PROFIT_LIMIT,
+        quantity,
+        now,
+        price=op.target_price,
+        stop_price=op.target_price,
+        list_id=list_id,
     )
     uow.commit()
     reports = orders.send_protection(ctx, op, stop, target)
@@ -220,22 +233,44 @@ def adopt(
             f"and at least {instrument.min_quantity}"
         )
     stop, target = planning.resolve_levels(
-        instrument, side, entry, stop, target, None,
-        stop_percent or limits.stop_loss_percent, target_percent or limits.take_profit_percent,
+        instrument,
+        side,
+        entry,
+        stop,
+        target,
+        None,
+        stop_percent or limits.stop_loss_percent,
+        target_percent or limits.take_profit_percent,
     )
     costs = ctx.costs(instrument.symbol)
     now = ctx.clock.now()
     op = Operation(
-        symbol=instrument.symbol, side=side, strategy=strategy, entry_price=entry, stop_price=stop,
-        target_price=target, quantity=quantity,
+        symbol=instrument.symbol,
+        side=side,
+        strategy=strategy,
+        entry_price=entry,
+        stop_price=stop,
+        target_price=target,
+        quantity=quantity,
         risk_amount=quantity * loss_per_unit(side, entry, stop, costs, instrument.tick_size),
-        quote=instrument.quote, created_at=now, note="adopted",
+        quote=instrument.quote,
+        created_at=now,
+        note="adopted",
     )
     with ctx.unit_of_work() as uow:
         uow.operations.add(op)
         entry_order = orders.new_order(op, OrderRole.ENTRY, side.entry_action, OrderType.MARKET, quantity, now)
-        fill = Fill(f"adopt-{op.id}", entry_order.client_order_id, op.symbol, side.entry_action, entry, quantity,
-                    ZERO, instrument.quote, now)
+        fill = Fill(
+            f"adopt-{op.id}",
+            entry_order.client_order_id,
+            op.symbol,
+            side.entry_action,
+            entry,
+            quantity,
+            ZERO,
+            instrument.quote,
+            now,
+        )
         op.apply_fill(fill, now)
         uow.commit()
         outcome = Outcome(op)

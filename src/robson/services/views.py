@@ -100,23 +100,39 @@ def operation_view(op: Operation, detail: bool = False) -> Json:
     if detail:
         view["orders"] = [order_view(o) for o in op.orders]
         view["tranches"] = [
-            {"trade_id": t.trade_id, "price": money(t.price), "quantity": number(t.quantity),
-             "fee": money(t.fee), "time": when(t.time)}
+            {
+                "trade_id": t.trade_id,
+                "price": money(t.price),
+                "quantity": number(t.quantity),
+                "fee": money(t.fee),
+                "time": when(t.time),
+            }
             for t in position.tranches
         ]
         view["trades"] = [
-            {"trade_id": t.trade_id, "quantity": number(t.quantity), "entry_price": money(t.entry_price),
-             "exit_price": money(t.exit_price), "fees": money(t.fees), "pnl": money(t.pnl),
-             "r_multiple": number(t.r_multiple.quantize(Decimal("0.0001"))) if t.r_multiple is not None else None,
-             "exit_time": when(t.exit_time)}
+            {
+                "trade_id": t.trade_id,
+                "quantity": number(t.quantity),
+                "entry_price": money(t.entry_price),
+                "exit_price": money(t.exit_price),
+                "fees": money(t.fees),
+                "pnl": money(t.pnl),
+                "r_multiple": number(t.r_multiple.quantize(Decimal("0.0001"))) if t.r_multiple is not None else None,
+                "exit_time": when(t.exit_time),
+            }
             for t in position.trades
         ]
     return view
 
 
 def check_view(check: CheckResult) -> Json:
-    return {"code": check.code, "passed": check.passed, "limit": check.limit, "measured": check.measured,
-            "reason": check.reason}
+    return {
+        "code": check.code,
+        "passed": check.passed,
+        "limit": check.limit,
+        "measured": check.measured,
+        "reason": check.reason,
+    }
 
 
 def decision_view(decision: Decision) -> Json:
@@ -132,8 +148,11 @@ def portfolio_view(view: PortfolioView) -> Json:
         "realized_pnl_today": money(view.realized_pnl_today),
         "active_operations": view.active_operations,
         "positions": [
-            {**operation_view(line.operation), "last_price": money(line.last_price),
-             "unrealized_pnl": money(line.unrealized_pnl)}
+            {
+                **operation_view(line.operation),
+                "last_price": money(line.last_price),
+                "unrealized_pnl": money(line.unrealized_pnl),
+            }
             for line in view.positions
         ],
     }

@@ -37,8 +37,10 @@ def test_fees_shrink_the_quantity_and_the_loss_with_both_fees_fits_the_budget() 
     no_fees = fixed_risk(SizingRequest(D(1000), D(90000), D(88200), lot=LotRules(step=D("0.00001"))))
     fees = Costs(fee_rate=D("0.001"))
     result = fixed_risk(SizingRequest(D(1000), D(90000), D(88200), costs=fees, lot=LotRules(step=D("0.00001"))))
-    loss = result.quantity * (D(90000) - D(88200)) + result.quantity * D(90000) * D("0.001") + (
-        result.quantity * D(88200) * D("0.001")
+    loss = (
+        result.quantity * (D(90000) - D(88200))
+        + result.quantity * D(90000) * D("0.001")
+        + (result.quantity * D(88200) * D("0.001"))
     )
     assert result.quantity < no_fees.quantity
     assert result.quantity == D("0.00505")

@@ -1,0 +1,1 @@
+"""Backtesting helpers: candle data (real and synthetic) for replaying strategies offline."""

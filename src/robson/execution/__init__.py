@@ -1,0 +1,1 @@
+"""Order execution: the shared fill simulator (matching) and the venue adapters."""

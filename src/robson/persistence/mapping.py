@@ -1,0 +1,136 @@
+"""Explicit mapping between rows and domain objects (the domain knows nothing of SQLAlchemy)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from robson.domain.fills import Fill
+from robson.domain.operation import CloseReason, Operation, OperationStatus
+from robson.domain.orders import Order, OrderRole, OrderStatus, OrderType
+from robson.domain.position import PositionStatus
+from robson.domain.values import OrderSide, Side
+
+Row = Mapping[Any, Any]  # a RowMapping, or any mapping keyed by column name
+
+
+def operation_row(operation: Operation) -> dict[str, Any]:
+    return {
+        "symbol": operation.symbol,
+        "side": operation.side.value,
+        "strategy": operation.strategy,
+        "status": operation.status.value,
+        "entry_price": operation.entry_price,
+        "stop_price": operation.stop_price,
+        "target_price": operation.target_price,
+        "quantity": operation.quantity,
+        "risk_amount": operation.risk_amount,
+        "quote": operation.quote,
+        "close_reason": operation.close_reason.value if operation.close_reason else None,
+        "note": operation.note,
+        "position_status": operation.position.status.value,
+        "created_at": operation.created_at,
+        "activated_at": operation.activated_at,
+        "closed_at": operation.closed_at,
+    }
+
+
+def operation_from_rows(row: Row, order_rows: list[Row], fill_rows: list[Row]) -> Operation:
+    """Rebuild an operation: the plan, its stored state, its orders as stored, its position from its fills."""
+    operation = Operation(
+        symbol=row["symbol"],
+        side=Side(row["side"]),
+        strategy=row["strategy"],
+        entry_price=row["entry_price"],
+        stop_price=row["stop_price"],
+        target_price=row["target_price"],
+        quantity=row["quantity"],
+        risk_amount=row["risk_amount"],
+        quote=row["quote"],
+        created_at=row["created_at"],
+    )
+    operation.status = OperationStatus(row["status"])
+    operation.close_reason = CloseReason(row["close_reason"]) if row["close_reason"] else None
+    operation.note = row["note"]
+    operation.activated_at = row["activated_at"]
+    operation.closed_at = row["closed_at"]
+    operation.id = row["id"]
+    operation.orders = [order_from_row(order_row) for order_row in order_rows]
+    for fill_row in fill_rows:
+        fill = fill_from_row(fill_row)
+        operation.position.apply(fill, more_entries_pending=False)
+        operation.fills.append(fill)
+    operation.position.status = PositionStatus(row["position_status"])
+    operation.events.clear()  # loading is not an event
+    return operation
+
+
+def order_row(order: Order) -> dict[str, Any]:
+    """The venue's view of an order: every field but its role and the operation it belongs to."""
+    return {
+        "client_order_id": order.client_order_id,
+        "exchange_order_id": order.exchange_order_id,
+        "symbol": order.symbol,
+        "side": order.side.value,
+        "type": order.type.value,
+        "quantity": order.quantity,
+        "price": order.price,
+        "stop_price": order.stop_price,
+        "list_id": order.list_id,
+        "status": order.status.value,
+        "filled_quantity": order.filled_quantity,
+        "reject_reason": order.reject_reason,
+        "created_at": order.created_at,
+        "updated_at": order.updated_at,
+    }
+
+
+def order_from_row(row: Row) -> Order:
+    role = row.get("role")
+    return Order(
+        client_order_id=row["client_order_id"],
+        symbol=row["symbol"],
+        side=OrderSide(row["side"]),
+        type=OrderType(row["type"]),
+        quantity=row["quantity"],
+        created_at=row["created_at"],
+        role=OrderRole(role) if role else None,
+        price=row["price"],
+        stop_price=row["stop_price"],
+        list_id=row["list_id"],
+        status=OrderStatus(row["status"]),
+        filled_quantity=row["filled_quantity"],
+        exchange_order_id=row["exchange_order_id"],
+        reject_reason=row["reject_reason"],
+        updated_at=row["updated_at"],
+        operation_id=row.get("operation_id"),
+        id=row.get("id"),
+    )
+
+
+def fill_row(fill: Fill) -> dict[str, Any]:
+    return {
+        "trade_id": fill.trade_id,
+        "client_order_id": fill.client_order_id,
+        "symbol": fill.symbol,
+        "side": fill.side.value,
+        "price": fill.price,
+        "quantity": fill.quantity,
+        "fee": fill.fee,
+        "fee_asset": fill.fee_asset,
+        "time": fill.time,
+    }
+
+
+def fill_from_row(row: Row) -> Fill:
+    return Fill(
+        trade_id=row["trade_id"],
+        client_order_id=row["client_order_id"],
+        symbol=row["symbol"],
+        side=OrderSide(row["side"]),
+        price=row["price"],
+        quantity=row["quantity"],
+        fee=row["fee"],
+        fee_asset=row["fee_asset"],
+        time=row["time"],
+    )

@@ -1,0 +1,177 @@
+"""The ledger's repositories: operations (with their orders and fills) and the append-only audit log."""
+
+from __future__ import annotations
+
+import builtins
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Select, insert, select, update
+from sqlalchemy.orm import Session
+
+from robson.domain.events import DomainEvent
+from robson.domain.operation import Operation, OperationStatus
+from robson.persistence.mapping import Row, fill_row, operation_from_rows, operation_row, order_row
+from robson.persistence.sql import upsert
+from robson.persistence.tables import audit_events, fills, operations, orders
+from robson.ports import AuditRecord
+
+
+def _order_rows(operation: Operation) -> builtins.list[dict[str, Any]]:
+    return [
+        order_row(order) | {"operation_id": operation.id, "role": order.role.value if order.role else None}
+        for order in operation.orders
+    ]
+
+
+def _fingerprint(operation: Operation) -> tuple[object, ...]:
+    """Everything save() writes, to tell whether an operation changed since it was loaded or saved."""
+    return (operation_row(operation), _order_rows(operation), [fill.trade_id for fill in operation.fills])
+
+
+class SqlOperationRepository:
+    """Operations with their orders and fills. Remembers every operation it has added, loaded or saved."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._seen: dict[int, Operation] = {}
+        self._written: dict[int, tuple[object, ...]] = {}
+
+    # ---- the port ----------------------------------------------------------------------------
+    def add(self, operation: Operation) -> Operation:
+        """Insert a new operation, assign its id (and its orders' operation id) and write its orders and fills."""
+        if operation.id is not None:
+            self.save(operation)
+            return operation
+        statement = insert(operations).values(operation_row(operation)).returning(operations.c.id)
+        operation.id = self.session.execute(statement).scalar_one()
+        self._write_children(operation)
+        self._remember(operation)
+        return operation
+
+    def save(self, operation: Operation) -> None:
+        """Upsert the operation row and its orders (by client order id); insert the fills not yet stored."""
+        if operation.id is None:
+            self.add(operation)
+            return
+        row = operation_row(operation)
+        result = self.session.execute(update(operations).where(operations.c.id == operation.id).values(row))
+        if cast(CursorResult[Any], result).rowcount == 0:  # not stored (yet, or any more): insert it
+            self.session.execute(insert(operations).values(row | {"id": operation.id}))
+        self._write_children(operation)
+        self._remember(operation)
+
+    def get(self, operation_id: int) -> Operation | None:
+        if operation_id in self._seen:
+            return self._seen[operation_id]
+        loaded = self._load(select(operations).where(operations.c.id == operation_id))
+        return loaded[0] if loaded else None
+
+    def list(self, statuses: Sequence[OperationStatus] = ()) -> builtins.list[Operation]:
+        query = select(operations).order_by(operations.c.id)
+        if statuses:
+            query = query.where(operations.c.status.in_([status.value for status in statuses]))
+        return self._load(query)
+
+    # ---- for the unit of work ----------------------------------------------------------------
+    def seen(self) -> builtins.list[Operation]:
+        """Every operation added, loaded or saved through this repository, in the order first seen."""
+        return builtins.list(self._seen.values())
+
+    def save_if_changed(self, operation: Operation) -> None:
+        if operation.id is None or self._written.get(operation.id) != _fingerprint(operation):
+            self.save(operation)
+
+    def forget(self) -> None:
+        """Drop what this repository remembers (after a rollback its objects no longer match the database)."""
+        self._seen.clear()
+        self._written.clear()
+
+    # ---- internals -----------------------------------------------------------------------------
+    def _remember(self, operation: Operation) -> None:
+        assert operation.id is not None
+        self._seen.setdefault(operation.id, operation)
+        self._written[operation.id] = _fingerprint(operation)
+
+    def _write_children(self, operation: Operation) -> None:
+        for order in operation.orders:
+            order.operation_id = operation.id
+        upsert(self.session, orders, _order_rows(operation), keys=["client_order_id"])
+        if any(order.id is None for order in operation.orders):
+            query = select(orders.c.client_order_id, orders.c.id).where(orders.c.operation_id == operation.id)
+            ids = {client_order_id: order_id for client_order_id, order_id in self.session.execute(query)}
+            for order in operation.orders:
+                order.id = ids[order.client_order_id]
+        stored = set(self.session.scalars(select(fills.c.trade_id).where(fills.c.operation_id == operation.id)).all())
+        new = [
+            fill_row(fill) | {"operation_id": operation.id} for fill in operation.fills if fill.trade_id not in stored
+        ]
+        if new:
+            self.session.execute(insert(fills), new)
+
+    def _load(self, query: Select[Any]) -> builtins.list[Operation]:
+        """Load the selected operations with three queries in all: operations, their orders, their fills."""
+        rows = self.session.execute(query).mappings().all()
+        if not rows:
+            return []
+        wanted = query.with_only_columns(operations.c.id).order_by(None).scalar_subquery()
+        order_rows: dict[int, builtins.list[Row]] = defaultdict(builtins.list)
+        for row in self.session.execute(
+            select(orders).where(orders.c.operation_id.in_(wanted)).order_by(orders.c.id)
+        ).mappings():
+            order_rows[row["operation_id"]].append(row)
+        fill_rows: dict[int, builtins.list[Row]] = defaultdict(builtins.list)
+        for row in self.session.execute(
+            select(fills).where(fills.c.operation_id.in_(wanted)).order_by(fills.c.id)
+        ).mappings():
+            fill_rows[row["operation_id"]].append(row)
+        result = []
+        for row in rows:
+            known = self._seen.get(row["id"])
+            if known is None:
+                known = operation_from_rows(row, order_rows[row["id"]], fill_rows[row["id"]])
+                self._remember(known)
+            result.append(known)
+        return result
+
+
+class SqlAuditLog:
+    """The audit trail. Append-only: there is no update and no delete, and the database refuses both."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def append(self, event: DomainEvent, actor: str) -> None:
+        self.session.execute(
+            insert(audit_events).values(
+                at=event.at,
+                actor=actor,
+                action=event.name,
+                entity=event.entity,
+                entity_id=event.entity_id,
+                before=json.dumps(event.before, sort_keys=True),
+                after=json.dumps(event.after, sort_keys=True),
+            )
+        )
+
+    def list(self, entity: str | None = None, entity_id: str | None = None) -> builtins.list[AuditRecord]:
+        query = select(audit_events).order_by(audit_events.c.id)
+        if entity is not None:
+            query = query.where(audit_events.c.entity == entity)
+        if entity_id is not None:
+            query = query.where(audit_events.c.entity_id == entity_id)
+        return [
+            AuditRecord(
+                id=row.id,
+                at=row.at,
+                actor=row.actor,
+                action=row.action,
+                entity=row.entity,
+                entity_id=row.entity_id,
+                before=json.loads(row.before),
+                after=json.loads(row.after),
+            )
+            for row in self.session.execute(query)
+        ]

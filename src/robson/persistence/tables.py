@@ -1,0 +1,163 @@
+"""The tables, as SQLAlchemy Core. Rows are mapped to domain objects by explicit code in the repositories.
+
+Migrations (migrations/versions) create these tables; a test checks that the two never drift apart.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
+
+from robson.persistence.types import ExactDecimal, UtcDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+SYMBOL = 32
+ASSET = 16
+ENUM = 24
+IDENTIFIER = 64
+
+# ---- the ledger ------------------------------------------------------------------------------
+
+operations = Table(
+    "operations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("symbol", String(SYMBOL), nullable=False),
+    Column("side", String(ENUM), nullable=False),
+    Column("strategy", String(IDENTIFIER), nullable=False),
+    Column("status", String(ENUM), nullable=False),
+    Column("entry_price", ExactDecimal, nullable=False),
+    Column("stop_price", ExactDecimal, nullable=False),
+    Column("target_price", ExactDecimal, nullable=True),
+    Column("quantity", ExactDecimal, nullable=False),
+    Column("risk_amount", ExactDecimal, nullable=False),
+    Column("quote", String(ASSET), nullable=False),
+    Column("close_reason", String(ENUM), nullable=True),
+    Column("note", Text, nullable=False),
+    Column("position_status", String(ENUM), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("activated_at", UtcDateTime, nullable=True),
+    Column("closed_at", UtcDateTime, nullable=True),
+    Index(None, "status"),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("operation_id", Integer, ForeignKey("operations.id"), nullable=False, index=True),
+    Column("client_order_id", String(IDENTIFIER), nullable=False),
+    Column("exchange_order_id", String(IDENTIFIER), nullable=True),
+    Column("symbol", String(SYMBOL), nullable=False),
+    Column("side", String(ENUM), nullable=False),
+    Column("type", String(ENUM), nullable=False),
+    Column("role", String(ENUM), nullable=True),
+    Column("quantity", ExactDecimal, nullable=False),
+    Column("price", ExactDecimal, nullable=True),
+    Column("stop_price", ExactDecimal, nullable=True),
+    Column("list_id", String(IDENTIFIER), nullable=True),
+    Column("status", String(ENUM), nullable=False),
+    Column("filled_quantity", ExactDecimal, nullable=False),
+    Column("reject_reason", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=True),
+    UniqueConstraint("client_order_id"),
+)
+
+fills = Table(
+    "fills",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),  # insertion order: the replay order
+    Column("operation_id", Integer, ForeignKey("operations.id"), nullable=False, index=True),
+    Column("trade_id", String(IDENTIFIER), nullable=False),
+    Column("client_order_id", String(IDENTIFIER), nullable=False),
+    Column("symbol", String(SYMBOL), nullable=False),
+    Column("side", String(ENUM), nullable=False),
+    Column("price", ExactDecimal, nullable=False),
+    Column("quantity", ExactDecimal, nullable=False),
+    Column("fee", ExactDecimal, nullable=False),
+    Column("fee_asset", String(ASSET), nullable=False),
+    Column("time", UtcDateTime, nullable=False),
+    UniqueConstraint("trade_id"),
+)
+
+audit_events = Table(  # append-only: no code updates or deletes a row, and the database refuses it
+    "audit_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(IDENTIFIER), nullable=False),
+    Column("action", String(IDENTIFIER), nullable=False),
+    Column("entity", String(ENUM), nullable=False),
+    Column("entity_id", String(IDENTIFIER), nullable=False),
+    Column("before", Text, nullable=False),  # JSON object, keys sorted
+    Column("after", Text, nullable=False),  # JSON object, keys sorted
+    Index(None, "entity", "entity_id"),
+)
+
+# ---- the paper venue's own account -----------------------------------------------------------
+
+paper_balances = Table(
+    "paper_balances",
+    metadata,
+    Column("asset", String(ASSET), primary_key=True),
+    Column("free", ExactDecimal, nullable=False),
+    Column("locked", ExactDecimal, nullable=False),
+)
+
+paper_orders = Table(
+    "paper_orders",
+    metadata,
+    Column("client_order_id", String(IDENTIFIER), primary_key=True),
+    Column("exchange_order_id", String(IDENTIFIER), nullable=True),
+    Column("symbol", String(SYMBOL), nullable=False),
+    Column("side", String(ENUM), nullable=False),
+    Column("type", String(ENUM), nullable=False),
+    Column("quantity", ExactDecimal, nullable=False),
+    Column("price", ExactDecimal, nullable=True),
+    Column("stop_price", ExactDecimal, nullable=True),
+    Column("list_id", String(IDENTIFIER), nullable=True),
+    Column("status", String(ENUM), nullable=False),
+    Column("filled_quantity", ExactDecimal, nullable=False),
+    Column("reject_reason", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=True),
+)
+
+paper_fills = Table(
+    "paper_fills",
+    metadata,
+    Column("trade_id", String(IDENTIFIER), primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("client_order_id", String(IDENTIFIER), nullable=False),
+    Column("symbol", String(SYMBOL), nullable=False),
+    Column("side", String(ENUM), nullable=False),
+    Column("price", ExactDecimal, nullable=False),
+    Column("quantity", ExactDecimal, nullable=False),
+    Column("fee", ExactDecimal, nullable=False),
+    Column("fee_asset", String(ASSET), nullable=False),
+    Column("time", UtcDateTime, nullable=False),
+    UniqueConstraint("seq"),
+)
+
+paper_prices = Table(
+    "paper_prices",
+    metadata,
+    Column("symbol", String(SYMBOL), primary_key=True),
+    Column("price", ExactDecimal, nullable=False),
+)
+
+paper_meta = Table(
+    "paper_meta",
+    metadata,
+    Column("key", String(IDENTIFIER), primary_key=True),
+    Column("value", Text, nullable=False),
+)

@@ -1,0 +1,74 @@
+"""The unit of work: one session, its repositories, and auditing that services cannot forget."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from sqlalchemy.orm import Session
+
+from robson.domain.events import DomainEvent
+from robson.domain.operation import Operation
+from robson.persistence.repositories import SqlAuditLog, SqlOperationRepository
+from robson.ports import AuditLog, OperationRepository
+
+
+def _with_entity_id(event: DomainEvent, operation: Operation) -> DomainEvent:
+    """Events recorded before the operation had an id say "None"; name the id it was given on add."""
+    if event.entity == "operation" and event.entity_id == "None" and operation.id is not None:
+        return replace(event, entity_id=str(operation.id))
+    return event
+
+
+class SqlUnitOfWork:
+    """`with SqlUnitOfWork(sessions) as uow: ...; uow.commit()`. Whatever is not committed is rolled back.
+
+    On commit, every operation the repository has seen is saved and its pending events are appended to the
+    audit log (actor = `self.actor`) in the same transaction; the events are cleared once that commit succeeds.
+    """
+
+    operations: OperationRepository
+    audit: AuditLog
+
+    def __init__(self, session_factory: Callable[[], Session], actor: str = "robson") -> None:
+        self.session_factory = session_factory
+        self.actor = actor
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("the unit of work is not open: use it in a with block")
+        return self._session
+
+    def __enter__(self) -> SqlUnitOfWork:
+        self._session = self.session_factory()
+        self._repository = SqlOperationRepository(self._session)
+        self.operations = self._repository
+        self.audit = SqlAuditLog(self._session)
+        return self
+
+    def __exit__(self, *args: object) -> None:
+        session = self.session
+        try:
+            session.rollback()
+        finally:
+            session.close()
+            self._session = None
+
+    def commit(self) -> None:
+        session = self.session
+        drained: list[tuple[Operation, int]] = []
+        for operation in self._repository.seen():
+            self._repository.save_if_changed(operation)
+            pending = list(operation.events)
+            for event in pending:
+                self.audit.append(_with_entity_id(event, operation), self.actor)
+            drained.append((operation, len(pending)))
+        session.commit()
+        for operation, count in drained:
+            del operation.events[:count]
+
+    def rollback(self) -> None:
+        self.session.rollback()
+        self._repository.forget()
