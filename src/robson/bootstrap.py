@@ -34,13 +34,14 @@ class App:
 def build(
     database_url: str | None = None,
     *,
+    schema: str | None = None,
     settings: Settings | None = None,
     clock: Clock | None = None,
     actor: str = "robson",
 ) -> App:
     settings = settings or Settings()
     url = database_url or settings.resolved_database_url
-    engine = create_engine_for(url)
+    engine = create_engine_for(url, schema)
     migrate(engine)
     sessions = session_factory(engine)
     clock = clock or SystemClock()

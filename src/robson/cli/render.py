@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable
 
 from rich.console import Console
 from rich.table import Table
 
-console = Console()
+# Piped output (CI logs, `| less`) gets a wide page instead of Rich's 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 160)
 
 STATUS_STYLE = {"PLANNED": "cyan", "ACTIVE": "yellow", "CLOSED": "green", "CANCELLED": "dim", "REJECTED": "red"}
 

@@ -10,7 +10,7 @@ from enum import StrEnum
 from robson.domain.errors import IllegalTransition, InvalidValue
 from robson.domain.events import DomainEvent
 from robson.domain.fills import Fill
-from robson.domain.orders import Order, OrderRole
+from robson.domain.orders import Order, OrderRole, OrderStatus
 from robson.domain.position import Position, PositionStatus, Trade, Tranche
 from robson.domain.values import ZERO, Side
 
@@ -133,7 +133,7 @@ class Operation:
 
     def resize(self, quantity: Decimal, risk_amount: Decimal, entry: Decimal, at: datetime) -> None:
         """Change the planned size before any order is sent (the market moved since the plan)."""
-        if self.status is not OperationStatus.PLANNED or self.orders:
+        if self.status is not OperationStatus.PLANNED or any(o.status is not OrderStatus.REJECTED for o in self.orders):
             raise IllegalTransition(f"operation {self.id}", self.status, "resized")
         before = {
             "quantity": str(self.quantity),

@@ -16,6 +16,8 @@ from robson.domain.values import OrderSide
 from robson.ports import OcoRequest, OrderReport, OrderRequest, Rejected, Retryable, UnknownOrder
 from robson.services.context import Context
 
+NEVER_REACHED = "never reached the venue (asked for its client order id: no such order)"
+
 _LETTER = {OrderRole.ENTRY: "e", OrderRole.STOP: "s", OrderRole.TARGET: "t", OrderRole.EXIT: "x"}
 
 
@@ -111,7 +113,7 @@ def resolve_unknown(ctx: Context, operation: Operation, order: Order) -> OrderRe
     try:
         return ctx.exchange.get_order(order.symbol, order.client_order_id)
     except UnknownOrder:
-        reject(operation, order, "never reached the venue (unknown outcome resolved: no such order)", ctx.clock.now())
+        reject(operation, order, NEVER_REACHED, ctx.clock.now())
         return None
 
 

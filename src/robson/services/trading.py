@@ -54,6 +54,9 @@ def execute(ctx: Context, operation_id: int) -> Outcome:
         entry = orders.new_order(op, OrderRole.ENTRY, op.side.entry_action, OrderType.MARKET, op.quantity, now)
         uow.commit()  # the intent is on record before the venue hears of it
         report = orders.send(ctx, op, entry)
+        if report is None and entry.reject_reason == orders.NEVER_REACHED:
+            uow.commit()  # nothing happened on the venue: the plan stays PLANNED and can be executed again
+            raise Refused(f"the entry {orders.NEVER_REACHED}; nothing was placed, execute again")
         if report is None:
             op.reject(ctx.clock.now(), entry.reject_reason or "rejected by the venue")
             uow.commit()
@@ -292,8 +295,6 @@ def sync(ctx: Context) -> list[Outcome]:
     with ctx.unit_of_work() as uow:
         for op in uow.operations.list((OperationStatus.PLANNED, OperationStatus.ACTIVE)):
             working = op.open_orders()
-            if not working:
-                continue
             outcome = Outcome(op)
             for order in working:
                 if not order.status.is_open:
@@ -302,17 +303,29 @@ def sync(ctx: Context) -> list[Outcome]:
                     report = ctx.exchange.get_order(order.symbol, order.client_order_id)
                 except UnknownOrder:
                     if order.status is OrderStatus.PENDING_NEW:
-                        orders.reject(op, order, "never reached the venue", ctx.clock.now())
+                        orders.reject(op, order, orders.NEVER_REACHED, ctx.clock.now())
                     else:
                         outcome.warnings.append(f"order {order.client_order_id} is unknown to the venue")
                     continue
                 outcome.changes += orders.apply_report(op, report, ctx.clock.now())
-            if op.status is OperationStatus.ACTIVE and not op.position.is_flat and not op.is_protected:
-                outcome.warnings.append(f"operation {op.id} holds {op.position.quantity} with no protective order")
+            uow.commit()
+            _ensure_protected(ctx, uow, op, outcome)
             if outcome.changes or outcome.warnings:
                 outcomes.append(outcome)
-        uow.commit()
     return outcomes
+
+
+def _ensure_protected(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Outcome) -> None:
+    """A position must never be left without its stop: re-protect it (or exit) when nothing guards it."""
+    if op.status is not OperationStatus.ACTIVE or op.position.is_flat or op.open_orders():
+        return
+    base = ctx.instrument(op.symbol).base
+    held = ctx.exchange.balances().get(base)
+    if op.side is Side.LONG and (held is None or held.free < op.position.quantity):
+        outcome.warnings.append(f"operation {op.id} holds {op.position.quantity} with no protective order")
+        return
+    outcome.warnings.append(f"operation {op.id} had no protective order on the venue: protecting it again")
+    protect(ctx, uow, op, outcome)
 
 
 def push_price(ctx: Context, market: PaperMarket, symbol: str, price: Decimal) -> tuple[list[Fill], list[Outcome]]:

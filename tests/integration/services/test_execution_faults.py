@@ -1,0 +1,128 @@
+"""Faults lose nothing: timeouts before and after the venue accepts, refusals, and a crash mid-execution."""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal as D
+
+import pytest
+
+from robson.bootstrap import App
+from robson.domain.operation import CloseReason, OperationStatus
+from robson.domain.orders import OrderStatus
+from robson.domain.values import Side
+from robson.ports import ExchangePort, OcoRequest, OrderReport, OrderRequest, Rejected, Retryable
+from robson.services import planning, trading
+from robson.services.context import Context
+from robson.services.errors import Refused
+from tests.integration.services.conftest import AppFactory
+
+
+class Crash(BaseException):
+    """The process dies here (BaseException, as SystemExit or KeyboardInterrupt are: nothing catches it)."""
+
+
+class FaultyVenue:
+    """Wraps the paper venue and injects one fault into the next order placement."""
+
+    def __init__(self, inner: ExchangePort, fault: str) -> None:
+        self.inner = inner
+        self.fault = fault
+        self.name = inner.name
+        self.supports_short = inner.supports_short
+        self.placed: list[str] = []
+
+    def __getattr__(self, attribute: str) -> object:
+        return getattr(self.inner, attribute)
+
+    def place_order(self, request: OrderRequest) -> OrderReport:
+        fault = self.fault
+        if fault in ("timeout_before", "timeout_after", "crash_after"):
+            self.fault = "none"  # one fault, then the venue behaves
+        if fault == "timeout_before":
+            raise Retryable("read timed out before the venue saw the request")
+        report = self.inner.place_order(request)
+        self.placed.append(request.client_order_id)
+        if fault == "timeout_after":
+            raise Retryable("read timed out after the venue accepted the order")
+        if fault == "crash_after":
+            raise Crash
+        return report
+
+    def place_oco(self, request: OcoRequest) -> tuple[OrderReport, OrderReport]:
+        if self.fault == "reject_oco":
+            raise Rejected("The relationship of the prices for the orders is not correct.")
+        return self.inner.place_oco(request)
+
+
+def _plan(app: App) -> int:
+    trading.push_price(app.context, app.market, "BTC/USDT", D(90000))
+    planned = planning.plan(app.context, "BTC/USDT", Side.LONG, D(90000), D(88200))
+    assert planned.operation.id is not None
+    return planned.operation.id
+
+
+def _with(app: App, fault: str) -> tuple[Context, FaultyVenue]:
+    venue = FaultyVenue(app.context.exchange, fault)
+    return dataclasses.replace(app.context, exchange=venue), venue  # type: ignore[arg-type]
+
+
+def _venue_entries(app: App) -> D:
+    return app.context.exchange.balances().get("BTC", None).total  # type: ignore[union-attr]
+
+
+def test_timeout_after_accept_is_resolved_by_client_id_without_a_second_order(app: App) -> None:
+    operation_id = _plan(app)
+    ctx, venue = _with(app, "timeout_after")
+    outcome = trading.execute(ctx, operation_id)
+    op = outcome.operation
+    assert op.status is OperationStatus.ACTIVE
+    assert venue.placed == ["rb1-e1"]  # one entry, never resent
+    assert _venue_entries(app) == op.position.quantity == op.quantity
+    assert op.is_protected
+
+
+def test_timeout_before_the_venue_saw_it_leaves_the_plan_ready_to_execute_again(app: App) -> None:
+    operation_id = _plan(app)
+    ctx, venue = _with(app, "timeout_before")
+    with pytest.raises(Refused, match="never reached the venue"):
+        trading.execute(ctx, operation_id)
+    op = planning.load(app.context, operation_id)
+    assert op.status is OperationStatus.PLANNED
+    assert op.order("rb1-e1").status is OrderStatus.REJECTED
+    assert "BTC" not in app.context.exchange.balances() or _venue_entries(app) == 0
+    op = trading.execute(ctx, operation_id).operation  # the retry gets a new client order id
+    assert op.status is OperationStatus.ACTIVE
+    assert venue.placed == ["rb1-e2"]
+
+
+def test_refused_protection_exits_at_once(app: App) -> None:
+    operation_id = _plan(app)
+    ctx, _ = _with(app, "reject_oco")
+    outcome = trading.execute(ctx, operation_id)
+    op = outcome.operation
+    assert op.status is OperationStatus.CLOSED
+    assert op.close_reason is CloseReason.PROTECTION_FAILED
+    assert op.position.is_flat and _venue_entries(app) == 0
+    assert any("refused the protective orders" in w for w in outcome.warnings)
+
+
+def test_crash_after_the_venue_filled_the_entry_is_recovered_and_protected(app: App, make_app: AppFactory) -> None:
+    operation_id = _plan(app)
+    ctx, _ = _with(app, "crash_after")
+    with pytest.raises(Crash):
+        trading.execute(ctx, operation_id)
+    app.close()
+
+    restarted = make_app()
+    op = planning.load(restarted.context, operation_id)
+    assert op.order("rb1-e1").status is OrderStatus.PENDING_NEW  # the intent was on record before the send
+    outcomes = trading.sync(restarted.context)
+    op = planning.load(restarted.context, operation_id)
+    assert op.status is OperationStatus.ACTIVE
+    assert op.position.quantity == _venue_entries(restarted)  # the fill was adopted exactly once
+    assert op.is_protected  # and the position got its stop
+    assert any("protecting it again" in w for o in outcomes for w in o.warnings)
+    assert trading.sync(restarted.context) == []  # a second pass finds nothing left to do
+    with pytest.raises(Exception, match="only PLANNED"):
+        trading.execute(restarted.context, operation_id)  # and nothing can place the entry twice
