@@ -95,14 +95,14 @@ def _summary(report: DemoReport) -> None:
             f"[{style}]{views.money(op.realized_pnl.quantize(Decimal('0.01')))}[/]",
             f"{r:.2f}",
             views.money(op.risk_amount.quantize(Decimal("0.01"))),
-            f"{report.loss_percent(op):.3f}%",
+            f"{report.loss_percent(op):.4f}%",
         )
     render.console.print(table)
     worst = max((report.loss_percent(op) for op in report.operations), default=Decimal(0))
     change = report.capital_end - report.capital_start
     render.console.print(
         f"bars pushed: {report.bars_pushed}   capital {report.capital_start:.2f} -> {report.capital_end:.2f} "
-        f"({change:+.2f})   worst loss: {worst:.3f}% of capital (budget 1%)"
+        f"({change:+.2f})   worst loss: {worst:.4f}% of capital (budget 1%)"
     )
     for refusal in report.refusals:
         render.console.print(f"[yellow]refused: {refusal}[/yellow]")
