@@ -161,3 +161,14 @@ def test_malformed_configuration_is_one_line_exit_2(
     assert "configuration error" in failure(*db, "portfolio", code=2)
     config.write_text("[risk.default]\nbogus = 1\n")
     assert "bogus" in failure(*db, "portfolio", code=2)
+
+
+def test_paper_reset_is_refused_while_operations_are_live(db: list[str]) -> None:
+    robson(*db, "price", "BTC/USDT", "90000")
+    robson(*db, "plan", "BTC/USDT", "--side", "long", "--entry", "90000")
+    robson(*db, "execute", "1")
+    assert "still live" in failure(*db, "paper", "reset", code=3)
+    assert "ASSET=AMOUNT" in failure(*db, "paper", "reset", "--balance", "USDT", code=2)
+    robson(*db, "paper", "reset", "--force")
+    folio = robson_json(*db, "portfolio")
+    assert isinstance(folio, dict) and folio["capital"] == "10000.00"

@@ -61,12 +61,13 @@ def register(app: typer.Typer, build: Callable[[], App]) -> None:
         balance: Annotated[
             list[str] | None, typer.Option(help="ASSET=AMOUNT, repeatable (default USDT=10000).")
         ] = None,
+        force: Annotated[bool, typer.Option(help="Reset even while operations are live.")] = False,
         json_output: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:
-        """Start the paper account afresh: no orders, no fills, the given balances."""
+        """Start the paper account afresh: no orders, no fills, no prices, the given balances."""
         balances = parse.balances(balance or ["USDT=10000"])
         robson = build()
-        robson.market.reset(balances)
+        trading.reset_paper(robson.context, robson.market, balances, force)
         result = {asset: views.money(amount) for asset, amount in balances.items()}
         if json_output:
             render.emit_json({"balances": result})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable
+from decimal import Decimal
 
 from rich.console import Console
 from rich.table import Table
@@ -19,8 +20,15 @@ def emit_json(payload: object) -> None:
     print(json.dumps(payload, indent=2, default=str))
 
 
+def cents(value: object) -> str:
+    """Money for a table cell, to the cent (the --json output keeps every digit)."""
+    if value is None:
+        return "-"
+    return f"{Decimal(str(value)).quantize(Decimal('0.01'))}"
+
+
 def _pnl(value: object) -> str:
-    text = "-" if value is None else str(value)
+    text = cents(value)
     if text.startswith("-") and text != "-":
         return f"[red]{text}[/red]"
     return f"[green]{text}[/green]" if text not in ("-", "0.00") else text

@@ -328,6 +328,18 @@ def _ensure_protected(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Out
     protect(ctx, uow, op, outcome)
 
 
+def reset_paper(ctx: Context, market: PaperMarket, balances: dict[str, Decimal], force: bool = False) -> None:
+    """Paper mode: start the account afresh. Refused while operations still hold positions or working orders,
+    since the ledger would then point at orders the venue no longer knows."""
+    with ctx.unit_of_work() as uow:
+        live = [op.id for op in uow.operations.list((OperationStatus.ACTIVE,))]
+        live += [op.id for op in uow.operations.list((OperationStatus.PLANNED,)) if op.open_orders()]
+    if live and not force:
+        ids = ", ".join(str(i) for i in live)
+        raise Refused(f"operations {ids} are still live on the paper venue; close them first or pass --force")
+    market.reset(balances)
+
+
 def push_price(ctx: Context, market: PaperMarket, symbol: str, price: Decimal) -> tuple[list[Fill], list[Outcome]]:
     """Paper mode: move the market, let resting orders fill, and bring the operations up to date."""
     instrument = ctx.instrument(symbol)
