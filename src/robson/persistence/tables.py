@@ -49,26 +49,33 @@ operations = Table(
     Index(None, "status"),
 )
 
+def _order_columns() -> list[Column[object]]:
+    """The columns an order has wherever it is kept: the ledger's orders and the paper venue's."""
+    return [
+        Column("exchange_order_id", String(IDENTIFIER), nullable=True),
+        Column("symbol", String(SYMBOL), nullable=False),
+        Column("side", String(ENUM), nullable=False),
+        Column("type", String(ENUM), nullable=False),
+        Column("quantity", ExactDecimal, nullable=False),
+        Column("price", ExactDecimal, nullable=True),
+        Column("stop_price", ExactDecimal, nullable=True),
+        Column("list_id", String(IDENTIFIER), nullable=True),
+        Column("status", String(ENUM), nullable=False),
+        Column("filled_quantity", ExactDecimal, nullable=False),
+        Column("reject_reason", Text, nullable=True),
+        Column("created_at", UtcDateTime, nullable=False),
+        Column("updated_at", UtcDateTime, nullable=True),
+    ]
+
+
 orders = Table(
     "orders",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("operation_id", Integer, ForeignKey("operations.id"), nullable=False, index=True),
     Column("client_order_id", String(IDENTIFIER), nullable=False),
-    Column("exchange_order_id", String(IDENTIFIER), nullable=True),
-    Column("symbol", String(SYMBOL), nullable=False),
-    Column("side", String(ENUM), nullable=False),
-    Column("type", String(ENUM), nullable=False),
     Column("role", String(ENUM), nullable=True),
-    Column("quantity", ExactDecimal, nullable=False),
-    Column("price", ExactDecimal, nullable=True),
-    Column("stop_price", ExactDecimal, nullable=True),
-    Column("list_id", String(IDENTIFIER), nullable=True),
-    Column("status", String(ENUM), nullable=False),
-    Column("filled_quantity", ExactDecimal, nullable=False),
-    Column("reject_reason", Text, nullable=True),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("updated_at", UtcDateTime, nullable=True),
+    *_order_columns(),
     UniqueConstraint("client_order_id"),
 )
 
@@ -117,19 +124,7 @@ paper_orders = Table(
     "paper_orders",
     metadata,
     Column("client_order_id", String(IDENTIFIER), primary_key=True),
-    Column("exchange_order_id", String(IDENTIFIER), nullable=True),
-    Column("symbol", String(SYMBOL), nullable=False),
-    Column("side", String(ENUM), nullable=False),
-    Column("type", String(ENUM), nullable=False),
-    Column("quantity", ExactDecimal, nullable=False),
-    Column("price", ExactDecimal, nullable=True),
-    Column("stop_price", ExactDecimal, nullable=True),
-    Column("list_id", String(IDENTIFIER), nullable=True),
-    Column("status", String(ENUM), nullable=False),
-    Column("filled_quantity", ExactDecimal, nullable=False),
-    Column("reject_reason", Text, nullable=True),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("updated_at", UtcDateTime, nullable=True),
+    *_order_columns(),
 )
 
 paper_fills = Table(
