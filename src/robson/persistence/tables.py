@@ -49,6 +49,7 @@ operations = Table(
     Index(None, "status"),
 )
 
+
 def _order_columns() -> list[Column[object]]:
     """The columns an order has wherever it is kept: the ledger's orders and the paper venue's."""
     return [
