@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import typing
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from robson.domain.instrument import Instrument, split_symbol
@@ -23,16 +24,13 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class RiskOverrides(_Strict):
-    """One strategy's departures from the defaults; anything left out inherits from [risk.default]."""
-
-    max_risk_per_trade_percent: Decimal | None = None
-    stop_loss_percent: Decimal | None = None
-    take_profit_percent: Decimal | None = None
-    max_position_size_percent: Decimal | None = None
-    max_daily_loss_percent: Decimal | None = None
-    max_drawdown_percent: Decimal | None = None
-    max_concurrent_operations: int | None = None
+# One strategy's departures from the defaults: every RiskLimits field, optional (anything left out inherits
+# from [risk.default]). Derived from RiskLimits so that a new limit needs declaring in one place only.
+RiskOverrides: type[_Strict] = create_model(
+    "RiskOverrides",
+    __base__=_Strict,
+    **{name: (kind | None, None) for name, kind in typing.get_type_hints(RiskLimits).items()},  # type: ignore[call-overload]
+)
 
 
 class InstrumentSettings(_Strict):

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from robson import bootstrap
 from robson.backtest.demo import DemoReport, market_data, run_demo
-from robson.cli import render
+from robson.cli import parse, render
 from robson.cli.errors import guarded
 from robson.clock import ManualClock
 from robson.services import views
@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Plan, validate and execute a handful of operations on seeded markets, and push prices until they exit."""
         with tempfile.TemporaryDirectory(prefix="robson-demo-") as scratch:
-            url = db if db and "://" in db else f"sqlite:///{db or Path(scratch) / 'demo.db'}"
+            url = parse.database_url(db or str(Path(scratch) / "demo.db"))
             data = market_data(SYMBOLS, bars, seed, Decimal("0.01"))
             clock = ManualClock(min(candles[0].time for _, candles in data.values()))
             robson = bootstrap.build(url, clock=clock, actor="demo")

@@ -40,13 +40,7 @@ STATE = _State()
 def main(
     db: Annotated[str | None, typer.Option("--db", help="Database URL or SQLite file (default: the data dir).")] = None,
 ) -> None:
-    STATE.database_url = _database_url(db)
-
-
-def _database_url(db: str | None) -> str | None:
-    if db is None or "://" in db:
-        return db
-    return f"sqlite:///{db}"
+    STATE.database_url = parse.database_url(db)
 
 
 def _app() -> bootstrap.App:
@@ -225,10 +219,7 @@ def operations(
             statuses = (OperationStatus(status.strip().upper()),)
         except ValueError:
             raise InvalidValue(f"unknown status {status!r}") from None
-    context = _app().context
-    with context.unit_of_work() as uow:
-        found = uow.operations.list(statuses)
-    listed = [views.operation_view(op) for op in found]
+    listed = [views.operation_view(op) for op in planning.operations(_app().context, statuses)]
     render.emit_json(listed) if json_output else render.operations(listed)
 
 

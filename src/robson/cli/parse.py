@@ -53,3 +53,10 @@ def balances(items: list[str]) -> dict[str, Decimal]:
             raise InvalidValue(f"balance must look like ASSET=AMOUNT, got {item!r}")
         result[asset.strip().upper()] = non_negative(value, f"balance of {asset.strip().upper()}")
     return result
+
+
+def database_url(text: str | None) -> str | None:
+    """--db takes a URL (sqlite:///..., postgresql+psycopg://...) or a plain SQLite file path."""
+    if text is None or "://" in text:
+        return text
+    return f"sqlite:///{text}"

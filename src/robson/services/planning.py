@@ -159,18 +159,20 @@ def decide(ctx: Context, operation: Operation, entry: Decimal | None = None) -> 
 
 
 def validate(ctx: Context, operation_id: int) -> tuple[Operation, checks.Decision]:
-    operation = load(ctx, operation_id)
-    if operation.status is not OperationStatus.PLANNED:
-        raise InvalidValue(f"operation {operation_id} is {operation.status}; only PLANNED operations are validated")
-    decision = decide(ctx, operation)
+    """Run the checks and put their verdict on the audit trail."""
     with ctx.unit_of_work() as uow:
-        stored = uow.operations.get(operation_id)
-        assert stored is not None
-        stored.record(
-            "OperationValidated",
-            ctx.clock.now(),
-            {},
-            {"approved": str(decision.approved), "failures": decision.summary()},
-        )
+        operation = uow.operations.get(operation_id)
+        if operation is None:
+            raise NotFound(f"unknown operation id {operation_id}")
+        if operation.status is not OperationStatus.PLANNED:
+            raise InvalidValue(f"operation {operation_id} is {operation.status}; only PLANNED operations are validated")
+        decision = decide(ctx, operation)
+        verdict = {"approved": str(decision.approved), "failures": decision.summary()}
+        operation.record("OperationValidated", ctx.clock.now(), {}, verdict)
         uow.commit()
     return operation, decision
+
+
+def operations(ctx: Context, statuses: tuple[OperationStatus, ...] = ()) -> list[Operation]:
+    with ctx.unit_of_work() as uow:
+        return uow.operations.list(statuses)

@@ -152,7 +152,7 @@ def _reason_for_unprotected(ctx: Context, op: Operation) -> CloseReason:
 def cancel_open_orders(ctx: Context, op: Operation, outcome: Outcome) -> None:
     """Cancel every working order of the operation, adopting any fill that raced the cancel."""
     for order in op.open_orders():
-        if order.status.is_open is False:  # an OCO sibling closed by the previous cancel
+        if not order.status.is_open:  # an OCO sibling closed by the previous cancel
             continue
         try:
             report = ctx.exchange.cancel_order(order.symbol, order.client_order_id)

@@ -30,8 +30,7 @@ def number(value: Decimal | None) -> str | None:
     """An exact decimal without trailing zeros: 0.005550 -> '0.00555'."""
     if value is None:
         return None
-    text = f"{value.normalize():f}"
-    return text
+    return f"{value.normalize():f}"
 
 
 def when(value: datetime | None) -> str | None:
