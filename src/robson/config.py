@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, fi
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from robson.domain.instrument import Instrument, split_symbol
-from robson.risk.limits import RiskLimits
+from robson.risk.limits import RiskLimits, preset
 
 
 class _Strict(BaseModel):
@@ -29,6 +29,7 @@ class _Strict(BaseModel):
 RiskOverrides: type[_Strict] = create_model(
     "RiskOverrides",
     __base__=_Strict,
+    preset=(str | None, None),
     **{name: (kind | None, None) for name, kind in typing.get_type_hints(RiskLimits).items()},  # type: ignore[call-overload]
 )
 
@@ -123,11 +124,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _build_strategies(self) -> Settings:
-        base = RiskLimits()
-        defaults = self.risk.get("default", RiskOverrides()).model_dump(exclude_none=True)
-        built = {"default": RiskLimits(**{**_fields(base), **defaults})}
+        base = _fields(RiskLimits())
+        defaults = _layer(self.risk.get("default", RiskOverrides()))
+        built = {"default": RiskLimits(**{**base, **defaults})}
         for name, overrides in self.risk.items():
-            built[name] = RiskLimits(**{**_fields(base), **defaults, **overrides.model_dump(exclude_none=True)})
+            built[name] = RiskLimits(**{**base, **defaults, **_layer(overrides)})
         self._strategies = built
         return self
 
@@ -160,6 +161,13 @@ class Settings(BaseSettings):
                 raise ValueError(f"configuration file {path} does not exist")
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
+
+
+def _layer(overrides: BaseModel) -> dict[str, object]:
+    """A strategy's settings: its preset (if it names one), then its own values over it."""
+    values = overrides.model_dump(exclude_none=True)
+    name = values.pop("preset", None)
+    return {**(preset(name) if name else {}), **values}
 
 
 def _fields(limits: RiskLimits) -> dict[str, object]:

@@ -11,12 +11,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
-from robson.domain.events import DomainEvent
+from robson.domain.events import Alert, DomainEvent
 from robson.domain.fills import Fill
 from robson.domain.instrument import Instrument
 from robson.domain.operation import Operation, OperationStatus
 from robson.domain.orders import Order, OrderStatus, OrderType
 from robson.domain.values import ZERO, OrderSide
+from robson.risk.breakers import PolicyState
 
 # ---- exchange errors: translated once at the adapter boundary --------------------------------
 
@@ -241,9 +242,35 @@ class AuditLog(Protocol):
     def list(self, entity: str | None = None, entity_id: str | None = None) -> list[AuditRecord]: ...
 
 
+class PolicyRepository(Protocol):
+    """The account's policy state: one row, read and written whole."""
+
+    def get(self) -> PolicyState | None: ...
+
+    def save(self, state: PolicyState) -> None: ...
+
+
+class MarkRepository(Protocol):
+    """Recent marks per symbol: the history correlations and price-move checks measure."""
+
+    def add(self, symbol: str, at: datetime, price: Decimal) -> None: ...
+
+    def recent(self, symbol: str, limit: int) -> list[Decimal]: ...  # oldest first
+
+    def prune(self, symbol: str, keep: int) -> None: ...
+
+
+class Notifier(Protocol):
+    """Where alerts go: a log now; Telegram and webhooks later."""
+
+    def notify(self, alert: Alert) -> None: ...
+
+
 class UnitOfWork(Protocol):
     operations: OperationRepository
     audit: AuditLog
+    policy: PolicyRepository
+    marks: MarkRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -14,3 +14,13 @@ class DomainEvent:
     at: datetime
     before: dict[str, str] = field(default_factory=dict)
     after: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """Something the trader must hear about now: a tier tripped, trading halted, unusual activity."""
+
+    level: str  # "info", "warning" or "critical"
+    code: str  # stable: MONTHLY_LOSS, KILL_SWITCH, ORDER_RATE, ...
+    message: str
+    at: datetime

@@ -70,6 +70,18 @@ def validate_levels(side: Side, entry: Decimal, stop: Decimal, target: Decimal |
         raise InvalidValue(f"a {side} target must be {where} the entry ({target} vs entry {entry})")
 
 
+@dataclass(frozen=True, slots=True)
+class PendingAdd:
+    """A further tranche planned for an ACTIVE operation: its entry, its quantity, and the stop the whole
+    position moves to once it fills, so that the risk of every tranche together still fits the budget."""
+
+    entry_price: Decimal
+    quantity: Decimal
+    stop_price: Decimal
+    risk_amount: Decimal  # the whole position's loss at stop_price, fees included
+    planned_at: datetime
+
+
 @dataclass(slots=True)
 class Operation:
     symbol: str
@@ -91,6 +103,7 @@ class Operation:
     fills: list[Fill] = field(default_factory=list)
     position: Position = field(init=False)
     events: list[DomainEvent] = field(default_factory=list)
+    pending_add: PendingAdd | None = None
     id: int | None = None
 
     def __post_init__(self) -> None:

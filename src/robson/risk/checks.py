@@ -1,18 +1,28 @@
 """Pre-trade checks: pure functions over a proposal and a portfolio snapshot, composed into one decision.
 
-Each check has a stable code, the limit, the measured value and a human reason. The risk engine issue
-adds the portfolio-wide checks (heat, exposure, correlation, drawdown tiers) beside these.
+Each check has a stable code, the limit, the measured value and a human reason. Orders that only reduce or
+close a position are always allowed; everything that opens or grows exposure passes every check here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 
 from robson.domain.instrument import Instrument
-from robson.domain.values import HUNDRED, Side
+from robson.domain.values import HUNDRED, ONE, ZERO, Side
+from robson.risk import breakers
+from robson.risk.breakers import PolicyState, TradingState
 from robson.risk.limits import RiskLimits
+
+
+class Intent(StrEnum):
+    OPEN = "OPEN"  # a new operation
+    ADD = "ADD"  # a further tranche of an open operation
+    REDUCE = "REDUCE"  # an exit, a stop, a target, a kill: always allowed
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +32,7 @@ class CheckResult:
     limit: str
     measured: str
     reason: str
+    warning: str = ""  # passed, but close to the limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,28 +47,114 @@ class Decision:
     def failures(self) -> tuple[CheckResult, ...]:
         return tuple(c for c in self.checks if not c.passed)
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(f"{c.code}: {c.warning}" for c in self.checks if c.warning)
+
     def summary(self) -> str:
         return "; ".join(f"{c.code}: {c.reason}" for c in self.failures) or "all checks passed"
 
 
 @dataclass(frozen=True, slots=True)
+class TrancheContext:
+    """The operation a tranche is added to."""
+
+    tranches: int  # entry fills so far
+    last_entry_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Proposal:
-    """An order that would open or grow exposure."""
+    """An order and what the operation it belongs to would look like once it fills."""
 
     instrument: Instrument
     side: Side
     entry: Decimal
-    quantity: Decimal
-    risk_amount: Decimal  # the worst loss at the stop, fees and slippage included
-    cost: Decimal  # quote needed to fund it on the venue (spot long), fees included
+    quantity: Decimal  # this order's quantity
+    stop: Decimal  # the operation's stop once this order fills (re-based after an add)
+    target: Decimal | None
+    risk_amount: Decimal  # the operation's whole loss at that stop, fees and slippage included
+    cost: Decimal  # quote needed to fund this order on the venue, fees included
+    intent: Intent = Intent.OPEN
+    average_entry: Decimal | None = None  # the operation's average entry after an add
+    position_quantity: Decimal | None = None  # the operation's quantity after an add
+    added_risk: Decimal | None = None  # how much the portfolio's heat grows (an add may re-base the stop)
+    confidence: Decimal | None = None  # set when an automated signal proposes the order
+    leverage: Decimal = ONE
+    group: str | None = None  # sector or category, from the configuration
+    tranche: TrancheContext | None = None
+
+    @property
+    def order_value(self) -> Decimal:
+        return self.quantity * self.entry
+
+    @property
+    def position_value(self) -> Decimal:
+        return (self.position_quantity or self.quantity) * (self.average_entry or self.entry)
+
+    @property
+    def heat_added(self) -> Decimal:
+        return self.risk_amount if self.added_risk is None else self.added_risk
+
+
+@dataclass(frozen=True, slots=True)
+class OpenExposure:
+    """One open operation as the book sees it."""
+
+    symbol: str
+    base: str
+    value: Decimal  # |quantity x mark|
+    risk: Decimal  # the loss if its current stop is hit, fees included; zero once the stop locks in a profit
+    group: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Book:
+    """The open operations, aggregated once so that a decision does not grow with their number."""
+
+    count: int = 0
+    heat: Decimal = ZERO
+    exposure: Decimal = ZERO
+    by_asset: Mapping[str, Decimal] = field(default_factory=dict)
+    by_symbol: Mapping[str, int] = field(default_factory=dict)
+    by_group: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, exposures: Iterable[OpenExposure]) -> Book:
+        count, heat, exposure = 0, ZERO, ZERO
+        by_asset: dict[str, Decimal] = {}
+        by_symbol: dict[str, int] = {}
+        by_group: dict[str, int] = {}
+        for item in exposures:
+            count += 1
+            heat += item.risk
+            exposure += item.value
+            by_asset[item.base] = by_asset.get(item.base, ZERO) + item.value
+            by_symbol[item.symbol] = by_symbol.get(item.symbol, 0) + 1
+            if item.group is not None:
+                by_group[item.group] = by_group.get(item.group, 0) + 1
+        return cls(count, heat, exposure, by_asset, by_symbol, by_group)
 
 
 @dataclass(frozen=True, slots=True)
 class PortfolioSnapshot:
     equity: Decimal
     free_quote: Decimal
-    active_operations: int
     venue_supports_short: bool
+    book: Book = Book()
+    trades_today: int = 0  # entries sent today (UTC), spot and margin
+    now: datetime | None = None
+    policy: PolicyState | None = None
+    correlations: Mapping[str, Decimal] = field(default_factory=dict)  # the proposal's symbol with each open one
+    risk_percent: Decimal | None = None  # the risk per trade in force (dynamic risk), else the limit's
+
+    @property
+    def active_operations(self) -> int:
+        return self.book.count
+
+    @property
+    def state(self) -> TradingState:
+        return self.policy.state if self.policy is not None else TradingState.ACTIVE
 
 
 Check = Callable[[Proposal, PortfolioSnapshot, RiskLimits], CheckResult]
@@ -67,27 +164,213 @@ def _pct(value: Decimal) -> str:
     return f"{value.quantize(Decimal('0.0001')).normalize():f}%"
 
 
+def _num(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.01')).normalize():f}"
+
+
+def _share(amount: Decimal, equity: Decimal) -> Decimal:
+    return amount / equity * HUNDRED if equity > 0 else HUNDRED
+
+
+# ---- the state ---------------------------------------------------------------------------------
+
+
+def trading_state(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> CheckResult:
+    state = s.state
+    if state is TradingState.ACTIVE:
+        return CheckResult("TRADING_STATE", True, "ACTIVE", "ACTIVE", "trading is active")
+    assert s.policy is not None
+    why = "; ".join(f"{h.reason} (lifts {h.lifts})" for h in s.policy.holds)
+    reason = f"trading is {state}: only orders that reduce exposure pass; {why}"
+    return CheckResult("TRADING_STATE", False, "ACTIVE", state.value, reason)
+
+
+def loss_tiers(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> CheckResult:
+    """The strategy's own tier limits against the account's measured losses (a stricter strategy stops first)."""
+    if s.policy is None:
+        return CheckResult("LOSS_TIERS", True, "-", "-", "no policy state yet")
+    tripped = [r for r in breakers.tiers(s.policy, limits, p.instrument.quote) if r.tripped]
+    if not tripped:
+        return CheckResult("LOSS_TIERS", True, "-", "-", "every loss tier is within its limit")
+    first = tripped[0]
+    reason = "; ".join(f"{r.describe()} (lifts {r.lifts})" for r in tripped)
+    return CheckResult(first.code, False, breakers._fmt(first.limit), breakers._fmt(first.measured), reason)
+
+
+# ---- the trade ---------------------------------------------------------------------------------
+
+
 def risk_per_trade(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> CheckResult:
-    measured = p.risk_amount / s.equity * HUNDRED if s.equity > 0 else HUNDRED
-    ok = measured <= limits.max_risk_per_trade_percent
-    reason = f"loss at the stop {p.risk_amount:.2f} is {_pct(measured)} of equity {s.equity:.2f}"
-    return CheckResult("RISK_PER_TRADE", ok, _pct(limits.max_risk_per_trade_percent), _pct(measured), reason)
+    allowed = s.risk_percent if s.risk_percent is not None else limits.max_risk_per_trade_percent
+    measured = _share(p.risk_amount, s.equity)
+    ok = measured <= allowed
+    whole = "all tranches' loss" if p.intent is Intent.ADD else "loss"
+    reason = f"{whole} at the stop {_num(p.risk_amount)} is {_pct(measured)} of equity {_num(s.equity)}"
+    return CheckResult("RISK_PER_TRADE", ok, _pct(allowed), _pct(measured), reason)
 
 
 def position_size(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> CheckResult:
-    value = p.quantity * p.entry
-    measured = value / s.equity * HUNDRED if s.equity > 0 else HUNDRED
+    value = p.position_value
+    measured = _share(value, s.equity)
     ok = measured <= limits.max_position_size_percent
-    reason = f"position value {value:.2f} is {_pct(measured)} of equity"
-    return CheckResult("POSITION_SIZE", ok, _pct(limits.max_position_size_percent), _pct(measured), reason)
+    limit = _pct(limits.max_position_size_percent)
+    reason = f"position value {_num(value)} is {_pct(measured)} of equity"
+    if ok and limits.max_position_size_usd is not None:
+        ok = value <= limits.max_position_size_usd
+        limit += f" and {_num(limits.max_position_size_usd)} {p.instrument.quote}"
+        reason += f" (at most {_num(limits.max_position_size_usd)} {p.instrument.quote})"
+    return CheckResult("POSITION_SIZE", ok, limit, _pct(measured), reason)
+
+
+def reward_risk(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> CheckResult:
+    minimum = limits.min_risk_reward_ratio
+    if p.target is None:
+        return CheckResult("RISK_REWARD", True, f"{minimum}", "-", "no target: the exit rules decide")
+    entry = p.average_entry or p.entry
+    risk = (entry - p.stop) * p.side.sign
+    reward = (p.target - entry) * p.side.sign
+    ratio = reward / risk if risk > 0 else Decimal("Infinity")
+    ok = ratio >= minimum
+    shown = "inf" if not ratio.is_finite() else f"{ratio.quantize(Decimal('0.01'))}"
+    reason = f"reward:risk {shown} (reward {_num(reward)} per unit, risk {_num(risk)} per unit), minimum {minimum}"
+    return CheckResult("RISK_REWARD", ok, f"{minimum}", shown, reason)
+
+
+def leverage(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> CheckResult:
+    ok = p.leverage <= limits.max_leverage
+    reason = f"leverage {p.leverage}x, at most {limits.max_leverage}x"
+    return CheckResult("LEVERAGE", ok, f"{limits.max_leverage}x", f"{p.leverage}x", reason)
+
+
+def signal_confidence(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> CheckResult:
+    minimum = limits.min_signal_confidence
+    if p.confidence is None:
+        return CheckResult("SIGNAL_CONFIDENCE", True, f"{minimum}", "-", "placed by the trader, not by a signal")
+    ok = p.confidence >= minimum
+    reason = f"signal confidence {p.confidence}, at least {minimum} needed"
+    return CheckResult("SIGNAL_CONFIDENCE", ok, f"{minimum}", f"{p.confidence}", reason)
+
+
+# ---- the portfolio -----------------------------------------------------------------------------
 
 
 def concurrent_operations(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> CheckResult:
-    ok = s.active_operations < limits.max_concurrent_operations
-    reason = f"{s.active_operations} operations active, at most {limits.max_concurrent_operations} allowed"
-    return CheckResult(
-        "CONCURRENT_OPERATIONS", ok, str(limits.max_concurrent_operations), str(s.active_operations), reason
+    active = s.active_operations
+    ok = active < limits.max_concurrent_operations
+    reason = f"{active} operations active, at most {limits.max_concurrent_operations} allowed"
+    return CheckResult("CONCURRENT_OPERATIONS", ok, str(limits.max_concurrent_operations), str(active), reason)
+
+
+def portfolio_heat(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> CheckResult:
+    heat = s.book.heat + p.heat_added
+    measured = _share(heat, s.equity)
+    ok = measured <= limits.max_portfolio_heat_percent
+    reason = (
+        f"open risk to the stops would be {_num(heat)} ({_pct(measured)} of equity): "
+        f"{_num(s.book.heat)} open plus {_num(p.heat_added)} for this order"
     )
+    return CheckResult("PORTFOLIO_HEAT", ok, _pct(limits.max_portfolio_heat_percent), _pct(measured), reason)
+
+
+def total_exposure(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> CheckResult:
+    exposure = s.book.exposure + p.order_value
+    measured = _share(exposure, s.equity)
+    ok = measured <= limits.max_total_exposure_percent
+    reason = f"total exposure would be {_num(exposure)}, {_pct(measured)} of equity"
+    return CheckResult("TOTAL_EXPOSURE", ok, _pct(limits.max_total_exposure_percent), _pct(measured), reason)
+
+
+def asset_exposure(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> CheckResult:
+    base = p.instrument.base
+    exposure = s.book.by_asset.get(base, ZERO) + p.order_value
+    measured = _share(exposure, s.equity)
+    ok = measured <= limits.max_single_asset_exposure_percent
+    reason = f"exposure to {base} would be {_num(exposure)}, {_pct(measured)} of equity"
+    return CheckResult("ASSET_EXPOSURE", ok, _pct(limits.max_single_asset_exposure_percent), _pct(measured), reason)
+
+
+def correlation(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> CheckResult:
+    maximum = limits.max_correlated_positions
+    if maximum is None:
+        return CheckResult("CORRELATION", True, "off", "-", "correlation limit off")
+    threshold = limits.correlation_threshold
+    symbol = p.instrument.symbol
+    correlated = s.book.by_symbol.get(symbol, 0)  # the same symbol correlates perfectly
+    names = [symbol] if correlated else []
+    for other, value in s.correlations.items():
+        if other != symbol and value > threshold:
+            count = s.book.by_symbol.get(other, 0)
+            if count:
+                correlated += count
+                names.append(other)
+    ok = correlated < maximum
+    reason = (
+        f"{correlated} open positions correlate above {threshold} with {symbol}"
+        + (f" ({', '.join(names)})" if names else "")
+        + f", at most {maximum}"
+    )
+    return CheckResult("CORRELATION", ok, str(maximum), str(correlated), reason)
+
+
+def group_share(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> CheckResult:
+    share = limits.max_group_share_percent
+    if share is None or p.group is None:
+        why = "group limit off" if share is None else f"{p.instrument.symbol} belongs to no configured group"
+        return CheckResult("GROUP_SHARE", True, "off" if share is None else _pct(share), "-", why)
+    after = s.book.by_group.get(p.group, 0) + 1
+    total = s.book.count + 1
+    allowed = max(1, int(share * total / HUNDRED))  # the first position of a group is always allowed
+    ok = after <= allowed
+    reason = f"{after} of {total} open positions would be in {p.group}; at most {_pct(share)} ({allowed})"
+    return CheckResult("GROUP_SHARE", ok, _pct(share), _pct(Decimal(after) / Decimal(total) * HUNDRED), reason)
+
+
+# ---- activity ----------------------------------------------------------------------------------
+
+
+def daily_trades(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> CheckResult:
+    maximum = limits.max_trades_per_day
+    after = s.trades_today + 1
+    ok = after <= maximum
+    reason = f"this would be trade {after} of today (UTC), at most {maximum}"
+    warn_at = limits.trades_warning_percent * maximum / HUNDRED
+    warning = f"{after} of {maximum} trades used today" if ok and after >= warn_at else ""
+    return CheckResult("DAILY_TRADES", ok, str(maximum), str(after), reason, warning)
+
+
+def tranches(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> CheckResult:
+    assert p.tranche is not None
+    after = p.tranche.tranches + 1
+    if after > limits.max_tranches:
+        reason = f"this would be tranche {after}; a position holds at most {limits.max_tranches}"
+        return CheckResult("TRANCHES", False, str(limits.max_tranches), str(after), reason)
+    value = p.order_value
+    quote = p.instrument.quote
+    if value < limits.min_tranche_usd:
+        reason = f"tranche value {_num(value)} {quote} is below the minimum {_num(limits.min_tranche_usd)}"
+        return CheckResult("TRANCHE_SIZE", False, _num(limits.min_tranche_usd), _num(value), reason)
+    if limits.max_tranche_usd is not None and value > limits.max_tranche_usd:
+        reason = f"tranche value {_num(value)} {quote} is above the maximum {_num(limits.max_tranche_usd)}"
+        return CheckResult("TRANCHE_SIZE", False, _num(limits.max_tranche_usd), _num(value), reason)
+    reason = f"tranche {after} of at most {limits.max_tranches}, value {_num(value)} {quote}"
+    return CheckResult("TRANCHES", True, str(limits.max_tranches), str(after), reason)
+
+
+def tranche_cooldown(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> CheckResult:
+    assert p.tranche is not None
+    cooldown = timedelta(minutes=limits.tranche_cooldown_minutes)
+    now = s.now or p.tranche.last_entry_at
+    waited = now - p.tranche.last_entry_at
+    ok = waited >= cooldown
+    minutes = Decimal(int(waited.total_seconds())) / 60
+    reason = (
+        f"{minutes.quantize(Decimal('0.1'))} min since the last tranche, "
+        f"at least {limits.tranche_cooldown_minutes} min between tranches"
+    )
+    return CheckResult("TRANCHE_COOLDOWN", ok, f"{limits.tranche_cooldown_minutes} min", f"{minutes:.1f} min", reason)
+
+
+# ---- the venue ---------------------------------------------------------------------------------
 
 
 def exchange_filters(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> CheckResult:
@@ -112,15 +395,31 @@ def venue_side(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> CheckRe
     return CheckResult("VENUE_SIDE", ok, "long" if not s.venue_supports_short else "long or short", str(p.side), reason)
 
 
-PRE_TRADE_CHECKS: tuple[Check, ...] = (
+_COMMON: tuple[Check, ...] = (
+    trading_state,
+    loss_tiers,
     risk_per_trade,
     position_size,
-    concurrent_operations,
-    exchange_filters,
-    venue_side,
-    funds,
+    reward_risk,
+    leverage,
+    signal_confidence,
+    portfolio_heat,
+    total_exposure,
+    asset_exposure,
+    daily_trades,
 )
+_VENUE: tuple[Check, ...] = (exchange_filters, venue_side, funds)
+
+CHECKS: dict[Intent, tuple[Check, ...]] = {
+    Intent.OPEN: (*_COMMON[:7], concurrent_operations, *_COMMON[7:], correlation, group_share, *_VENUE),
+    Intent.ADD: (*_COMMON, tranches, tranche_cooldown, *_VENUE),
+    Intent.REDUCE: (),
+}
+
+_REDUCE_ONLY = CheckResult("REDUCE_ONLY", True, "-", "-", "orders that only reduce or close a position always pass")
 
 
 def evaluate(proposal: Proposal, snapshot: PortfolioSnapshot, limits: RiskLimits) -> Decision:
-    return Decision(tuple(check(proposal, snapshot, limits) for check in PRE_TRADE_CHECKS))
+    if proposal.intent is Intent.REDUCE:
+        return Decision((_REDUCE_ONLY,))
+    return Decision(tuple(check(proposal, snapshot, limits) for check in CHECKS[proposal.intent]))
