@@ -12,10 +12,11 @@ from robson.clock import SystemClock
 from robson.config import Settings
 from robson.execution.adapters.paper import PaperExchange
 from robson.execution.matching import FeeSchedule, SlippageModel
+from robson.notify.log import LogNotifier
 from robson.persistence.database import create_engine_for, migrate, session_factory
 from robson.persistence.paper_store import SqlPaperStore
 from robson.persistence.unit_of_work import SqlUnitOfWork
-from robson.ports import Clock, PaperMarket, UnitOfWork
+from robson.ports import Clock, Notifier, PaperMarket, UnitOfWork
 from robson.services.context import Context
 
 
@@ -38,6 +39,7 @@ def build(
     settings: Settings | None = None,
     clock: Clock | None = None,
     actor: str = "robson",
+    notifier: Notifier | None = None,
 ) -> App:
     settings = settings or Settings()
     url = database_url or settings.resolved_database_url
@@ -64,5 +66,7 @@ def build(
         max_entry_deviation_percent=settings.max_entry_deviation_percent,
         quote=settings.quote,
         actor=actor,
+        notifier=notifier or LogNotifier(),
+        groups={symbol.strip().upper(): group for symbol, group in settings.groups.items()},
     )
     return App(settings, context, exchange, url, engine)

@@ -119,6 +119,7 @@ class Settings(BaseSettings):
     max_entry_deviation_percent: Decimal = Field(Decimal("1"), gt=0, le=Decimal("50"))
     paper: PaperSettings = PaperSettings()
     risk: dict[str, RiskOverrides] = Field(default_factory=dict)
+    groups: dict[str, str] = Field(default_factory=dict)  # symbol -> sector or category, for the group limit
 
     _strategies: dict[str, RiskLimits] = PrivateAttr(default_factory=dict)
 

@@ -136,10 +136,12 @@ def test_plan_validate_execute_price_show_portfolio_close(db: list[str]) -> None
 
 def test_refusals_exit_3_and_bad_ids_exit_2(db: list[str]) -> None:
     robson(*db, "price", "ETH/USDT", "3000")
-    robson(*db, "plan", "ETH/USDT", "--side", "short", "--entry", "3000")
+    assert "VENUE_SIDE" in failure(*db, "plan", "ETH/USDT", "--side", "short", "--entry", "3000", code=3)
+    robson(*db, "plan", "ETH/USDT", "--side", "long", "--entry", "3000")
+    robson(*db, "pause", "--reason", "news at 14:00")
     result = runner.invoke(app, [*db, "validate", "1"])
-    assert result.exit_code == 3 and "FAIL" in result.stdout
-    assert "VENUE_SIDE" in failure(*db, "execute", "1", code=3)
+    assert result.exit_code == 3 and "FAIL" in result.stdout and "TRADING_STATE" in result.stdout
+    assert "TRADING_STATE" in failure(*db, "execute", "1", code=3)
     assert "unknown operation id 7" in failure(*db, "show", "7", code=2)
     assert "whole number" in failure(*db, "show", "x", code=2)
     assert "unknown symbol" in failure(*db, "plan", "DOGE/USDT", "--side", "long", "--entry", "1", code=2)

@@ -15,7 +15,7 @@ from robson.clock import ManualClock
 from robson.domain.operation import Operation, OperationStatus
 from robson.domain.values import HUNDRED, ZERO, Side
 from robson.ports import PaperMarket
-from robson.services import planning, portfolio, trading
+from robson.services import following, planning, portfolio, trading
 from robson.services.context import Context
 from robson.services.errors import Refused
 
@@ -76,7 +76,7 @@ def run_demo(
         for symbol, (_, candles) in data.items():
             bar = candles[index]
             clock.set(bar.time)
-            trading.push_bar(ctx, market, symbol, (bar.open, bar.high, bar.low, bar.close))
+            following.push_bar(ctx, market, symbol, (bar.open, bar.high, bar.low, bar.close))
             report.bars_pushed += 1
             if symbol in active and planning.load(ctx, active[symbol]).status.is_final:
                 del active[symbol]

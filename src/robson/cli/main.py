@@ -8,13 +8,13 @@ from typing import Annotated
 import typer
 
 from robson import bootstrap
-from robson.cli import demo, paper, parse, render
+from robson.cli import demo, paper, parse, render, risk
 from robson.cli.errors import guarded
 from robson.config import Settings
 from robson.domain.errors import InvalidValue
 from robson.domain.operation import OperationStatus
 from robson.domain.values import Side
-from robson.services import audit, planning, trading, views
+from robson.services import audit, commands, following, planning, trading, tranches, views
 from robson.services import portfolio as portfolio_service
 from robson.services.sizing import METHODS, Costs, LotRules, SizingParams, size
 
@@ -125,11 +125,42 @@ def plan(
     target: Annotated[str | None, typer.Option(help="Target price.")] = None,
     rr: Annotated[str | None, typer.Option("--rr", help="Target as a reward:risk multiple instead.")] = None,
     strategy: Annotated[str, typer.Option(help="Strategy whose risk limits apply.")] = "default",
+    add_to: Annotated[
+        str | None, typer.Option("--add-to", metavar="ID", help="Plan a further tranche of this ACTIVE operation.")
+    ] = None,
+    quantity: Annotated[
+        str | None, typer.Option(help="--add-to: the tranche's quantity (default: the first tranche's).")
+    ] = None,
+    confidence: Annotated[
+        str | None, typer.Option(help="Set when an automated signal proposes it: its confidence, 0..1.")
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Store a PLANNED operation and print its sizing."""
+    """Store a PLANNED operation (or, with --add-to, a tranche) once every risk rule passes; print its sizing."""
     opt = parse.optional_amount
     robson = _app()
+    signal = parse.fraction(confidence, "confidence") if confidence is not None else None
+    if add_to is not None:
+        if stop or target or rr:
+            raise InvalidValue("--add-to re-bases the whole position's stop itself: leave out --stop, --target, --rr")
+        added = tranches.plan_add(
+            robson.context,
+            parse.identifier(add_to),
+            parse.amount(entry, "entry"),
+            opt(quantity, "quantity"),
+            symbol=symbol,
+            side=Side.parse(side),
+            confidence=signal,
+        )
+        add_view = views.operation_view(added.operation, detail=True)
+        if json_output:
+            render.emit_json({**add_view, "decision": views.decision_view(added.decision)})
+            return
+        render.operation(add_view)
+        render.notes([], list(added.decision.warnings))
+        return
+    if quantity is not None:
+        raise InvalidValue("--quantity is for --add-to; Robson sizes a new operation from the risk budget")
     planned = planning.plan(
         robson.context,
         symbol,
@@ -139,20 +170,24 @@ def plan(
         opt(target, "target"),
         opt(rr, "reward:risk"),
         strategy,
+        confidence=signal,
     )
     view = views.operation_view(planned.operation)
     if json_output:
-        render.emit_json({**view, "sizing": views.sizing_view(planned.sizing)})
+        render.emit_json(
+            {**view, "sizing": views.sizing_view(planned.sizing), "decision": views.decision_view(planned.decision)}
+        )
         return
     render.operations([view], title="Planned")
     render.sizing(views.sizing_view(planned.sizing))
+    render.notes([], list(planned.decision.warnings))
 
 
 @app.command()
 @guarded
 def validate(operation_id: Annotated[str, typer.Argument(metavar="ID")], json_output: JsonOption = False) -> None:
-    """Run the pre-trade checks; exit 3 if any fails."""
-    operation, decision = planning.validate(_app().context, parse.identifier(operation_id))
+    """Run the pre-trade checks (of the plan, or of a planned tranche); exit 3 if any fails."""
+    operation, decision = commands.validate(_app().context, parse.identifier(operation_id))
     view = views.decision_view(decision)
     render.emit_json({"id": operation.id, **view}) if json_output else render.decision(view, operation.id or 0)
     if not decision.approved:
@@ -171,8 +206,8 @@ def _outcome(outcome: trading.Outcome, json_output: bool, title: str) -> None:
 @app.command()
 @guarded
 def execute(operation_id: Annotated[str, typer.Argument(metavar="ID")], json_output: JsonOption = False) -> None:
-    """Place the entry and its protective stop and target on the configured exchange."""
-    _outcome(trading.execute(_app().context, parse.identifier(operation_id)), json_output, "Executed")
+    """Place the entry (or the planned tranche) and its protective stop and target on the exchange."""
+    _outcome(commands.execute(_app().context, parse.identifier(operation_id)), json_output, "Executed")
 
 
 @app.command()
@@ -191,7 +226,7 @@ def adopt(
 ) -> None:
     """Create an ACTIVE operation for a position already held."""
     opt = parse.optional_amount
-    outcome = trading.adopt(
+    outcome = following.adopt(
         _app().context,
         symbol,
         parse.amount(qty, "quantity"),
@@ -255,7 +290,7 @@ def portfolio(json_output: JsonOption = False) -> None:
 @guarded
 def sync(json_output: JsonOption = False) -> None:
     """Ask the venue about every working order and apply fills, exits and cancels."""
-    outcomes = trading.sync(_app().context)
+    outcomes = following.sync(_app().context)
     if json_output:
         render.emit_json([{"id": o.operation.id, "changes": o.changes, "warnings": o.warnings} for o in outcomes])
         return
@@ -307,6 +342,7 @@ def audit_command(
 
 
 paper.register(app, _app)
+risk.register(app, _app)
 demo.register(app)
 
 

@@ -10,7 +10,7 @@ import typer
 from robson.bootstrap import App
 from robson.cli import parse, render
 from robson.cli.errors import guarded
-from robson.services import trading, views
+from robson.services import following, views
 
 
 def register(app: typer.Typer, build: Callable[[], App]) -> None:
@@ -26,7 +26,7 @@ def register(app: typer.Typer, build: Callable[[], App]) -> None:
     ) -> None:
         """Paper mode: push a price into the paper exchange (drives fills, stops and targets)."""
         robson = build()
-        fills, outcomes = trading.push_price(robson.context, robson.market, symbol, parse.amount(value, "price"))
+        fills, outcomes = following.push_price(robson.context, robson.market, symbol, parse.amount(value, "price"))
         if json_output:
             render.emit_json(
                 {
@@ -67,7 +67,7 @@ def register(app: typer.Typer, build: Callable[[], App]) -> None:
         """Start the paper account afresh: no orders, no fills, no prices, the given balances."""
         balances = parse.balances(balance or ["USDT=10000"])
         robson = build()
-        trading.reset_paper(robson.context, robson.market, balances, force)
+        following.reset_paper(robson.context, robson.market, balances, force)
         result = {asset: views.money(amount) for asset, amount in balances.items()}
         if json_output:
             render.emit_json({"balances": result})

@@ -60,3 +60,11 @@ def database_url(text: str | None) -> str | None:
     if text is None or "://" in text:
         return text
     return f"sqlite:///{text}"
+
+
+def fraction(text: str, name: str) -> Decimal:
+    """A number between 0 and 1 inclusive (a probability, a confidence)."""
+    value = zero_or_more(text, name)
+    if value > 1:
+        raise InvalidValue(f"{name} must be between 0 and 1, got {text}")
+    return value

@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -14,6 +15,12 @@ from rich.table import Table
 console = Console(width=None if sys.stdout.isatty() else 160)
 
 STATUS_STYLE = {"PLANNED": "cyan", "ACTIVE": "yellow", "CLOSED": "green", "CANCELLED": "dim", "REJECTED": "red"}
+
+
+def fail_line(message: str) -> int:
+    """One line on stderr for a command that did not fully succeed; returns the exit code 1."""
+    print(f"error: {message}", file=sys.stderr)
+    return 1
 
 
 def emit_json(payload: object) -> None:
@@ -98,6 +105,56 @@ def decision(view: dict[str, object], operation_id: int) -> None:
     console.print(table)
     verdict = "[green]approved[/green]" if view["approved"] else "[red]refused[/red]"
     console.print(f"Operation {operation_id}: {verdict}")
+    for warning in view.get("warnings") or []:  # type: ignore[attr-defined]
+        console.print(f"  [yellow]! {warning}[/yellow]")
+
+
+STATE_STYLE = {"ACTIVE": "green", "REDUCING": "yellow", "HALTED": "bold red"}
+
+
+def risk_status(view: dict[str, Any]) -> None:
+    state = view["state"]
+    console.print(f"Trading state: [{STATE_STYLE.get(state, '')}]{state}[/]")
+    for hold in view["holds"]:
+        console.print(
+            f"  [red]{hold['code']}[/red]: {hold['reason']} (since {hold['since'][:19]}, lifts {hold['lifts']})"
+        )
+    quote = view["quote"]
+    console.print(
+        f"Equity {view['equity']} {quote}, peak {view['peak_equity']}, drawdown {view['drawdown_percent']}%; "
+        f"risk per trade {view['risk_per_trade_percent']}%"
+    )
+    table = Table(title="Tiers", title_justify="left")
+    for column in ("tier", "measured", "limit", "state", "lifts"):
+        table.add_column(column)
+    for tier in view["tiers"]:
+        unit = "%" if tier["unit"] == "%" else f" {tier['unit']}"
+        limit = f"{tier['limit']}{unit}" if tier["limit"] is not None else "off"
+        mark = "[red]TRIPPED[/red]" if tier["tripped"] else "[green]ok[/green]"
+        table.add_row(tier["code"], f"{tier['measured']}{unit}", limit, mark, tier["lifts"])
+    console.print(table)
+    usage = Table(title="Portfolio", title_justify="left")
+    for column in ("measure", "value", "limit"):
+        usage.add_column(column)
+    usage.add_row(
+        "heat (risk to the stops)",
+        f"{view['heat']} {quote} = {view['heat_percent']}%",
+        f"{view['heat_limit_percent']}%",
+    )
+    usage.add_row(
+        "exposure", f"{view['exposure']} {quote} = {view['exposure_percent']}%", f"{view['exposure_limit_percent']}%"
+    )
+    usage.add_row("active operations", str(view["active_operations"]), str(view["max_operations"]))
+    usage.add_row("trades today (UTC)", str(view["trades_today"]), str(view["max_trades_per_day"]))
+    usage.add_row("loss streak", str(view["loss_streak"]), "")
+    pnl = view["pnl"]
+    usage.add_row(
+        "P&L realized day / week / month",
+        f"{pnl['realized_day']} / {pnl['realized_week']} / {pnl['realized_month']}",
+        "",
+    )
+    usage.add_row("P&L unrealized", str(pnl["unrealized"]), "")
+    console.print(usage)
 
 
 def notes(changes: list[str], warnings: list[str]) -> None:

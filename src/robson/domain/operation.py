@@ -157,6 +157,34 @@ class Operation:
         after = {"quantity": str(quantity), "risk_amount": str(risk_amount), "entry_price": str(entry)}
         self.record("OperationResized", at, before, after)
 
+    def plan_add(self, add: PendingAdd) -> None:
+        """Plan a further tranche; the stop re-bases when it fills."""
+        if self.status is not OperationStatus.ACTIVE or self.position.is_flat:
+            raise IllegalTransition(f"operation {self.id}", self.status, "a further tranche")
+        self.pending_add = add
+        after = {
+            "entry_price": str(add.entry_price),
+            "quantity": str(add.quantity),
+            "stop_price": str(add.stop_price),
+            "risk_amount": str(add.risk_amount),
+        }
+        self.record("TranchePlanned", add.planned_at, {}, after)
+
+    def rebase(self, stop: Decimal, risk_amount: Decimal, at: datetime) -> None:
+        """After an add filled: the whole position's stop and risk, the quantity it now holds."""
+        validate_levels(self.side, self.position.average_entry or self.entry_price, stop, None)
+        before = {"stop_price": str(self.stop_price), "quantity": str(self.quantity), "risk": str(self.risk_amount)}
+        self.stop_price, self.risk_amount = stop, risk_amount
+        self.quantity = self.position.entered_quantity
+        self.pending_add = None
+        after = {"stop_price": str(stop), "quantity": str(self.quantity), "risk": str(risk_amount)}
+        self.record("StopRebased", at, before, after)
+
+    def drop_add(self, at: datetime, reason: str) -> None:
+        if self.pending_add is not None:
+            self.pending_add = None
+            self.record("TrancheDropped", at, {}, {"reason": reason})
+
     # ---- orders and fills ------------------------------------------------------------------
     def add_order(self, order: Order) -> None:
         if self.status.is_final:

@@ -6,12 +6,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from robson.domain.fills import Fill
-from robson.domain.operation import CloseReason, Operation, OperationStatus
+from robson.domain.operation import CloseReason, Operation, OperationStatus, PendingAdd
 from robson.domain.orders import Order, OrderRole, OrderStatus, OrderType
 from robson.domain.position import PositionStatus
 from robson.domain.values import OrderSide, Side
 
 Row = Mapping[Any, Any]  # a RowMapping, or any mapping keyed by column name
+
+PENDING_ADD_COLUMNS = ("add_entry_price", "add_quantity", "add_stop_price", "add_risk_amount", "add_planned_at")
 
 
 def operation_row(operation: Operation) -> dict[str, Any]:
@@ -32,7 +34,30 @@ def operation_row(operation: Operation) -> dict[str, Any]:
         "created_at": operation.created_at,
         "activated_at": operation.activated_at,
         "closed_at": operation.closed_at,
+        **pending_add_row(operation.pending_add),
     }
+
+
+def pending_add_row(pending: PendingAdd | None) -> dict[str, Any]:
+    """The operations row's add_* columns: the planned tranche, or five nulls."""
+    return {
+        "add_entry_price": pending.entry_price if pending else None,
+        "add_quantity": pending.quantity if pending else None,
+        "add_stop_price": pending.stop_price if pending else None,
+        "add_risk_amount": pending.risk_amount if pending else None,
+        "add_planned_at": pending.planned_at if pending else None,
+    }
+
+
+def pending_add_from_row(row: Row) -> PendingAdd | None:
+    values = [row[name] for name in PENDING_ADD_COLUMNS]
+    if all(value is None for value in values):
+        return None
+    if any(value is None for value in values):
+        missing = ", ".join(name for name, value in zip(PENDING_ADD_COLUMNS, values, strict=True) if value is None)
+        raise ValueError(f"operation {row['id']} has a partial pending add: {missing} null")
+    entry_price, quantity, stop_price, risk_amount, planned_at = values
+    return PendingAdd(entry_price, quantity, stop_price, risk_amount, planned_at)
 
 
 def operation_from_rows(row: Row, order_rows: list[Row], fill_rows: list[Row]) -> Operation:
@@ -54,6 +79,7 @@ def operation_from_rows(row: Row, order_rows: list[Row], fill_rows: list[Row]) -
     operation.note = row["note"]
     operation.activated_at = row["activated_at"]
     operation.closed_at = row["closed_at"]
+    operation.pending_add = pending_add_from_row(row)
     operation.id = row["id"]
     operation.orders = [order_from_row(order_row) for order_row in order_rows]
     for fill_row in fill_rows:

@@ -5,7 +5,18 @@ Migrations (migrations/versions) create these tables; a test checks that the two
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 from robson.persistence.types import ExactDecimal, UtcDateTime
 
@@ -46,6 +57,12 @@ operations = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("activated_at", UtcDateTime, nullable=True),
     Column("closed_at", UtcDateTime, nullable=True),
+    # the tranche planned for an ACTIVE operation (Operation.pending_add): all five set, or all five null
+    Column("add_entry_price", ExactDecimal, nullable=True),
+    Column("add_quantity", ExactDecimal, nullable=True),
+    Column("add_stop_price", ExactDecimal, nullable=True),
+    Column("add_risk_amount", ExactDecimal, nullable=True),
+    Column("add_planned_at", UtcDateTime, nullable=True),
     Index(None, "status"),
 )
 
@@ -109,6 +126,28 @@ audit_events = Table(  # append-only: no code updates or deletes a row, and the 
     Column("before", Text, nullable=False),  # JSON object, keys sorted
     Column("after", Text, nullable=False),  # JSON object, keys sorted
     Index(None, "entity", "entity_id"),
+)
+
+# ---- the risk engine -------------------------------------------------------------------------
+
+policy_state = Table(  # one row (id 1): the account's PolicyState, read and written whole
+    "policy_state",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("trading_state", String(ENUM), nullable=False),  # the state's TradingState, for people querying
+    Column("data", Text, nullable=False),  # the whole PolicyState as JSON (persistence/policy_codec.py)
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint("id = 1", name="single_row"),
+)
+
+price_marks = Table(  # recent marks per symbol, pruned to the history the risk checks measure
+    "price_marks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),  # insertion order: the marks' order
+    Column("symbol", String(SYMBOL), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("price", ExactDecimal, nullable=False),
+    Index(None, "symbol", "id"),
 )
 
 # ---- the paper venue's own account -----------------------------------------------------------

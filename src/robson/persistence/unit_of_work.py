@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 
 from robson.domain.events import DomainEvent
 from robson.domain.operation import Operation
+from robson.persistence.policy import SqlMarkRepository, SqlPolicyRepository
 from robson.persistence.repositories import SqlAuditLog, SqlOperationRepository
-from robson.ports import AuditLog, OperationRepository
+from robson.ports import AuditLog, MarkRepository, OperationRepository, PolicyRepository
 
 
 def _with_entity_id(event: DomainEvent, operation: Operation) -> DomainEvent:
@@ -25,10 +26,13 @@ class SqlUnitOfWork:
 
     On commit, every operation the repository has seen is saved and its pending events are appended to the
     audit log (actor = `self.actor`) in the same transaction; the events are cleared once that commit succeeds.
+    The policy state and the marks are written when saved or added, in that same transaction.
     """
 
     operations: OperationRepository
     audit: AuditLog
+    policy: PolicyRepository
+    marks: MarkRepository
 
     def __init__(self, session_factory: Callable[[], Session], actor: str = "robson") -> None:
         self.session_factory = session_factory
@@ -46,6 +50,8 @@ class SqlUnitOfWork:
         self._repository = SqlOperationRepository(self._session)
         self.operations = self._repository
         self.audit = SqlAuditLog(self._session)
+        self.policy = SqlPolicyRepository(self._session)
+        self.marks = SqlMarkRepository(self._session)
         return self
 
     def __exit__(self, *args: object) -> None:

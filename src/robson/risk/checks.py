@@ -189,7 +189,9 @@ def loss_tiers(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> CheckRe
     """The strategy's own tier limits against the account's measured losses (a stricter strategy stops first)."""
     if s.policy is None:
         return CheckResult("LOSS_TIERS", True, "-", "-", "no policy state yet")
-    tripped = [r for r in breakers.tiers(s.policy, limits, p.instrument.quote) if r.tripped]
+    readings = breakers.tiers(s.policy, limits, p.instrument.quote)
+    # a tier the trader overrode with resume stays acknowledged for the rest of its period
+    tripped = [r for r in readings if r.tripped and breakers._ack_key(r) not in s.policy.acknowledged]
     if not tripped:
         return CheckResult("LOSS_TIERS", True, "-", "-", "every loss tier is within its limit")
     first = tripped[0]
@@ -321,8 +323,9 @@ def group_share(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> CheckR
     total = s.book.count + 1
     allowed = max(1, int(share * total / HUNDRED))  # the first position of a group is always allowed
     ok = after <= allowed
-    reason = f"{after} of {total} open positions would be in {p.group}; at most {_pct(share)} ({allowed})"
-    return CheckResult("GROUP_SHARE", ok, _pct(share), _pct(Decimal(after) / Decimal(total) * HUNDRED), reason)
+    measured = _pct(Decimal(after) / Decimal(total) * HUNDRED)
+    reason = f"{after} of {total} open positions ({measured}) would be in {p.group}; at most {_pct(share)} ({allowed})"
+    return CheckResult("GROUP_SHARE", ok, _pct(share), measured, reason)
 
 
 # ---- activity ----------------------------------------------------------------------------------

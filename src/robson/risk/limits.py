@@ -16,7 +16,15 @@ TIERS = ("DAILY_LOSS", "WEEKLY_LOSS", "MONTHLY_LOSS", "DRAWDOWN", "LOSS_STREAK")
 _FRACTIONS = ("correlation_threshold", "min_signal_confidence")  # between 0 and 1
 _RATIOS = ("min_risk_reward_ratio", "max_leverage", "max_price_move_sigma")  # plain non-negative numbers
 _MONEY = ("max_position_size_usd", "max_daily_loss_usd", "min_tranche_usd", "max_tranche_usd")
-_COUNTS_AT_LEAST_ONE = ("max_concurrent_operations", "max_trades_per_day", "max_tranches", "correlation_lookback")
+_COUNTS_AT_LEAST_ONE = (
+    "max_concurrent_operations",
+    "max_trades_per_day",
+    "max_tranches",
+    "correlation_lookback",
+    "max_correlated_positions",  # 0 would refuse every new operation, correlated or not
+    "max_orders_per_minute",  # 0 would reduce on every order
+    "max_consecutive_rejections",  # 0 would halt on every order, even an accepted one
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +112,7 @@ def _validate(name: str, value: object) -> None:
         for item in value:
             _number(name, item, maximum=HUNDRED)
         return
-    if isinstance(value, (bool, int)):
+    if isinstance(value, (bool, int)) and name not in _DECIMALS:  # an int where a Decimal belongs is refused below
         minimum = 1 if name in _COUNTS_AT_LEAST_ONE else 0
         if isinstance(value, bool) or value < minimum:
             raise InvalidValue(f"{name} must be a whole number of at least {minimum}, got {value}")
@@ -115,6 +123,9 @@ def _validate(name: str, value: object) -> None:
         _number(name, value)
     else:
         _number(name, value, maximum=HUNDRED)
+
+
+_DECIMALS = frozenset(item.name for item in fields(RiskLimits) if "Decimal" in str(item.type))
 
 
 def _number(name: str, value: object, maximum: Decimal | None = None) -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from robson.domain.errors import InvalidValue
 from robson.domain.instrument import Instrument
-from robson.ports import Clock, ExchangePort, UnitOfWork
+from robson.ports import Clock, ExchangePort, Notifier, UnitOfWork
 from robson.risk.limits import RiskLimits
 from robson.risk.sizing import Costs
 from robson.services.errors import NotFound
@@ -24,6 +24,8 @@ class Context:
     max_entry_deviation_percent: Decimal = Decimal("1")
     quote: str = "USDT"  # the account currency: equity and P&L are measured in it
     actor: str = "robson"  # who the audit trail names for what these use cases do
+    notifier: Notifier | None = None  # where alerts go (the composition root wires a log notifier)
+    groups: Mapping[str, str] = field(default_factory=dict)  # symbol -> sector or category, for the group limit
 
     def limits(self, strategy: str) -> RiskLimits:
         if strategy not in self.strategies:

@@ -14,6 +14,7 @@ from robson.domain.operation import CloseReason, Operation
 from robson.domain.orders import Order, OrderRole, OrderStatus, OrderType
 from robson.domain.values import OrderSide
 from robson.ports import OcoRequest, OrderReport, OrderRequest, Rejected, Retryable, UnknownOrder
+from robson.services import policy
 from robson.services.context import Context
 
 NEVER_REACHED = "never reached the venue (asked for its client order id: no such order)"
@@ -101,12 +102,21 @@ def send(ctx: Context, operation: Operation, order: Order) -> OrderReport | None
         order.client_order_id, order.symbol, order.side, order.type, order.quantity, order.price, order.stop_price
     )
     try:
-        return ctx.exchange.place_order(request)
+        report = ctx.exchange.place_order(request)
     except Rejected as refusal:
         reject(operation, order, f"{refusal.kind}: {refusal}", ctx.clock.now())
-        return None
+        report = None
     except Retryable:
-        return resolve_unknown(ctx, operation, order)
+        report = resolve_unknown(ctx, operation, order)
+    _count(ctx, order, report)
+    return report
+
+
+def _count(ctx: Context, order: Order, report: OrderReport | None) -> None:
+    """Tell the breakers an order went out (or was refused): bursts and runs of rejections trip them."""
+    if report is None and order.reject_reason == NEVER_REACHED:
+        return
+    policy.record_order(ctx, rejected=report is None)
 
 
 def resolve_unknown(ctx: Context, operation: Operation, order: Order) -> OrderReport | None:
@@ -129,15 +139,16 @@ def send_protection(ctx: Context, operation: Operation, stop: Order, target: Ord
         target.client_order_id,
         target.price,
     )
+    result: tuple[OrderReport, ...] | None
     try:
-        return ctx.exchange.place_oco(request)
+        result = ctx.exchange.place_oco(request)
     except Rejected as refusal:
         now = ctx.clock.now()
         for order in (stop, target):
             reject(operation, order, f"{refusal.kind}: {refusal}", now)
-        return None
+        result = None
     except Retryable:
         reports = [resolve_unknown(ctx, operation, order) for order in (stop, target)]
-        if any(r is None for r in reports):
-            return None
-        return tuple(r for r in reports if r is not None)
+        result = None if any(r is None for r in reports) else tuple(r for r in reports if r is not None)
+    _count(ctx, stop, result[0] if result else None)
+    return result

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from robson.domain.errors import InvalidValue
 from robson.domain.instrument import Instrument
 from robson.domain.operation import Operation, OperationStatus, validate_levels
 from robson.domain.values import ONE, Side, ceil_to_step, is_on_step
-from robson.risk import checks, levels
+from robson.ports import UnitOfWork
+from robson.risk import breakers, checks, levels
 from robson.risk.sizing import LotRules, SizingRefused, SizingResult, loss_per_unit
-from robson.services import portfolio
+from robson.services import gateway, portfolio
 from robson.services.context import Context
 from robson.services.errors import NotFound, Refused
 from robson.services.sizing import SizingParams, size
@@ -21,6 +22,7 @@ from robson.services.sizing import SizingParams, size
 class Planned:
     operation: Operation
     sizing: SizingResult
+    decision: checks.Decision
 
 
 def _on_tick(value: Decimal | None, name: str, instrument: Instrument) -> None:
@@ -67,6 +69,7 @@ def plan(
     reward_risk: Decimal | None = None,
     strategy: str = "default",
     params: SizingParams | None = None,
+    confidence: Decimal | None = None,
 ) -> Planned:
     """Store a PLANNED operation sized so that the loss at its stop, costs included, fits the risk budget."""
     instrument = ctx.instrument(symbol)
@@ -77,38 +80,45 @@ def plan(
     capital = portfolio.equity(ctx.exchange, instrument.quote)
     if capital <= 0:
         raise Refused(f"the account has no {instrument.quote} equity to size from")
-    try:
-        sizing = size(
-            capital,
-            entry,
-            stop,
-            params or SizingParams(),
-            side=side,
-            risk_percent=limits.max_risk_per_trade_percent,
-            max_position_percent=limits.max_position_size_percent,
-            costs=ctx.costs(instrument.symbol),
-            lot=LotRules.of(instrument),
-        )
-    except SizingRefused as refusal:
-        raise Refused(str(refusal)) from refusal
-    now = ctx.clock.now()
-    operation = Operation(
-        symbol=instrument.symbol,
-        side=side,
-        strategy=strategy,
-        entry_price=entry,
-        stop_price=stop,
-        target_price=target,
-        quantity=sizing.quantity,
-        risk_amount=sizing.risk_amount,
-        quote=instrument.quote,
-        created_at=now,
-    )
     with ctx.unit_of_work() as uow:
+        risk_percent = breakers.risk_percent(uow.policy.get(), limits)
+        try:
+            sizing = size(
+                capital,
+                entry,
+                stop,
+                params or SizingParams(),
+                side=side,
+                risk_percent=risk_percent,
+                max_position_percent=limits.max_position_size_percent,
+                costs=ctx.costs(instrument.symbol),
+                lot=LotRules.of(instrument),
+            )
+        except SizingRefused as refusal:
+            raise Refused(str(refusal)) from refusal
+        now = ctx.clock.now()
+        operation = Operation(
+            symbol=instrument.symbol,
+            side=side,
+            strategy=strategy,
+            entry_price=entry,
+            stop_price=stop,
+            target_price=target,
+            quantity=sizing.quantity,
+            risk_amount=sizing.risk_amount,
+            quote=instrument.quote,
+            created_at=now,
+        )
+        decision = decide(ctx, uow, operation, confidence=confidence)
+        if not decision.approved:
+            raise Refused(decision.summary(), decision.failures)
         uow.operations.add(operation)
-        operation.record("OperationPlanned", now, {}, _plan_fields(operation))
+        fields = _plan_fields(operation)
+        if confidence is not None:
+            fields["signal_confidence"] = str(confidence)
+        operation.record("OperationPlanned", now, {}, fields)
         uow.commit()
-    return Planned(operation, sizing)
+    return Planned(operation, sizing, decision)
 
 
 def _plan_fields(operation: Operation) -> dict[str, str]:
@@ -132,30 +142,38 @@ def load(ctx: Context, operation_id: int) -> Operation:
     return operation
 
 
-def decide(ctx: Context, operation: Operation, entry: Decimal | None = None) -> checks.Decision:
-    """Run the pre-trade checks for a planned operation against the current portfolio."""
+def proposal(ctx: Context, operation: Operation, entry: Decimal | None = None) -> checks.Proposal:
+    """A PLANNED operation as an order that opens exposure, priced at `entry` (the plan's, or the market's)."""
     instrument = ctx.instrument(operation.symbol)
     entry = entry or operation.entry_price
     costs = ctx.costs(operation.symbol)
     risk = operation.quantity * loss_per_unit(operation.side, entry, operation.stop_price, costs, instrument.tick_size)
     paid = ceil_to_step(entry * (ONE + costs.slippage_rate), instrument.tick_size)
-    proposal = checks.Proposal(
+    return checks.Proposal(
         instrument=instrument,
         side=operation.side,
         entry=entry,
         quantity=operation.quantity,
+        stop=operation.stop_price,
+        target=operation.target_price,
         risk_amount=risk,
         cost=operation.quantity * paid * (ONE + costs.fee_rate),
+        group=ctx.groups.get(operation.symbol),
     )
-    with ctx.unit_of_work() as uow:
-        active = len(uow.operations.list((OperationStatus.ACTIVE,)))
-    snapshot = checks.PortfolioSnapshot(
-        equity=portfolio.equity(ctx.exchange, operation.quote),
-        free_quote=portfolio.free_quote(ctx.exchange, operation.quote),
-        active_operations=active,
-        venue_supports_short=ctx.exchange.supports_short,
-    )
-    return checks.evaluate(proposal, snapshot, ctx.limits(operation.strategy))
+
+
+def decide(
+    ctx: Context,
+    uow: UnitOfWork,
+    operation: Operation,
+    entry: Decimal | None = None,
+    confidence: Decimal | None = None,
+) -> checks.Decision:
+    """Run the pre-trade checks for a planned operation against the current portfolio, through the gateway."""
+    candidate = proposal(ctx, operation, entry)
+    if confidence is not None:
+        candidate = replace(candidate, confidence=confidence)
+    return gateway.decide(ctx, uow, candidate, operation.strategy)
 
 
 def validate(ctx: Context, operation_id: int) -> tuple[Operation, checks.Decision]:
@@ -166,7 +184,7 @@ def validate(ctx: Context, operation_id: int) -> tuple[Operation, checks.Decisio
             raise NotFound(f"unknown operation id {operation_id}")
         if operation.status is not OperationStatus.PLANNED:
             raise InvalidValue(f"operation {operation_id} is {operation.status}; only PLANNED operations are validated")
-        decision = decide(ctx, operation)
+        decision = decide(ctx, uow, operation)
         verdict = {"approved": str(decision.approved), "failures": decision.summary()}
         operation.record("OperationValidated", ctx.clock.now(), {}, verdict)
         uow.commit()

@@ -6,13 +6,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from robson.domain.errors import InvalidValue
-from robson.domain.fills import Fill
 from robson.domain.operation import CloseReason, Operation, OperationStatus
-from robson.domain.orders import OrderRole, OrderStatus, OrderType
-from robson.domain.values import HUNDRED, ZERO, Side, is_on_step
-from robson.ports import PaperMarket, UnitOfWork, UnknownOrder
+from robson.domain.orders import OrderRole, OrderType
+from robson.domain.values import HUNDRED
+from robson.ports import UnitOfWork, UnknownOrder
 from robson.risk.sizing import LotRules, SizingRefused, loss_per_unit
-from robson.services import orders, planning, portfolio
+from robson.services import orders, planning, policy, portfolio
 from robson.services.context import Context
 from robson.services.errors import NotFound, Refused
 from robson.services.sizing import SizingParams, size
@@ -47,7 +46,7 @@ def execute(ctx: Context, operation_id: int) -> Outcome:
             raise Refused(f"no market price for {op.symbol} yet (paper mode: robson price {op.symbol} PRICE)")
         outcome = Outcome(op)
         _fit_to_market(ctx, op, reference, outcome)
-        decision = planning.decide(ctx, op, entry=reference)
+        decision = planning.decide(ctx, uow, op, entry=reference)
         if not decision.approved:
             raise Refused(decision.summary(), decision.failures)
         now = ctx.clock.now()
@@ -211,146 +210,47 @@ def close(ctx: Context, operation_id: int, note: str) -> Outcome:
             raise InvalidValue(f"operation {operation_id} is already {op.status}")
         op.note = note
         exit_position(ctx, uow, op, CloseReason.MANUAL, outcome)
-        return outcome
+    enforce(ctx)
+    return outcome
 
 
-def adopt(
-    ctx: Context,
-    symbol: str,
-    quantity: Decimal,
-    entry: Decimal,
-    *,
-    side: Side = Side.LONG,
-    stop: Decimal | None = None,
-    target: Decimal | None = None,
-    stop_percent: Decimal | None = None,
-    target_percent: Decimal | None = None,
-    strategy: str = "default",
-) -> Outcome:
-    """Create an ACTIVE operation for a position already held, with its stop and target, and protect it."""
-    instrument = ctx.instrument(symbol)
-    limits = ctx.limits(strategy)
-    if not is_on_step(quantity, instrument.step_size) or quantity < instrument.min_quantity:
-        raise InvalidValue(
-            f"quantity {quantity} must be a multiple of the lot step {instrument.step_size} "
-            f"and at least {instrument.min_quantity}"
-        )
-    stop, target = planning.resolve_levels(
-        instrument,
-        side,
-        entry,
-        stop,
-        target,
-        None,
-        stop_percent or limits.stop_loss_percent,
-        target_percent or limits.take_profit_percent,
-    )
-    costs = ctx.costs(instrument.symbol)
-    now = ctx.clock.now()
-    op = Operation(
-        symbol=instrument.symbol,
-        side=side,
-        strategy=strategy,
-        entry_price=entry,
-        stop_price=stop,
-        target_price=target,
-        quantity=quantity,
-        risk_amount=quantity * loss_per_unit(side, entry, stop, costs, instrument.tick_size),
-        quote=instrument.quote,
-        created_at=now,
-        note="adopted",
-    )
-    with ctx.unit_of_work() as uow:
-        uow.operations.add(op)
-        entry_order = orders.new_order(op, OrderRole.ENTRY, side.entry_action, OrderType.MARKET, quantity, now)
-        fill = Fill(
-            f"adopt-{op.id}",
-            entry_order.client_order_id,
-            op.symbol,
-            side.entry_action,
-            entry,
-            quantity,
-            ZERO,
-            instrument.quote,
-            now,
-        )
-        op.apply_fill(fill, now)
-        uow.commit()
-        outcome = Outcome(op)
-        held = ctx.exchange.balances().get(instrument.base)
-        if side is Side.LONG and (held is None or held.free < quantity):
-            free = held.free if held else ZERO
-            outcome.warnings.append(
-                f"not protected on {ctx.exchange.name}: the account holds {free} {instrument.base} free, "
-                f"not {quantity}; the stop {stop} is on record for the monitor"
-            )
-            return outcome
-        protect(ctx, uow, op, outcome)
-        return outcome
-
-
-def sync(ctx: Context) -> list[Outcome]:
-    """Ask the venue about every working order and apply what happened: fills, exits, cancels."""
+def flatten_all(ctx: Context, reason: CloseReason, note: str) -> list[Outcome]:
+    """Cancel every working order and close every position at market; cancel PLANNED operations. One failure
+    does not stop the others: each is reported on its outcome, and the rest go on."""
     outcomes = []
     with ctx.unit_of_work() as uow:
         for op in uow.operations.list((OperationStatus.PLANNED, OperationStatus.ACTIVE)):
-            working = op.open_orders()
             outcome = Outcome(op)
-            for order in working:
-                if not order.status.is_open:
-                    continue
-                try:
-                    report = ctx.exchange.get_order(order.symbol, order.client_order_id)
-                except UnknownOrder:
-                    if order.status is OrderStatus.PENDING_NEW:
-                        orders.reject(op, order, orders.NEVER_REACHED, ctx.clock.now())
-                    else:
-                        outcome.warnings.append(f"order {order.client_order_id} is unknown to the venue")
-                    continue
-                outcome.changes += orders.apply_report(op, report, ctx.clock.now())
-            uow.commit()
-            _ensure_protected(ctx, uow, op, outcome)
-            if outcome.changes or outcome.warnings:
-                outcomes.append(outcome)
+            outcomes.append(outcome)
+            try:
+                if op.status is OperationStatus.PLANNED:
+                    cancel_open_orders(ctx, op, outcome)
+                    if op.status is OperationStatus.PLANNED:
+                        op.cancel(ctx.clock.now(), note)
+                        uow.commit()
+                        continue
+                op.note = note
+                exit_position(ctx, uow, op, reason, outcome)
+            except Refused as refusal:
+                uow.commit()
+                outcome.warnings.append(str(refusal))
+    for report in ctx.exchange.open_orders():  # orders the ledger does not know: nothing may keep working
+        ctx.exchange.cancel_order(report.symbol, report.client_order_id)
     return outcomes
 
 
-def _ensure_protected(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Outcome) -> None:
-    """A position must never be left without its stop: re-protect it (or exit) when nothing guards it."""
-    if op.status is not OperationStatus.ACTIVE or op.position.is_flat or op.open_orders():
-        return
-    base = ctx.instrument(op.symbol).base
-    held = ctx.exchange.balances().get(base)
-    if op.side is Side.LONG and (held is None or held.free < op.position.quantity):
-        outcome.warnings.append(f"operation {op.id} holds {op.position.quantity} with no protective order")
-        return
-    outcome.warnings.append(f"operation {op.id} had no protective order on the venue: protecting it again")
-    protect(ctx, uow, op, outcome)
+def kill(ctx: Context, reason: str = "") -> list[Outcome]:
+    """The kill switch: halt first (nothing new may enter), then cancel everything and close everything at
+    market with the close reason KILL_SWITCH. Trading stays HALTED until robson resume --override."""
+    policy.halt_for_kill(ctx, reason)
+    outcomes = flatten_all(ctx, CloseReason.KILL_SWITCH, f"kill switch: {reason}".rstrip(": "))
+    policy.refresh(ctx)
+    return outcomes
 
 
-def reset_paper(ctx: Context, market: PaperMarket, balances: dict[str, Decimal], force: bool = False) -> None:
-    """Paper mode: start the account afresh. Refused while operations still hold positions or working orders,
-    since the ledger would then point at orders the venue no longer knows."""
-    with ctx.unit_of_work() as uow:
-        live = [op.id for op in uow.operations.list((OperationStatus.ACTIVE,))]
-        live += [op.id for op in uow.operations.list((OperationStatus.PLANNED,)) if op.open_orders()]
-    if live and not force:
-        ids = ", ".join(str(i) for i in live)
-        raise Refused(f"operations {ids} are still live on the paper venue; close them first or pass --force")
-    market.reset(balances)
-
-
-def push_price(ctx: Context, market: PaperMarket, symbol: str, price: Decimal) -> tuple[list[Fill], list[Outcome]]:
-    """Paper mode: move the market, let resting orders fill, and bring the operations up to date."""
-    instrument = ctx.instrument(symbol)
-    if not is_on_step(price, instrument.tick_size):
-        raise InvalidValue(f"price {price} is not a multiple of the tick size {instrument.tick_size}")
-    fills = market.push_price(instrument.symbol, price)
-    return fills, sync(ctx)
-
-
-def push_bar(
-    ctx: Context, market: PaperMarket, symbol: str, bar: tuple[Decimal, Decimal, Decimal, Decimal]
-) -> tuple[list[Fill], list[Outcome]]:
-    fills = market.push_bar(symbol, *bar)
-    return fills, (sync(ctx) if fills else [])
+def enforce(ctx: Context) -> list[Outcome]:
+    """Mark to market and apply the policy: a tier set to flatten closes everything when it trips."""
+    update = policy.refresh(ctx)
+    if not update.flatten:
+        return []
+    return flatten_all(ctx, CloseReason.KILL_SWITCH, f"{', '.join(update.flatten)} tripped: flattened")

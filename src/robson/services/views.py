@@ -8,8 +8,10 @@ from decimal import Decimal
 
 from robson.domain.operation import Operation
 from robson.domain.orders import Order
+from robson.risk.breakers import Hold
 from robson.risk.checks import CheckResult, Decision
 from robson.risk.sizing import SizingResult
+from robson.services.policy import RiskStatus
 from robson.services.portfolio import PortfolioView
 
 Json = dict[str, object]
@@ -135,7 +137,66 @@ def check_view(check: CheckResult) -> Json:
 
 
 def decision_view(decision: Decision) -> Json:
-    return {"approved": decision.approved, "checks": [check_view(c) for c in decision.checks]}
+    return {
+        "approved": decision.approved,
+        "checks": [check_view(c) for c in decision.checks],
+        "warnings": list(decision.warnings),
+    }
+
+
+def hold_view(hold: Hold) -> Json:
+    return {
+        "code": hold.code,
+        "state": hold.state.value,
+        "reason": hold.reason,
+        "since": when(hold.since),
+        "lifts": hold.lifts,
+    }
+
+
+def risk_status_view(status: RiskStatus) -> Json:
+    policy = status.policy
+    return {
+        "state": status.state.value,
+        "holds": [hold_view(h) for h in policy.holds],
+        "quote": status.quote,
+        "equity": money(policy.equity),
+        "peak_equity": money(policy.peak_equity),
+        "drawdown_percent": number(policy.drawdown_percent.quantize(Decimal("0.0001"))),
+        "risk_per_trade_percent": number(status.risk_percent),
+        "tiers": [
+            {
+                "code": t.code,
+                "measured": number(t.measured.quantize(Decimal("0.0001"))),
+                "limit": number(t.limit),
+                "unit": t.unit.strip(),
+                "tripped": t.tripped,
+                "lifts": t.lifts,
+            }
+            for t in status.tiers
+        ],
+        "heat": money(status.heat),
+        "heat_percent": number(status.heat_percent.quantize(Decimal("0.0001"))),
+        "heat_limit_percent": number(status.heat_limit),
+        "exposure": money(status.exposure),
+        "exposure_percent": number(status.exposure_percent.quantize(Decimal("0.0001"))),
+        "exposure_limit_percent": number(status.exposure_limit),
+        "active_operations": status.active_operations,
+        "max_operations": status.max_operations,
+        "trades_today": status.trades_today,
+        "max_trades_per_day": status.max_trades,
+        "pnl": {
+            "realized_day": money(policy.realized_day),
+            "realized_week": money(policy.realized_week),
+            "realized_month": money(policy.realized_month),
+            "unrealized": money(policy.unrealized),
+            "day_start_equity": money(policy.day_start_equity),
+            "week_start_equity": money(policy.week_start_equity),
+            "month_start_equity": money(policy.month_start_equity),
+        },
+        "loss_streak": policy.effective_streak,
+        "updated_at": when(policy.updated_at),
+    }
 
 
 def portfolio_view(view: PortfolioView) -> Json:

@@ -12,7 +12,7 @@ from robson.domain.operation import CloseReason, OperationStatus
 from robson.domain.orders import OrderStatus
 from robson.domain.values import Side
 from robson.ports import ExchangePort, OcoRequest, OrderReport, OrderRequest, Rejected, Retryable
-from robson.services import planning, trading
+from robson.services import following, planning, trading
 from robson.services.context import Context
 from robson.services.errors import Refused
 from tests.integration.services.conftest import AppFactory
@@ -56,7 +56,7 @@ class FaultyVenue:
 
 
 def _plan(app: App) -> int:
-    trading.push_price(app.context, app.market, "BTC/USDT", D(90000))
+    following.push_price(app.context, app.market, "BTC/USDT", D(90000))
     planned = planning.plan(app.context, "BTC/USDT", Side.LONG, D(90000), D(88200))
     assert planned.operation.id is not None
     return planned.operation.id
@@ -117,12 +117,12 @@ def test_crash_after_the_venue_filled_the_entry_is_recovered_and_protected(app: 
     restarted = make_app()
     op = planning.load(restarted.context, operation_id)
     assert op.order("rb1-e1").status is OrderStatus.PENDING_NEW  # the intent was on record before the send
-    outcomes = trading.sync(restarted.context)
+    outcomes = following.sync(restarted.context)
     op = planning.load(restarted.context, operation_id)
     assert op.status is OperationStatus.ACTIVE
     assert op.position.quantity == _venue_entries(restarted)  # the fill was adopted exactly once
     assert op.is_protected  # and the position got its stop
     assert any("protecting it again" in w for o in outcomes for w in o.warnings)
-    assert trading.sync(restarted.context) == []  # a second pass finds nothing left to do
+    assert following.sync(restarted.context) == []  # a second pass finds nothing left to do
     with pytest.raises(Exception, match="only PLANNED"):
         trading.execute(restarted.context, operation_id)  # and nothing can place the entry twice

@@ -12,7 +12,7 @@ from robson.domain.errors import InvalidValue
 from robson.domain.operation import CloseReason, OperationStatus
 from robson.domain.orders import OrderRole, OrderStatus
 from robson.domain.values import Side
-from robson.services import audit, planning, trading
+from robson.services import audit, following, planning, trading
 from robson.services.errors import NotFound, Refused
 from robson.services.views import operation_view
 from tests.integration.services.conftest import AppFactory
@@ -20,7 +20,7 @@ from tests.integration.services.conftest import AppFactory
 
 def _open_long(app: App) -> int:
     ctx = app.context
-    trading.push_price(ctx, app.market, "BTC/USDT", D(90000))
+    following.push_price(ctx, app.market, "BTC/USDT", D(90000))
     planned = planning.plan(ctx, "BTC/USDT", Side.LONG, D(90000), D(88200), reward_risk=D(2))
     assert planned.operation.id is not None
     outcome = trading.execute(ctx, planned.operation.id)
@@ -33,8 +33,8 @@ def test_stop_fill_closes_the_operation_within_its_budget(app: App) -> None:
     op = planning.load(app.context, operation_id)
     assert op.is_protected
     assert {o.role for o in op.open_orders()} == {OrderRole.STOP, OrderRole.TARGET}
-    trading.push_price(app.context, app.market, "BTC/USDT", D(89000))
-    trading.push_price(app.context, app.market, "BTC/USDT", D(88200))  # touches the stop exactly
+    following.push_price(app.context, app.market, "BTC/USDT", D(89000))
+    following.push_price(app.context, app.market, "BTC/USDT", D(88200))  # touches the stop exactly
     op = planning.load(app.context, operation_id)
     assert op.status is OperationStatus.CLOSED
     assert op.close_reason is CloseReason.STOP_LOSS
@@ -45,7 +45,7 @@ def test_stop_fill_closes_the_operation_within_its_budget(app: App) -> None:
 
 def test_target_fill_closes_with_take_profit_and_positive_r(app: App) -> None:
     operation_id = _open_long(app)
-    trading.push_price(app.context, app.market, "BTC/USDT", D(93600))
+    following.push_price(app.context, app.market, "BTC/USDT", D(93600))
     op = planning.load(app.context, operation_id)
     assert op.close_reason is CloseReason.TAKE_PROFIT
     trade = op.position.trades[0]
@@ -68,7 +68,7 @@ def test_restart_sees_identical_operation_orders_tranches_balances_and_audit(
     assert again.context.exchange.open_orders() == open_orders
     assert audit.history(again.context) == trail
     # and it carries on where it was: the resting stop still protects the position
-    trading.push_price(again.context, again.market, "BTC/USDT", D(88000))
+    following.push_price(again.context, again.market, "BTC/USDT", D(88000))
     assert planning.load(again.context, operation_id).close_reason is CloseReason.STOP_LOSS
 
 
@@ -96,38 +96,33 @@ def test_closing_a_plan_cancels_it(app: App) -> None:
     assert op.status is OperationStatus.CANCELLED
 
 
-def test_validate_refuses_a_short_on_a_spot_venue_and_too_many_operations(app: App) -> None:
+def test_plan_refuses_a_short_on_a_spot_venue_and_stores_nothing(app: App) -> None:
     ctx = app.context
-    trading.push_price(ctx, app.market, "ETH/USDT", D(3000))
-    short = planning.plan(ctx, "ETH/USDT", Side.SHORT, D(3000))
-    assert short.operation.id is not None
-    _, decision = planning.validate(ctx, short.operation.id)
-    assert not decision.approved
-    assert [c.code for c in decision.failures] == ["VENUE_SIDE"]
-    with pytest.raises(Refused, match="VENUE_SIDE"):
-        trading.execute(ctx, short.operation.id)
-    assert planning.load(ctx, short.operation.id).status is OperationStatus.PLANNED  # nothing was sent
-    assert not planning.load(ctx, short.operation.id).orders
+    following.push_price(ctx, app.market, "ETH/USDT", D(3000))
+    with pytest.raises(Refused, match="VENUE_SIDE") as refusal:
+        planning.plan(ctx, "ETH/USDT", Side.SHORT, D(3000))
+    assert [c.code for c in refusal.value.details] == ["VENUE_SIDE"]  # type: ignore[attr-defined]
+    assert planning.operations(ctx) == []
 
 
 def test_execute_refuses_when_the_market_left_the_thesis(app: App) -> None:
     ctx = app.context
-    trading.push_price(ctx, app.market, "BTC/USDT", D(90000))
+    following.push_price(ctx, app.market, "BTC/USDT", D(90000))
     planned = planning.plan(ctx, "BTC/USDT", Side.LONG, D(90000), D(88200))
-    trading.push_price(ctx, app.market, "BTC/USDT", D(88000))
+    following.push_price(ctx, app.market, "BTC/USDT", D(88000))
     assert planned.operation.id is not None
     with pytest.raises(Refused, match="through the stop"):
         trading.execute(ctx, planned.operation.id)
-    trading.push_price(ctx, app.market, "BTC/USDT", D(91800))
+    following.push_price(ctx, app.market, "BTC/USDT", D(91800))
     with pytest.raises(Refused, match="from the planned entry"):
         trading.execute(ctx, planned.operation.id)
 
 
 def test_execute_shrinks_the_size_when_the_market_is_worse_than_the_plan(app: App) -> None:
     ctx = app.context
-    trading.push_price(ctx, app.market, "BTC/USDT", D(90000))
-    planned = planning.plan(ctx, "BTC/USDT", Side.LONG, D(90000), D(88200))
-    trading.push_price(ctx, app.market, "BTC/USDT", D(90500))
+    following.push_price(ctx, app.market, "BTC/USDT", D(90000))
+    planned = planning.plan(ctx, "BTC/USDT", Side.LONG, D(90000), D(88200), D(95000))
+    following.push_price(ctx, app.market, "BTC/USDT", D(90500))
     assert planned.operation.id is not None
     outcome = trading.execute(ctx, planned.operation.id)
     assert outcome.operation.quantity < planned.operation.quantity
@@ -157,8 +152,8 @@ def test_bad_input_writes_nothing(app: App) -> None:
 
 def test_adopt_derives_levels_toward_the_entry_and_protects_what_is_held(app: App) -> None:
     app.market.reset({"USDT": D(1000), "BTC": D("0.00033")})
-    trading.push_price(app.context, app.market, "BTC/USDT", D(89000))
-    outcome = trading.adopt(app.context, "BTC/USDT", D("0.00033"), D("88837.92"))
+    following.push_price(app.context, app.market, "BTC/USDT", D(89000))
+    outcome = following.adopt(app.context, "BTC/USDT", D("0.00033"), D("88837.92"))
     op = outcome.operation
     assert (op.stop_price, op.target_price) == (D("87061.17"), D("92391.43"))
     assert op.status is OperationStatus.ACTIVE and op.is_protected
@@ -166,7 +161,7 @@ def test_adopt_derives_levels_toward_the_entry_and_protects_what_is_held(app: Ap
 
 
 def test_adopt_warns_when_the_venue_does_not_hold_the_position(app: App) -> None:
-    outcome = trading.adopt(app.context, "BTC/USDT", D("0.00033"), D("88837.92"), side=Side.LONG)
+    outcome = following.adopt(app.context, "BTC/USDT", D("0.00033"), D("88837.92"), side=Side.LONG)
     assert outcome.operation.status is OperationStatus.ACTIVE
     assert not outcome.operation.is_protected
     assert "not protected" in outcome.warnings[0]

@@ -1,0 +1,1 @@
+"""Notifiers behind the Notifier port: a log notifier now; Telegram and webhooks later."""

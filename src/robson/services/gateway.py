@@ -1,0 +1,124 @@
+"""The risk gateway: the one place every order that opens or grows exposure is judged, in live, paper and
+backtest alike. It measures the portfolio (the book, today's trades, correlations, the policy state) into a
+snapshot, and the pure checks decide."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import statistics
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from robson.domain.operation import Operation, OperationStatus
+from robson.domain.orders import OrderRole, OrderStatus
+from robson.domain.values import ZERO
+from robson.ports import UnitOfWork
+from robson.risk import breakers, checks
+from robson.risk.breakers import PolicyState
+from robson.risk.sizing import loss_per_unit
+from robson.services import portfolio
+from robson.services.context import Context
+
+
+def exposure(ctx: Context, op: Operation) -> checks.OpenExposure:
+    """What one open operation puts at stake: its value at the mark and its loss if the current stop is hit."""
+    position = op.position
+    average = position.average_entry or op.entry_price
+    mark = ctx.exchange.last_price(op.symbol) or average
+    instrument = ctx.instrument(op.symbol)
+    at_risk = (average - op.stop_price) * op.side.sign > 0
+    risk = (
+        position.quantity * loss_per_unit(op.side, average, op.stop_price, ctx.costs(op.symbol), instrument.tick_size)
+        if at_risk
+        else ZERO
+    )
+    return checks.OpenExposure(op.symbol, instrument.base, position.quantity * mark, risk, ctx.groups.get(op.symbol))
+
+
+def open_operations(operations: Iterable[Operation]) -> list[Operation]:
+    return [op for op in operations if op.status is OperationStatus.ACTIVE and not op.position.is_flat]
+
+
+def book(ctx: Context, operations: Iterable[Operation]) -> checks.Book:
+    """The open operations among `operations`, aggregated."""
+    return checks.Book.of(exposure(ctx, op) for op in open_operations(operations))
+
+
+def trades_today(operations: Iterable[Operation], now: datetime) -> int:
+    """Entries sent to the venue today (UTC): every tranche counts; exits never do."""
+    today = now.date()
+    return sum(
+        1
+        for op in operations
+        for order in op.orders
+        if order.role is OrderRole.ENTRY
+        and order.created_at.date() == today
+        and order.status is not OrderStatus.REJECTED
+        and op.note != "adopted"
+    )
+
+
+def log_returns(prices: Sequence[Decimal]) -> list[float]:
+    """Log returns of successive marks. Statistics, not money: floats are fine here."""
+    values = [float(p) for p in prices]
+    return [math.log(b / a) for a, b in itertools.pairwise(values) if a > 0 and b > 0]
+
+
+def correlations(uow: UnitOfWork, symbol: str, others: Iterable[str], lookback: int) -> dict[str, Decimal]:
+    """The correlation of recent returns between `symbol` and each of `others` (where both have history)."""
+    mine = log_returns(uow.marks.recent(symbol, lookback + 1))
+    result: dict[str, Decimal] = {}
+    for other in set(others) - {symbol}:
+        theirs = log_returns(uow.marks.recent(other, lookback + 1))
+        n = min(len(mine), len(theirs))
+        if n < 3:
+            continue
+        try:
+            value = statistics.correlation(mine[-n:], theirs[-n:])
+        except statistics.StatisticsError:  # a constant series has no correlation
+            continue
+        result[other] = Decimal(f"{value:.4f}")
+    return result
+
+
+def snapshot(
+    ctx: Context,
+    uow: UnitOfWork,
+    operations: Sequence[Operation],
+    proposal_symbol: str,
+    strategy: str,
+    policy: PolicyState | None,
+) -> checks.PortfolioSnapshot:
+    limits = ctx.limits(strategy)
+    held = book(ctx, operations)
+    correlated = (
+        correlations(uow, proposal_symbol, held.by_symbol, limits.correlation_lookback)
+        if limits.max_correlated_positions is not None
+        else {}
+    )
+    now = ctx.clock.now()
+    return checks.PortfolioSnapshot(
+        equity=portfolio.equity(ctx.exchange, ctx.quote),
+        free_quote=portfolio.free_quote(ctx.exchange, ctx.quote),
+        venue_supports_short=ctx.exchange.supports_short,
+        book=held,
+        trades_today=trades_today(operations, now),
+        now=now,
+        policy=policy,
+        correlations=correlated,
+        risk_percent=breakers.risk_percent(policy, limits),
+    )
+
+
+def decide(ctx: Context, uow: UnitOfWork, proposal: checks.Proposal, strategy: str) -> checks.Decision:
+    """Judge one order against every rule of its strategy and the account's policy state."""
+    if proposal.intent is checks.Intent.REDUCE:
+        return checks.evaluate(proposal, _EMPTY, ctx.limits(strategy))
+    everything = uow.operations.list()  # today's trades include operations already closed today
+    snap = snapshot(ctx, uow, everything, proposal.instrument.symbol, strategy, uow.policy.get())
+    return checks.evaluate(proposal, snap, ctx.limits(strategy))
+
+
+_EMPTY = checks.PortfolioSnapshot(equity=ZERO, free_quote=ZERO, venue_supports_short=False)

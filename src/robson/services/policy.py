@@ -1,0 +1,209 @@
+"""The policy state as a use case: measured from the ledger and the venue, judged by the pure breakers,
+persisted, put on the audit trail, and said to the trader through the notifier."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from robson.domain.events import Alert
+from robson.domain.operation import Operation, OperationStatus
+from robson.domain.values import HUNDRED, ZERO
+from robson.ports import UnitOfWork
+from robson.risk import breakers
+from robson.risk.breakers import PolicyState, Readings, TierReading, TradingState, Update
+from robson.services import gateway, portfolio
+from robson.services.context import Context
+
+MARKS_KEPT = 500  # recent marks kept per symbol: enough for the correlation and price-move lookbacks
+MIN_MARKS_FOR_SIGMA = 20
+
+
+def readings(ctx: Context, operations: Sequence[Operation], now: datetime) -> Readings:
+    """Equity from the venue; P&L per period, the loss streak and recent results from the ledger."""
+    today = now.date()
+    week = breakers.week_of(today)
+    month = breakers.month_of(today)
+    realized_day = realized_week = realized_month = unrealized = ZERO
+    for op in operations:
+        for trade in op.position.trades:
+            day = trade.exit_time.date()
+            if breakers.month_of(day) == month:
+                realized_month += trade.pnl
+                if breakers.week_of(day) == week:
+                    realized_week += trade.pnl
+                    if day == today:
+                        realized_day += trade.pnl
+        if op.status is OperationStatus.ACTIVE and not op.position.is_flat:
+            last = ctx.exchange.last_price(op.symbol)
+            if last is not None:
+                unrealized += op.position.unrealized_pnl(last, ctx.exchange.fee_rates(op.symbol).taker)
+    closed = sorted(
+        (op for op in operations if op.status is OperationStatus.CLOSED and op.position.trades and op.closed_at),
+        key=lambda op: (op.closed_at, op.id or 0),
+    )
+    results = tuple(op.realized_pnl > 0 for op in closed)
+    streak = 0
+    for won in reversed(results):
+        if won:
+            break
+        streak += 1
+    return Readings(
+        equity=portfolio.equity(ctx.exchange, ctx.quote),
+        unrealized=unrealized,
+        realized_day=realized_day,
+        realized_week=realized_week,
+        realized_month=realized_month,
+        loss_streak=streak,
+        recent_results=results[-breakers.RECENT_TRADES :],
+    )
+
+
+def current(ctx: Context, uow: UnitOfWork) -> PolicyState:
+    """The stored policy state, or a new one starting at today's equity."""
+    state = uow.policy.get()
+    if state is None:
+        state = breakers.start(portfolio.equity(ctx.exchange, ctx.quote), ctx.clock.now())
+        uow.policy.save(state)
+    return state
+
+
+def _apply(ctx: Context, uow: UnitOfWork, update: Update) -> None:
+    """Store the new state with its events in this unit of work; the caller commits, then `_tell`s."""
+    uow.policy.save(update.state)
+    for event in update.events:
+        uow.audit.append(event, ctx.actor)
+
+
+def _tell(ctx: Context, alerts: Sequence[Alert]) -> None:
+    if ctx.notifier is not None:
+        for alert in alerts:
+            ctx.notifier.notify(alert)
+
+
+def _judge(ctx: Context, rule: Callable[[UnitOfWork, PolicyState], Update]) -> Update:
+    """Apply one rule to the stored state in one unit of work: store, audit, commit, then alert."""
+    with ctx.unit_of_work() as uow:
+        update = rule(uow, current(ctx, uow))
+        _apply(ctx, uow, update)
+        uow.commit()
+    _tell(ctx, update.alerts)
+    return update
+
+
+def refresh(ctx: Context) -> Update:
+    """Mark to market: measure, judge the tiers, store, audit, alert. Returns what changed (and which tiers
+    want every position flattened)."""
+    now = ctx.clock.now()
+    return _judge(
+        ctx,
+        lambda uow, state: breakers.mark(
+            state, ctx.limits("default"), readings(ctx, uow.operations.list(), now), now, ctx.quote
+        ),
+    )
+
+
+def pause(ctx: Context, reason: str) -> PolicyState:
+    return _judge(ctx, lambda uow, state: breakers.pause(state, reason, ctx.clock.now())).state
+
+
+def halt_for_kill(ctx: Context, reason: str) -> PolicyState:
+    return _judge(ctx, lambda uow, state: breakers.kill(state, reason, ctx.clock.now())).state
+
+
+def resume(ctx: Context, override: str) -> PolicyState:
+    """Lift every hold with the trader's reason on the record (measured afresh first, so that a tier that is
+    over its limit now is acknowledged for its period rather than re-tripping at once)."""
+    refresh(ctx)
+    limits = ctx.limits("default")
+    return _judge(ctx, lambda uow, state: breakers.resume(state, limits, override, ctx.clock.now(), ctx.quote)).state
+
+
+def record_order(ctx: Context, *, rejected: bool) -> None:
+    """Count an order sent to the venue, for the order-rate and rejection breakers."""
+    limits = ctx.limits("default")
+    _judge(ctx, lambda uow, state: breakers.on_order(state, limits, ctx.clock.now(), rejected=rejected))
+
+
+def _sigmas(history: Sequence[Decimal], price: Decimal) -> Decimal | None:
+    returns = gateway.log_returns(history)
+    if len(returns) < MIN_MARKS_FOR_SIGMA or history[-1] <= 0 or price <= 0:
+        return None
+    spread = statistics.pstdev(returns)
+    if spread == 0:
+        return None
+    return Decimal(f"{math.log(float(price) / float(history[-1])) / spread:.4f}")
+
+
+def observe_price(ctx: Context, symbol: str, price: Decimal) -> None:
+    """Record a mark; a move beyond the configured number of standard deviations puts trading in REDUCING."""
+    limits = ctx.limits("default")
+    with ctx.unit_of_work() as uow:
+        history = uow.marks.recent(symbol, limits.correlation_lookback + 1)
+        sigmas = _sigmas(history, price)
+        now = ctx.clock.now()
+        update = breakers.on_price_move(current(ctx, uow), limits, symbol, sigmas, now) if sigmas is not None else None
+        if update is not None:
+            _apply(ctx, uow, update)
+        uow.marks.add(symbol, now, price)
+        uow.marks.prune(symbol, MARKS_KEPT)
+        uow.commit()
+    if update is not None:
+        _tell(ctx, update.alerts)
+
+
+# ---- status ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RiskStatus:
+    state: TradingState
+    policy: PolicyState
+    tiers: tuple[TierReading, ...]
+    heat: Decimal
+    heat_percent: Decimal
+    heat_limit: Decimal
+    exposure: Decimal
+    exposure_percent: Decimal
+    exposure_limit: Decimal
+    active_operations: int
+    max_operations: int
+    trades_today: int
+    max_trades: int
+    risk_percent: Decimal
+    quote: str
+
+
+def status(ctx: Context) -> RiskStatus:
+    refresh(ctx)
+    limits = ctx.limits("default")
+    with ctx.unit_of_work() as uow:
+        state = current(ctx, uow)
+        operations = uow.operations.list()
+    held = gateway.book(ctx, operations)
+    equity = state.equity
+
+    def share(amount: Decimal) -> Decimal:
+        return amount / equity * HUNDRED if equity > 0 else ZERO
+
+    return RiskStatus(
+        state=state.state,
+        policy=state,
+        tiers=breakers.tiers(state, limits, ctx.quote),
+        heat=held.heat,
+        heat_percent=share(held.heat),
+        heat_limit=limits.max_portfolio_heat_percent,
+        exposure=held.exposure,
+        exposure_percent=share(held.exposure),
+        exposure_limit=limits.max_total_exposure_percent,
+        active_operations=held.count,
+        max_operations=limits.max_concurrent_operations,
+        trades_today=gateway.trades_today(operations, ctx.clock.now()),
+        max_trades=limits.max_trades_per_day,
+        risk_percent=breakers.risk_percent(state, limits),
+        quote=ctx.quote,
+    )
