@@ -237,6 +237,13 @@ class Operation:
         return self.position.status
 
     @property
+    def slippage_past_stop(self) -> Decimal:
+        """How much worse than the stop price the exits filled, in quote: a gap through the stop. The one way
+        a loss may exceed its budget; reported, never hidden."""
+        exits = (f for f in self.fills if f.side is self.side.exit_action)
+        return sum((max((self.stop_price - f.price) * self.side.sign, ZERO) * f.quantity for f in exits), ZERO)
+
+    @property
     def worst_loss_percent_of_budget(self) -> Decimal:
         if self.risk_amount <= 0:
             return ZERO

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
 
 from robson.domain.instrument import Instrument
@@ -233,7 +233,7 @@ def reward_risk(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> CheckR
     reward = (p.target - entry) * p.side.sign
     ratio = reward / risk if risk > 0 else Decimal("Infinity")
     ok = ratio >= minimum
-    shown = "inf" if not ratio.is_finite() else f"{ratio.quantize(Decimal('0.01'))}"
+    shown = "inf" if not ratio.is_finite() else f"{ratio.quantize(Decimal('0.01'), rounding=ROUND_DOWN)}"
     reason = f"reward:risk {shown} (reward {_num(reward)} per unit, risk {_num(risk)} per unit), minimum {minimum}"
     return CheckResult("RISK_REWARD", ok, f"{minimum}", shown, reason)
 
@@ -365,12 +365,12 @@ def tranche_cooldown(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> C
     now = s.now or p.tranche.last_entry_at
     waited = now - p.tranche.last_entry_at
     ok = waited >= cooldown
-    minutes = Decimal(int(waited.total_seconds())) / 60
+    minutes = (Decimal(int(waited.total_seconds())) / 60).quantize(Decimal("0.1"), rounding=ROUND_DOWN)
     reason = (
-        f"{minutes.quantize(Decimal('0.1'))} min since the last tranche, "
+        f"{minutes} min since the last tranche, "
         f"at least {limits.tranche_cooldown_minutes} min between tranches"
     )
-    return CheckResult("TRANCHE_COOLDOWN", ok, f"{limits.tranche_cooldown_minutes} min", f"{minutes:.1f} min", reason)
+    return CheckResult("TRANCHE_COOLDOWN", ok, f"{limits.tranche_cooldown_minutes} min", f"{minutes} min", reason)
 
 
 # ---- the venue ---------------------------------------------------------------------------------

@@ -92,12 +92,22 @@ def operation_view(op: Operation, detail: bool = False) -> Json:
         "average_entry_price": money(position.average_entry),
         "realized_pnl": money(position.realized_pnl),
         "fees": money(position.fees_paid),
+        "slippage_past_stop": money(op.slippage_past_stop),
         "protected": op.is_protected,
         "note": op.note,
         "created_at": when(op.created_at),
         "activated_at": when(op.activated_at),
         "closed_at": when(op.closed_at),
     }
+    if op.pending_add is not None:
+        add = op.pending_add
+        view["pending_add"] = {
+            "entry_price": money(add.entry_price),
+            "quantity": number(add.quantity),
+            "stop_price": money(add.stop_price),
+            "risk_amount": money(add.risk_amount),
+            "planned_at": when(add.planned_at),
+        }
     if detail:
         view["orders"] = [order_view(o) for o in op.orders]
         view["tranches"] = [
