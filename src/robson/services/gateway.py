@@ -56,8 +56,13 @@ def trades_today(operations: Iterable[Operation], now: datetime) -> int:
         if order.role is OrderRole.ENTRY
         and order.created_at.date() == today
         and order.status is not OrderStatus.REJECTED
-        and op.note != "adopted"
+        and not _adopted(op, order.client_order_id)
     )
+
+
+def _adopted(op: Operation, client_order_id: str) -> bool:
+    """The entry of an adopted position was bought elsewhere: it is on record but was never a trade here."""
+    return any(f.client_order_id == client_order_id and f.trade_id.startswith("adopt-") for f in op.fills)
 
 
 def log_returns(prices: Sequence[Decimal]) -> list[float]:

@@ -12,7 +12,7 @@ from robson.domain.values import ONE, Side, ceil_to_step, is_on_step
 from robson.ports import UnitOfWork
 from robson.risk import breakers, checks, levels
 from robson.risk.sizing import LotRules, SizingRefused, SizingResult, loss_per_unit
-from robson.services import gateway, portfolio
+from robson.services import gateway, policy, portfolio
 from robson.services.context import Context
 from robson.services.errors import NotFound, Refused
 from robson.services.sizing import SizingParams, size
@@ -77,6 +77,7 @@ def plan(
     stop, target = resolve_levels(
         instrument, side, entry, stop, target, reward_risk, limits.stop_loss_percent, limits.take_profit_percent
     )
+    policy.refresh(ctx)  # judge against today's state: a hold that expired lifts, a fresh loss counts
     capital = portfolio.equity(ctx.exchange, instrument.quote)
     if capital <= 0:
         raise Refused(f"the account has no {instrument.quote} equity to size from")
@@ -178,6 +179,7 @@ def decide(
 
 def validate(ctx: Context, operation_id: int) -> tuple[Operation, checks.Decision]:
     """Run the checks and put their verdict on the audit trail."""
+    policy.refresh(ctx)
     with ctx.unit_of_work() as uow:
         operation = uow.operations.get(operation_id)
         if operation is None:

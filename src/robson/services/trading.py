@@ -35,6 +35,7 @@ def _get(uow: UnitOfWork, operation_id: int) -> Operation:
 
 def execute(ctx: Context, operation_id: int) -> Outcome:
     """Place the entry at market, then its protective stop and target (one OCO list on the venue)."""
+    policy.refresh(ctx)
     with ctx.unit_of_work() as uow:
         op = _get(uow, operation_id)
         if op.status is not OperationStatus.PLANNED:

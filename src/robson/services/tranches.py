@@ -15,7 +15,7 @@ from robson.ports import UnitOfWork
 from robson.risk import breakers, checks
 from robson.risk.sizing import loss_per_unit
 from robson.risk.tranches import rebased_stop
-from robson.services import gateway, orders, portfolio
+from robson.services import gateway, orders, policy, portfolio
 from robson.services.context import Context
 from robson.services.errors import NotFound, Refused
 from robson.services.trading import Outcome, cancel_open_orders, protect
@@ -88,6 +88,7 @@ def plan_add(
     confidence: Decimal | None = None,
 ) -> PlannedAdd:
     """Plan a further tranche of an ACTIVE operation (default size: the first tranche's quantity)."""
+    policy.refresh(ctx)
     with ctx.unit_of_work() as uow:
         op = _active(uow, operation_id)
         instrument = ctx.instrument(op.symbol)
@@ -117,6 +118,7 @@ def decide_add(ctx: Context, uow: UnitOfWork, op: Operation, entry: Decimal | No
 
 
 def validate_add(ctx: Context, operation_id: int) -> tuple[Operation, checks.Decision]:
+    policy.refresh(ctx)
     with ctx.unit_of_work() as uow:
         op = _active(uow, operation_id)
         decision = decide_add(ctx, uow, op)
@@ -128,6 +130,7 @@ def validate_add(ctx: Context, operation_id: int) -> tuple[Operation, checks.Dec
 
 def execute_add(ctx: Context, operation_id: int) -> Outcome:
     """Send the planned tranche at market; once it fills, re-base the stop and replace the protection."""
+    policy.refresh(ctx)
     with ctx.unit_of_work() as uow:
         op = _active(uow, operation_id)
         add = op.pending_add
