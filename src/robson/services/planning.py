@@ -40,15 +40,19 @@ def resolve_levels(
     stop_percent: Decimal,
     target_percent: Decimal,
 ) -> tuple[Decimal, Decimal]:
-    """The trader's stop and target, or ones derived from the strategy's percentages (or a reward:risk)."""
+    """The trader's stop and target, or derived ones: with no stop, the strategy's stop and target percentages;
+    with the trader's stop and no target, the strategy's reward:risk (target % / stop %) on that stop."""
     if target is not None and reward_risk is not None:
         raise InvalidValue("give either a target or a reward:risk ratio, not both")
     for name, value in (("entry", entry), ("stop", stop), ("target", target)):
         _on_tick(value, name, instrument)
     tick = instrument.tick_size
+    given_stop = stop is not None
     if stop is None:
         stop = levels.stop_from_percent(entry, side, stop_percent, tick)
     validate_levels(side, entry, stop, target)
+    if target is None and reward_risk is None and given_stop:
+        reward_risk = target_percent / stop_percent  # the strategy's reward:risk (4% / 2% = 2) on the trader's stop
     if target is None:
         target = (
             levels.target_from_reward_risk(entry, stop, side, reward_risk, tick)
