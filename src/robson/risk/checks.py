@@ -366,10 +366,7 @@ def tranche_cooldown(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> C
     waited = now - p.tranche.last_entry_at
     ok = waited >= cooldown
     minutes = (Decimal(int(waited.total_seconds())) / 60).quantize(Decimal("0.1"), rounding=ROUND_DOWN)
-    reason = (
-        f"{minutes} min since the last tranche, "
-        f"at least {limits.tranche_cooldown_minutes} min between tranches"
-    )
+    reason = f"{minutes} min since the last tranche, at least {limits.tranche_cooldown_minutes} min between tranches"
     return CheckResult("TRANCHE_COOLDOWN", ok, f"{limits.tranche_cooldown_minutes} min", f"{minutes} min", reason)
 
 
