@@ -9,7 +9,7 @@ import typer
 
 from robson import bootstrap
 from robson.cli import demo, paper, parse, render, risk
-from robson.cli.errors import guarded
+from robson.cli.errors import REFUSED, fail, guarded
 from robson.config import Settings
 from robson.domain.errors import InvalidValue
 from robson.domain.operation import OperationStatus
@@ -191,7 +191,7 @@ def validate(operation_id: Annotated[str, typer.Argument(metavar="ID")], json_ou
     view = views.decision_view(decision)
     render.emit_json({"id": operation.id, **view}) if json_output else render.decision(view, operation.id or 0)
     if not decision.approved:
-        raise typer.Exit(3)
+        raise fail(f"refused: {decision.summary()}", REFUSED)
 
 
 def _outcome(outcome: trading.Outcome, json_output: bool, title: str) -> None:

@@ -107,6 +107,25 @@ def loss_per_unit(side: Side, entry: Decimal, stop: Decimal, costs: Costs, tick:
     return paid * (ONE + fee) - received * (ONE - fee)
 
 
+def open_loss_at_stop(
+    side: Side,
+    quantity: Decimal,
+    cost_basis: Decimal,
+    entry_fees: Decimal,
+    stop: Decimal,
+    costs: Costs,
+    tick: Decimal = ZERO,
+) -> Decimal:
+    """What an open position loses if its stop fills now: what it cost, entry fees paid included, against what
+    the stop returns net of slippage and the exit fee. Negative once the stop locks in a profit."""
+    slip, fee = costs.slippage_rate, costs.fee_rate
+    if side is Side.LONG:
+        received = floor_to_step(stop * (ONE - slip), tick)
+        return cost_basis + entry_fees - quantity * received * (ONE - fee)
+    paid = ceil_to_step(stop * (ONE + slip), tick)
+    return quantity * paid * (ONE + fee) - cost_basis + entry_fees
+
+
 def fixed_risk(request: SizingRequest) -> SizingResult:
     """The 1% rule: quantity = capital x risk% / loss per unit at the stop."""
     return _finish("fixed_risk", None, request)

@@ -17,7 +17,7 @@ from robson.domain.values import ZERO
 from robson.ports import UnitOfWork
 from robson.risk import breakers, checks
 from robson.risk.breakers import PolicyState
-from robson.risk.sizing import loss_per_unit
+from robson.risk.sizing import open_loss_at_stop
 from robson.services import portfolio
 from robson.services.context import Context
 
@@ -25,15 +25,18 @@ from robson.services.context import Context
 def exposure(ctx: Context, op: Operation) -> checks.OpenExposure:
     """What one open operation puts at stake: its value at the mark and its loss if the current stop is hit."""
     position = op.position
-    average = position.average_entry or op.entry_price
-    mark = ctx.exchange.last_price(op.symbol) or average
+    mark = ctx.exchange.last_price(op.symbol) or position.average_entry or op.entry_price
     instrument = ctx.instrument(op.symbol)
-    at_risk = (average - op.stop_price) * op.side.sign > 0
-    risk = (
-        position.quantity * loss_per_unit(op.side, average, op.stop_price, ctx.costs(op.symbol), instrument.tick_size)
-        if at_risk
-        else ZERO
+    loss = open_loss_at_stop(
+        op.side,
+        position.quantity,
+        position.cost_basis,
+        position.open_entry_fees,
+        op.stop_price,
+        ctx.costs(op.symbol),
+        instrument.tick_size,
     )
+    risk = max(loss, ZERO)
     return checks.OpenExposure(op.symbol, instrument.base, position.quantity * mark, risk, ctx.groups.get(op.symbol))
 
 

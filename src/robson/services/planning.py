@@ -8,7 +8,7 @@ from decimal import Decimal
 from robson.domain.errors import InvalidValue
 from robson.domain.instrument import Instrument
 from robson.domain.operation import Operation, OperationStatus, validate_levels
-from robson.domain.values import ONE, Side, ceil_to_step, is_on_step
+from robson.domain.values import HUNDRED, ONE, Side, ceil_to_step, is_on_step
 from robson.ports import UnitOfWork
 from robson.risk import breakers, checks, levels
 from robson.risk.sizing import LotRules, SizingRefused, SizingResult, loss_per_unit
@@ -147,22 +147,52 @@ def load(ctx: Context, operation_id: int) -> Operation:
     return operation
 
 
-def proposal(ctx: Context, operation: Operation, entry: Decimal | None = None) -> checks.Proposal:
-    """A PLANNED operation as an order that opens exposure, priced at `entry` (the plan's, or the market's)."""
+def fitted_quantity(ctx: Context, uow: UnitOfWork, operation: Operation, entry: Decimal) -> Decimal:
+    """The quantity an execution at `entry` sends: the plan's, shrunk when entering there would risk more than
+    the plan did or more than today's budget (the equity may have fallen since the plan: fees, other losses)."""
+    instrument = ctx.instrument(operation.symbol)
+    limits = ctx.limits(operation.strategy)
+    costs = ctx.costs(operation.symbol)
+    per_unit = loss_per_unit(operation.side, entry, operation.stop_price, costs, instrument.tick_size)
+    capital = portfolio.equity(ctx.exchange, operation.quote)
+    risk_percent = breakers.risk_percent(uow.policy.get(), limits)
+    if operation.quantity * per_unit <= min(operation.risk_amount, capital * risk_percent / HUNDRED):
+        return operation.quantity
+    try:
+        resized = size(
+            capital,
+            entry,
+            operation.stop_price,
+            SizingParams(),
+            side=operation.side,
+            risk_percent=risk_percent,
+            max_position_percent=limits.max_position_size_percent,
+            costs=costs,
+            lot=LotRules.of(instrument),
+        )
+    except SizingRefused as refusal:
+        raise Refused(str(refusal)) from refusal
+    return min(resized.quantity, operation.quantity)
+
+
+def proposal(ctx: Context, uow: UnitOfWork, operation: Operation, entry: Decimal | None = None) -> checks.Proposal:
+    """A PLANNED operation as an order that opens exposure, priced at `entry` (the plan's, or the market's), at
+    the quantity an execution there would send."""
     instrument = ctx.instrument(operation.symbol)
     entry = entry or operation.entry_price
     costs = ctx.costs(operation.symbol)
-    risk = operation.quantity * loss_per_unit(operation.side, entry, operation.stop_price, costs, instrument.tick_size)
+    quantity = fitted_quantity(ctx, uow, operation, entry)
+    risk = quantity * loss_per_unit(operation.side, entry, operation.stop_price, costs, instrument.tick_size)
     paid = ceil_to_step(entry * (ONE + costs.slippage_rate), instrument.tick_size)
     return checks.Proposal(
         instrument=instrument,
         side=operation.side,
         entry=entry,
-        quantity=operation.quantity,
+        quantity=quantity,
         stop=operation.stop_price,
         target=operation.target_price,
         risk_amount=risk,
-        cost=operation.quantity * paid * (ONE + costs.fee_rate),
+        cost=quantity * paid * (ONE + costs.fee_rate),
         group=ctx.groups.get(operation.symbol),
     )
 
@@ -175,7 +205,7 @@ def decide(
     confidence: Decimal | None = None,
 ) -> checks.Decision:
     """Run the pre-trade checks for a planned operation against the current portfolio, through the gateway."""
-    candidate = proposal(ctx, operation, entry)
+    candidate = proposal(ctx, uow, operation, entry)
     if confidence is not None:
         candidate = replace(candidate, confidence=confidence)
     return gateway.decide(ctx, uow, candidate, operation.strategy)

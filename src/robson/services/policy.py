@@ -133,10 +133,11 @@ def _sigmas(history: Sequence[Decimal], price: Decimal) -> Decimal | None:
     returns = gateway.log_returns(history)
     if len(returns) < MIN_MARKS_FOR_SIGMA or history[-1] <= 0 or price <= 0:
         return None
-    spread = statistics.pstdev(returns)
+    mean = statistics.fmean(returns)
+    spread = statistics.pstdev(returns, mean)
     if spread == 0:
         return None
-    return Decimal(f"{math.log(float(price) / float(history[-1])) / spread:.4f}")
+    return Decimal(f"{(math.log(float(price) / float(history[-1])) - mean) / spread:.4f}")
 
 
 def observe_price(ctx: Context, symbol: str, price: Decimal) -> None:

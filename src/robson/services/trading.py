@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from robson.domain.errors import InvalidValue
+from robson.domain.errors import DomainError, InvalidValue
 from robson.domain.operation import CloseReason, Operation, OperationStatus
-from robson.domain.orders import OrderRole, OrderType
+from robson.domain.orders import Order, OrderRole, OrderStatus, OrderType
 from robson.domain.values import HUNDRED
-from robson.ports import UnitOfWork, UnknownOrder
-from robson.risk.sizing import LotRules, SizingRefused, loss_per_unit
-from robson.services import orders, planning, policy, portfolio
+from robson.ports import ExchangeError, OrderReport, UnitOfWork, UnknownOrder
+from robson.risk.sizing import loss_per_unit
+from robson.services import orders, planning, policy
 from robson.services.context import Context
 from robson.services.errors import NotFound, Refused
-from robson.services.sizing import SizingParams, size
 
 
 @dataclass(slots=True)
@@ -46,7 +46,7 @@ def execute(ctx: Context, operation_id: int) -> Outcome:
         if reference is None:
             raise Refused(f"no market price for {op.symbol} yet (paper mode: robson price {op.symbol} PRICE)")
         outcome = Outcome(op)
-        _fit_to_market(ctx, op, reference, outcome)
+        _fit_to_market(ctx, uow, op, reference, outcome)
         decision = planning.decide(ctx, uow, op, entry=reference)
         if not decision.approved:
             raise Refused(decision.summary(), decision.failures)
@@ -68,8 +68,9 @@ def execute(ctx: Context, operation_id: int) -> Outcome:
         return outcome
 
 
-def _fit_to_market(ctx: Context, op: Operation, reference: Decimal, outcome: Outcome) -> None:
-    """Refuse if the market has left the thesis; shrink the size if entering at the market would risk more."""
+def _fit_to_market(ctx: Context, uow: UnitOfWork, op: Operation, reference: Decimal, outcome: Outcome) -> None:
+    """Refuse if the market has left the thesis; shrink the size if entering at the market would risk more than
+    the plan did, or more than today's budget (the equity may have fallen since the plan: fees, other losses)."""
     sign = op.side.sign
     if (reference - op.stop_price) * sign <= 0:
         raise Refused(f"{op.symbol} at {reference} is already through the stop {op.stop_price}")
@@ -81,30 +82,13 @@ def _fit_to_market(ctx: Context, op: Operation, reference: Decimal, outcome: Out
             f"{op.symbol} at {reference} is {deviation:.2f}% from the planned entry {op.entry_price} "
             f"(limit {ctx.max_entry_deviation_percent}%); plan again"
         )
-    instrument = ctx.instrument(op.symbol)
-    limits = ctx.limits(op.strategy)
-    costs = ctx.costs(op.symbol)
-    per_unit = loss_per_unit(op.side, reference, op.stop_price, costs, instrument.tick_size)
-    if op.quantity * per_unit <= op.risk_amount:
+    quantity = planning.fitted_quantity(ctx, uow, op, reference)
+    if quantity == op.quantity:
         return
-    capital = portfolio.equity(ctx.exchange, op.quote)
-    try:
-        resized = size(
-            capital,
-            reference,
-            op.stop_price,
-            SizingParams(),
-            side=op.side,
-            risk_percent=limits.max_risk_per_trade_percent,
-            max_position_percent=limits.max_position_size_percent,
-            costs=costs,
-            lot=LotRules.of(instrument),
-        )
-    except SizingRefused as refusal:
-        raise Refused(str(refusal)) from refusal
-    quantity = min(resized.quantity, op.quantity)
+    instrument = ctx.instrument(op.symbol)
+    per_unit = loss_per_unit(op.side, reference, op.stop_price, ctx.costs(op.symbol), instrument.tick_size)
     op.resize(quantity, quantity * per_unit, reference, ctx.clock.now())
-    outcome.warnings.append(f"resized to {quantity} for the market price {reference}: the risk stays in budget")
+    outcome.warnings.append(f"resized to {quantity} for the market price {reference}: the risk stays in today's budget")
 
 
 def protect(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Outcome) -> None:
@@ -162,7 +146,7 @@ def cancel_open_orders(ctx: Context, op: Operation, outcome: Outcome) -> None:
             try:
                 report = ctx.exchange.get_order(order.symbol, order.client_order_id)
             except UnknownOrder:
-                orders.reject(op, order, "unknown to the venue", ctx.clock.now())
+                _unknown_to_the_venue(ctx, op, order, outcome)
                 continue
         outcome.changes += orders.apply_report(op, report, ctx.clock.now())
         for sibling in op.open_orders():
@@ -170,6 +154,26 @@ def cancel_open_orders(ctx: Context, op: Operation, outcome: Outcome) -> None:
                 outcome.changes += orders.apply_report(
                     op, ctx.exchange.get_order(sibling.symbol, sibling.client_order_id), ctx.clock.now()
                 )
+
+
+def _unknown_to_the_venue(ctx: Context, op: Operation, order: Order, outcome: Outcome) -> None:
+    """An order the venue does not know: never placed (rejected), or acknowledged once and gone since (the venue
+    purged it, the paper account was reset): nothing of it can work any more, so it is recorded as EXPIRED."""
+    if order.status is OrderStatus.PENDING_NEW:
+        orders.reject(op, order, "unknown to the venue", ctx.clock.now())
+        return
+    gone = OrderReport(
+        order.client_order_id,
+        order.exchange_order_id or "",
+        order.symbol,
+        order.side,
+        order.type,
+        OrderStatus.EXPIRED,
+        order.quantity,
+        order.filled_quantity,
+    )
+    orders.apply_report(op, gone, ctx.clock.now())
+    outcome.warnings.append(f"order {order.client_order_id} is unknown to the venue: recorded as EXPIRED")
 
 
 def exit_position(ctx: Context, uow: UnitOfWork, op: Operation, reason: CloseReason, outcome: Outcome) -> None:
@@ -232,11 +236,12 @@ def flatten_all(ctx: Context, reason: CloseReason, note: str) -> list[Outcome]:
                         continue
                 op.note = note
                 exit_position(ctx, uow, op, reason, outcome)
-            except Refused as refusal:
+            except (Refused, ExchangeError, DomainError) as error:  # one failure must not stop the others
                 uow.commit()
-                outcome.warnings.append(str(refusal))
+                outcome.warnings.append(f"operation {op.id}: {error}")
     for report in ctx.exchange.open_orders():  # orders the ledger does not know: nothing may keep working
-        ctx.exchange.cancel_order(report.symbol, report.client_order_id)
+        with contextlib.suppress(ExchangeError):  # gone meanwhile, or refused: the next sync or kill sees it
+            ctx.exchange.cancel_order(report.symbol, report.client_order_id)
     return outcomes
 
 
