@@ -15,7 +15,7 @@ from robson.clock import ManualClock
 from robson.domain.operation import Operation, OperationStatus
 from robson.domain.values import HUNDRED, ZERO, Side
 from robson.ports import PaperMarket
-from robson.services import following, planning, portfolio, trading
+from robson.services import following, planning, policy, portfolio, trading
 from robson.services.context import Context
 from robson.services.errors import Refused
 
@@ -28,6 +28,7 @@ SHARED_START = 20_000  # skip the first bars so the demo trades a stretch with b
 class DemoReport:
     operations: list[Operation] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
+    overrides: list[str] = field(default_factory=list)  # holds the demo's trader reviewed and lifted
     sources: dict[str, str] = field(default_factory=dict)
     capital_at_open: dict[int, Decimal] = field(default_factory=dict)
     capital_start: Decimal = ZERO
@@ -99,9 +100,19 @@ def run_demo(
 
 
 def _open(ctx: Context, symbol: str, price: Decimal, report: DemoReport) -> int | None:
-    """Plan a long at the market with the strategy's default stop and target, validate it, execute it."""
+    """Plan a long at the market with the strategy's default stop and target, validate it, execute it.
+    When the risk engine holds trading (a loss streak, say), the demo's trader reviews it and resumes with an
+    override, as a trader would: the hold and the override are both on the audit trail."""
     capital = portfolio.equity(ctx.exchange, ctx.quote)
-    planned = planning.plan(ctx, symbol, Side.LONG, price)
+    try:
+        planned = planning.plan(ctx, symbol, Side.LONG, price)
+    except Refused as refusal:
+        report.refusals.append(f"{symbol}: {refusal}")
+        held = policy.state(ctx)
+        if held.holds:
+            report.overrides.append(f"{', '.join(h.reason for h in held.holds)}: resumed with an override")
+            policy.resume(ctx, "demo: the trader reviewed the hold and resumes")
+        return None
     operation_id = planned.operation.id
     assert operation_id is not None
     report.capital_at_open[operation_id] = capital

@@ -106,5 +106,7 @@ def _summary(report: DemoReport) -> None:
     )
     for refusal in report.refusals:
         render.console.print(f"[yellow]refused: {refusal}[/yellow]")
+    for override in report.overrides:
+        render.console.print(f"[cyan]risk engine halted trading ({override})[/cyan]")
     if not report.over_budget:
         render.console.print("[green]every operation stayed within its risk budget[/green]")

@@ -117,7 +117,10 @@ class TierReading:
     lifts: str
 
     def describe(self) -> str:
-        return f"{self.code}: {_fmt(self.measured)}{self.unit} against a limit of {_fmt(self.limit)}{self.unit}"
+        return f"{self.code}: {self.figures()}"
+
+    def figures(self) -> str:
+        return f"{_fmt(self.measured)}{self.unit} against a limit of {_fmt(self.limit)}{self.unit}"
 
 
 @dataclass(frozen=True, slots=True)

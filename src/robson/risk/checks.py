@@ -195,7 +195,9 @@ def loss_tiers(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> CheckRe
     if not tripped:
         return CheckResult("LOSS_TIERS", True, "-", "-", "every loss tier is within its limit")
     first = tripped[0]
-    reason = "; ".join(f"{r.describe()} (lifts {r.lifts})" for r in tripped)
+    reason = "; ".join(
+        f"{r.figures() if r is first else r.describe()} (lifts {r.lifts})" for r in tripped
+    )  # the first tier's code leads the line already
     return CheckResult(first.code, False, breakers._fmt(first.limit), breakers._fmt(first.measured), reason)
 
 

@@ -72,6 +72,14 @@ def current(ctx: Context, uow: UnitOfWork) -> PolicyState:
     return state
 
 
+def state(ctx: Context) -> PolicyState:
+    """The stored policy state as it is (no refresh)."""
+    with ctx.unit_of_work() as uow:
+        stored = current(ctx, uow)
+        uow.commit()
+    return stored
+
+
 def _apply(ctx: Context, uow: UnitOfWork, update: Update) -> None:
     """Store the new state with its events in this unit of work; the caller commits, then `_tell`s."""
     uow.policy.save(update.state)
