@@ -1,7 +1,8 @@
 """Stop and target prices derived from percentages or a reward:risk ratio.
 
 Derived prices round to the tick toward the entry: the conservative side (a nearer stop risks less,
-a nearer target is reached sooner)."""
+a nearer target is reached sooner). A target asked for as a reward:risk is the exception: it rounds away from
+the entry, so that the plan meets the ratio it asked for (and the minimum reward:risk check it must pass)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ def target_from_reward_risk(entry: Decimal, stop: Decimal, side: Side, ratio: De
     raw = entry + side.sign * ratio * abs(entry - stop)
     if raw <= 0:
         raise InvalidValue(f"a reward:risk of {ratio} puts the target at or below zero")
-    return _checked(toward_entry(raw, entry, tick), entry, "target")
+    away = floor_to_step(raw, tick) if raw < entry else ceil_to_step(raw, tick)
+    return _checked(away, entry, "target")
 
 
 def stop_from_atr(entry: Decimal, side: Side, atr: Decimal, multiplier: Decimal, tick: Decimal) -> Decimal:

@@ -35,3 +35,12 @@ def test_atr_stop_and_degenerate_percentages() -> None:
     assert stop_from_atr(D(100), Side.LONG, D("1.5"), D(2), TICK) == D(97)
     with pytest.raises(InvalidValue):
         stop_from_percent(D("0.01"), Side.LONG, D("0.5"), TICK)  # rounds onto the entry
+
+
+def test_reward_risk_target_rounds_away_from_the_entry_so_the_ratio_holds() -> None:
+    # 90000 + 1.5 x 899.99 = 91349.985: toward the entry would give 91349.98, a ratio of 1.49999
+    target = target_from_reward_risk(D("90000.00"), D("89100.01"), Side.LONG, D("1.5"), D("0.01"))
+    assert target == D("91349.99")
+    assert (target - D("90000.00")) / (D("90000.00") - D("89100.01")) >= D("1.5")
+    short = target_from_reward_risk(D("90000.00"), D("90899.99"), Side.SHORT, D("1.5"), D("0.01"))
+    assert short == D("88650.01") and (D("90000.00") - short) / (D("90899.99") - D("90000.00")) >= D("1.5")
