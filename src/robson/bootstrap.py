@@ -10,13 +10,15 @@ from sqlalchemy.engine import Engine
 
 from robson.clock import SystemClock
 from robson.config import Settings
+from robson.execution.adapters.faults import CrashAfterExitSent
 from robson.execution.adapters.paper import PaperExchange
+from robson.execution.adapters.paper_feed import PaperFeed
 from robson.execution.matching import FeeSchedule, SlippageModel
 from robson.notify.log import LogNotifier
 from robson.persistence.database import create_engine_for, migrate, session_factory
 from robson.persistence.paper_store import SqlPaperStore
 from robson.persistence.unit_of_work import SqlUnitOfWork
-from robson.ports import Clock, Notifier, PaperMarket, UnitOfWork
+from robson.ports import Clock, ExchangePort, Notifier, PaperMarket, PriceFeed, UnitOfWork
 from robson.services.context import Context
 
 
@@ -27,6 +29,7 @@ class App:
     market: PaperMarket  # the paper venue's market side (only paper is wired so far)
     database_url: str
     engine: Engine
+    feed: PriceFeed  # the monitor's price stream (the paper venue's prices, polled)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -57,9 +60,10 @@ def build(
     if not exchange.balances() and not exchange.open_orders():
         exchange.reset(dict(settings.paper.initial_balances))
     unit_of_work: Callable[[], UnitOfWork] = lambda: SqlUnitOfWork(sessions, actor=actor)  # noqa: E731
+    venue: ExchangePort = CrashAfterExitSent(exchange) if settings.crash_after_exit_sent else exchange
     context = Context(
         unit_of_work=unit_of_work,
-        exchange=exchange,
+        exchange=venue,
         clock=clock,
         strategies=settings.strategies,
         slippage_rate=settings.slippage_rate,
@@ -68,5 +72,6 @@ def build(
         actor=actor,
         notifier=notifier or LogNotifier(),
         groups={symbol.strip().upper(): group for symbol, group in settings.groups.items()},
+        protection_modes=settings.protection_modes,
     )
-    return App(settings, context, exchange, url, engine)
+    return App(settings, context, exchange, url, engine, PaperFeed(exchange))

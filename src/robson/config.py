@@ -74,6 +74,13 @@ DEFAULT_INSTRUMENTS = (
 )
 
 
+class ExitSettings(_Strict):
+    """How a strategy's positions are protected: "exchange" rests the stop and target on the venue as an OCO;
+    "internal" keeps the stop on the operation and the monitor exits at market when the price crosses it."""
+
+    mode: Literal["exchange", "internal"] = "exchange"
+
+
 class PaperSettings(_Strict):
     maker_fee: Decimal = Field(Decimal("0.001"), ge=0, lt=Decimal("0.1"))
     taker_fee: Decimal = Field(Decimal("0.001"), ge=0, lt=Decimal("0.1"))
@@ -120,6 +127,10 @@ class Settings(BaseSettings):
     paper: PaperSettings = PaperSettings()
     risk: dict[str, RiskOverrides] = Field(default_factory=dict)
     groups: dict[str, str] = Field(default_factory=dict)  # symbol -> sector or category, for the group limit
+    exits: dict[str, ExitSettings] = Field(default_factory=dict)  # per strategy; "default" for the rest
+    monitor_poll_seconds: Decimal = Field(Decimal("0.2"), gt=0, le=Decimal("60"))
+    monitor_stale_seconds: Decimal = Field(Decimal("30"), gt=0)  # no tick for this long: alert, then poll the venue
+    crash_after_exit_sent: bool = False  # the crash-recovery drill only: SIGKILL right after an exit is accepted
 
     _strategies: dict[str, RiskLimits] = PrivateAttr(default_factory=dict)
 
@@ -132,6 +143,11 @@ class Settings(BaseSettings):
             built[name] = RiskLimits(**{**base, **defaults, **_layer(overrides)})
         self._strategies = built
         return self
+
+    @property
+    def protection_modes(self) -> dict[str, str]:
+        default = self.exits.get("default", ExitSettings()).mode
+        return {name: self.exits[name].mode if name in self.exits else default for name in self._strategies}
 
     @property
     def strategies(self) -> dict[str, RiskLimits]:

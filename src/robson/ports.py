@@ -173,6 +173,14 @@ class PaperMarket(Protocol):
 
     def reset(self, balances: dict[str, Decimal]) -> None: ...
 
+    def reload(self) -> None: ...  # see what other processes did to the same paper account
+
+
+class PriceFeed(Protocol):
+    """A stream of prices for the monitor: the paper venue's prices now; exchange websockets later."""
+
+    def poll(self) -> list[tuple[str, Decimal]]: ...  # the (symbol, price) ticks since the last poll, in order
+
 
 # ---- the paper venue's own storage ------------------------------------------------------------
 

@@ -70,6 +70,9 @@ def validate_levels(side: Side, entry: Decimal, stop: Decimal, target: Decimal |
         raise InvalidValue(f"a {side} target must be {where} the entry ({target} vs entry {entry})")
 
 
+PROTECTION_MODES = ("exchange", "internal")
+
+
 @dataclass(frozen=True, slots=True)
 class PendingAdd:
     """A further tranche planned for an ACTIVE operation: its entry, its quantity, and the stop the whole
@@ -104,13 +107,24 @@ class Operation:
     position: Position = field(init=False)
     events: list[DomainEvent] = field(default_factory=list)
     pending_add: PendingAdd | None = None
+    protection: str = "exchange"  # "exchange": stop and target rest on the venue; "internal": the monitor exits
+    initial_stop: Decimal | None = None  # the stop at entry, for R (the stop itself may move later)
+    exit_reason: CloseReason | None = None  # why the exit in flight was sent: a restart finishes it with it
+    best_price: Decimal | None = None  # the most favourable price since entry (trailing stops)
+    trailing_active: bool = False
+    scale_outs_done: int = 0
+    break_even_done: bool = False
     id: int | None = None
 
     def __post_init__(self) -> None:
         validate_levels(self.side, self.entry_price, self.stop_price, self.target_price)
         if self.quantity <= 0:
             raise InvalidValue(f"quantity must be greater than zero, got {self.quantity}")
-        self.position = Position(self.side, self.quote, initial_stop=self.stop_price)
+        if self.protection not in PROTECTION_MODES:
+            raise InvalidValue(f"protection must be one of {', '.join(PROTECTION_MODES)}, got {self.protection!r}")
+        if self.initial_stop is None:
+            self.initial_stop = self.stop_price
+        self.position = Position(self.side, self.quote, initial_stop=self.initial_stop)
 
     # ---- lifecycle -------------------------------------------------------------------------
     def _move_to(self, status: OperationStatus, at: datetime) -> None:
@@ -180,6 +194,23 @@ class Operation:
         after = {"stop_price": str(stop), "quantity": str(self.quantity), "risk": str(risk_amount)}
         self.record("StopRebased", at, before, after)
 
+    def move_stop(self, stop: Decimal, at: datetime, why: str) -> None:
+        """Move the stop (trailing, break-even): only ever toward the price, in the operation's favour."""
+        if (stop - self.stop_price) * self.side.sign <= 0:
+            raise InvalidValue(f"a stop only moves in the operation's favour ({self.stop_price} -> {stop})")
+        before = {"stop_price": str(self.stop_price)}
+        self.stop_price = stop
+        self.record("StopMoved", at, before, {"stop_price": str(stop), "why": why})
+
+    def start_exit(self, reason: CloseReason, at: datetime, trigger: Decimal | None = None) -> None:
+        """Record why an exit is about to be sent, before it is: a restart finishes it with the same reason."""
+        self.exit_reason = reason
+        after = {"reason": reason.value}
+        if trigger is not None:
+            after["price"] = str(trigger)
+        name = "StopLossTriggered" if reason is CloseReason.STOP_LOSS else "ExitTriggered"
+        self.record(name, at, {}, after)
+
     def drop_add(self, at: datetime, reason: str) -> None:
         if self.pending_add is not None:
             self.pending_add = None
@@ -220,7 +251,8 @@ class Operation:
         if isinstance(result, Tranche) and self.status is OperationStatus.PLANNED:
             self._move_to(OperationStatus.ACTIVE, at)
         if isinstance(result, Trade) and self.position.is_flat:
-            self.close(exit_reason or _reason_for(order.role), at)
+            reason = exit_reason or (self.exit_reason if order.role is OrderRole.EXIT else None)
+            self.close(reason or _reason_for(order.role), at)
         return result
 
     @property

@@ -35,6 +35,13 @@ def operation_row(operation: Operation) -> dict[str, Any]:
         "activated_at": operation.activated_at,
         "closed_at": operation.closed_at,
         **pending_add_row(operation.pending_add),
+        "protection": operation.protection,
+        "initial_stop": operation.initial_stop,
+        "exit_reason": operation.exit_reason.value if operation.exit_reason else None,
+        "best_price": operation.best_price,
+        "trailing_active": operation.trailing_active,
+        "scale_outs_done": operation.scale_outs_done,
+        "break_even_done": operation.break_even_done,
     }
 
 
@@ -73,8 +80,15 @@ def operation_from_rows(row: Row, order_rows: list[Row], fill_rows: list[Row]) -
         risk_amount=row["risk_amount"],
         quote=row["quote"],
         created_at=row["created_at"],
+        protection=row["protection"],
+        initial_stop=row["initial_stop"],
     )
     operation.status = OperationStatus(row["status"])
+    operation.exit_reason = CloseReason(row["exit_reason"]) if row["exit_reason"] else None
+    operation.best_price = row["best_price"]
+    operation.trailing_active = bool(row["trailing_active"])
+    operation.scale_outs_done = row["scale_outs_done"]
+    operation.break_even_done = bool(row["break_even_done"])
     operation.close_reason = CloseReason(row["close_reason"]) if row["close_reason"] else None
     operation.note = row["note"]
     operation.activated_at = row["activated_at"]

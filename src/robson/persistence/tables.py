@@ -6,6 +6,7 @@ Migrations (migrations/versions) create these tables; a test checks that the two
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.sql.expression import false
 
 from robson.persistence.types import ExactDecimal, UtcDateTime
 
@@ -63,6 +65,13 @@ operations = Table(
     Column("add_stop_price", ExactDecimal, nullable=True),
     Column("add_risk_amount", ExactDecimal, nullable=True),
     Column("add_planned_at", UtcDateTime, nullable=True),
+    Column("protection", String(ENUM), nullable=False, server_default="exchange"),
+    Column("initial_stop", ExactDecimal, nullable=True),
+    Column("exit_reason", String(ENUM), nullable=True),
+    Column("best_price", ExactDecimal, nullable=True),
+    Column("trailing_active", Boolean, nullable=False, server_default=false()),
+    Column("scale_outs_done", Integer, nullable=False, server_default="0"),
+    Column("break_even_done", Boolean, nullable=False, server_default=false()),
     Index(None, "status"),
 )
 

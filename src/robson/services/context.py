@@ -26,6 +26,7 @@ class Context:
     actor: str = "robson"  # who the audit trail names for what these use cases do
     notifier: Notifier | None = None  # where alerts go (the composition root wires a log notifier)
     groups: Mapping[str, str] = field(default_factory=dict)  # symbol -> sector or category, for the group limit
+    protection_modes: Mapping[str, str] = field(default_factory=dict)  # strategy -> "exchange" | "internal"
 
     def limits(self, strategy: str) -> RiskLimits:
         if strategy not in self.strategies:

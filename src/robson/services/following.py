@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from decimal import Decimal
 
 from robson.domain.errors import InvalidValue
@@ -93,11 +94,14 @@ def adopt(
         return outcome
 
 
-def sync(ctx: Context) -> list[Outcome]:
-    """Ask the venue about every working order and apply what happened: fills, exits, cancels."""
+def sync(ctx: Context, operation_ids: Collection[int] | None = None, *, enforce_policy: bool = True) -> list[Outcome]:
+    """Ask the venue about every working order (of every live operation, or of those given) and apply what
+    happened: fills, exits, cancels; re-protect a position left unguarded; then mark the policy to market."""
     outcomes = []
     with ctx.unit_of_work() as uow:
         for op in uow.operations.list((OperationStatus.PLANNED, OperationStatus.ACTIVE)):
+            if operation_ids is not None and op.id not in operation_ids:
+                continue
             working = op.open_orders()
             outcome = Outcome(op)
             for order in working:
@@ -116,12 +120,14 @@ def sync(ctx: Context) -> list[Outcome]:
             _ensure_protected(ctx, uow, op, outcome)
             if outcome.changes or outcome.warnings:
                 outcomes.append(outcome)
-    return outcomes + enforce(ctx)
+    return outcomes + (enforce(ctx) if enforce_policy else [])
 
 
 def _ensure_protected(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Outcome) -> None:
     """A position must never be left without its stop: re-protect it (or exit) when nothing guards it."""
     if op.status is not OperationStatus.ACTIVE or op.position.is_flat or op.open_orders():
+        return
+    if op.protection == "internal":  # guarded by the monitor, by design: nothing rests on the venue
         return
     base = ctx.instrument(op.symbol).base
     held = ctx.exchange.balances().get(base)

@@ -113,6 +113,7 @@ def plan(
             risk_amount=sizing.risk_amount,
             quote=instrument.quote,
             created_at=now,
+            protection=ctx.protection_modes.get(strategy, "exchange"),
         )
         decision = decide(ctx, uow, operation, confidence=confidence)
         if not decision.approved:

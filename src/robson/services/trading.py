@@ -63,7 +63,7 @@ def execute(ctx: Context, operation_id: int) -> Outcome:
             raise Refused(f"the venue rejected the entry: {entry.reject_reason}")
         outcome.changes += orders.apply_report(op, report, ctx.clock.now())
         uow.commit()
-        if not op.position.is_flat:
+        if not op.position.is_flat and op.protection == "exchange":
             protect(ctx, uow, op, outcome)
         return outcome
 
@@ -188,6 +188,8 @@ def exit_position(ctx: Context, uow: UnitOfWork, op: Operation, reason: CloseRea
     order = orders.new_order(
         op, OrderRole.EXIT, op.side.exit_action, OrderType.MARKET, op.position.quantity, ctx.clock.now()
     )
+    if op.exit_reason is None:
+        op.start_exit(reason, ctx.clock.now())
     op.position.mark_closing()
     uow.commit()
     report = orders.send(ctx, op, order)

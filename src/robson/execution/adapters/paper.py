@@ -100,6 +100,13 @@ class PaperExchange:
 
     # ---- reading ------------------------------------------------------------------------------
 
+    def reload(self) -> None:
+        """Read the account afresh from its store: another process (robson price) may have moved it."""
+        self._load()
+
+    def prices(self) -> dict[str, Decimal]:
+        return dict(self._state.prices)
+
     def instruments(self) -> dict[str, Instrument]:
         return dict(self._instruments)
 

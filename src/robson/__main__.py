@@ -1,0 +1,5 @@
+"""`python -m robson`: the CLI."""
+
+from robson.cli.main import run
+
+run()

@@ -1,0 +1,71 @@
+"""The monitor: `robson run` in the foreground until Ctrl-C / SIGTERM, `robson monitor --once` for one pass."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from robson.bootstrap import App
+from robson.cli import render
+from robson.cli.errors import guarded
+from robson.monitor.loop import Monitor
+from robson.services.trading import Outcome
+
+
+def _print(outcomes: list[Outcome]) -> None:
+    for outcome in outcomes:
+        op = outcome.operation
+        reason = f" {op.close_reason}" if op.close_reason else ""
+        render.console.print(f"operation {op.id}: {op.status}{reason}")
+        render.notes(outcome.changes, outcome.warnings)
+
+
+def register(app: typer.Typer, build: Callable[[], App]) -> None:
+    @app.command()
+    @guarded
+    def run(
+        poll: Annotated[float | None, typer.Option(help="Seconds between polls of the feed.")] = None,
+    ) -> None:
+        """Watch every open operation until Ctrl-C or SIGTERM: stops, targets, backstop, policy state."""
+        robson = build()
+        settings = robson.settings
+        monitor = Monitor(robson.context, robson.feed, settings.monitor_stale_seconds)
+        stopping: list[int] = []
+
+        def stop_on(signum: int, frame: FrameType | None) -> None:
+            stopping.append(signum)
+
+        previous = {sig: signal.signal(sig, stop_on) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            interval = poll if poll is not None else float(settings.monitor_poll_seconds)
+            if interval <= 0:
+                raise typer.BadParameter("--poll must be greater than zero")
+            render.console.print(f"robson run: watching (poll every {interval} s); Ctrl-C to stop")
+            monitor.run(lambda: bool(stopping), interval, report=_print)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        render.console.print(
+            f"robson run: stopped after {monitor.ticks} ticks, {len(monitor.index)} operations watched"
+        )
+
+    @app.command("monitor")
+    @guarded
+    def monitor_command(
+        once: Annotated[
+            bool, typer.Option("--once", help="One pass: recover, evaluate, reconcile, then exit.")
+        ] = False,
+    ) -> None:
+        """One monitor pass (use robson run to keep watching)."""
+        if not once:
+            raise typer.BadParameter("use robson monitor --once for one pass, or robson run to keep watching")
+        robson = build()
+        monitor = Monitor(robson.context, robson.feed, robson.settings.monitor_stale_seconds)
+        outcomes = monitor.recover()
+        outcomes += monitor.poll_once()
+        _print(outcomes)
+        render.console.print(f"monitor: {len(monitor.index)} operations watched")

@@ -1,0 +1,147 @@
+"""The live loop: price feed -> trigger index -> services.
+
+On start it recovers: it reconciles every working order with the venue (an exit in flight when the process
+died is resolved by its client order id: neither lost nor sent twice), rebuilds the index from the database,
+and acts at once on any level the last prices already crossed. Then each tick costs one index lookup; only
+crossed operations reach the database. Internally protected operations exit at market through the execution
+path; exchange-managed ones are only observed (their OCO on the venue acts) and re-protected if unguarded.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from robson.domain.events import Alert
+from robson.domain.operation import OperationStatus
+from robson.monitor.index import TriggerIndex
+from robson.ports import PriceFeed
+from robson.services import exits, following, planning, policy
+from robson.services.context import Context
+from robson.services.trading import Outcome
+
+log = logging.getLogger("robson.monitor")
+
+
+@dataclass(slots=True)
+class Monitor:
+    ctx: Context
+    feed: PriceFeed
+    stale_after_seconds: Decimal = Decimal("30")
+    index: TriggerIndex = field(default_factory=TriggerIndex)
+    modes: dict[int, str] = field(default_factory=dict)
+    last_tick: datetime | None = None
+    stale_alerted: bool = False
+    ticks: int = 0
+
+    # ---- start ---------------------------------------------------------------------------
+    def rebuild(self) -> None:
+        """The index from the database: every ACTIVE operation's stop and target."""
+        self.index = TriggerIndex()
+        self.modes.clear()
+        for op in planning.operations(self.ctx, (OperationStatus.ACTIVE,)):
+            if op.id is None or op.position.is_flat:
+                continue
+            self.index.set(op.id, op.symbol, op.side, op.stop_price, op.target_price)
+            self.modes[op.id] = op.protection
+
+    def recover(self) -> list[Outcome]:
+        """Reconcile with the venue, rebuild the index, act on anything crossed while the process was down."""
+        outcomes = following.sync(self.ctx)
+        self.rebuild()
+        for symbol in sorted(self.index.symbols()):
+            price = self.ctx.exchange.last_price(symbol)
+            if price is not None:
+                outcomes += self.on_tick(symbol, price)
+        return outcomes
+
+    # ---- ticks ---------------------------------------------------------------------------
+    def on_tick(self, symbol: str, price: Decimal) -> list[Outcome]:
+        self.ticks += 1
+        self.last_tick = self.ctx.clock.now()
+        self.stale_alerted = False
+        triggers = self.index.crossed(symbol, price, price)
+        if not triggers:
+            return []
+        outcomes: list[Outcome] = []
+        observed: list[int] = []
+        for trigger in triggers:
+            if self.modes.get(trigger.operation_id) == "internal":
+                outcome = exits.trigger(self.ctx, trigger.operation_id, trigger.kind, price)
+                if outcome is not None:
+                    outcomes.append(outcome)
+            else:
+                observed.append(trigger.operation_id)
+        if observed:
+            outcomes += exits.observe(self.ctx, observed)
+        for outcome in outcomes:
+            op = outcome.operation
+            if op.id is not None and (op.status is not OperationStatus.ACTIVE or op.position.is_flat):
+                self.index.remove(op.id)
+                self.modes.pop(op.id, None)
+        return outcomes
+
+    def poll_once(self) -> list[Outcome]:
+        """One pass: read the feed, evaluate each tick; with no tick for too long, alert and poll the venue."""
+        ticks = self.feed.poll()
+        outcomes: list[Outcome] = []
+        for symbol, price in ticks:
+            outcomes += self.on_tick(symbol, price)
+        if ticks:
+            outcomes += following.sync(self.ctx)  # backstop: vanished protective orders, fills seen by the venue
+            self.rebuild()
+        elif self._stale():
+            outcomes += self._fallback()
+        return outcomes
+
+    def _stale(self) -> bool:
+        if self.last_tick is None:
+            self.last_tick = self.ctx.clock.now()
+            return False
+        quiet = Decimal((self.ctx.clock.now() - self.last_tick).total_seconds())
+        return quiet >= self.stale_after_seconds
+
+    def _fallback(self) -> list[Outcome]:
+        if not self.stale_alerted:
+            self.stale_alerted = True
+            message = f"no price for {self.stale_after_seconds} s: polling the venue directly"
+            alert = Alert("warning", "FEED_STALE", message, self.ctx.clock.now())
+            if self.ctx.notifier is not None:
+                self.ctx.notifier.notify(alert)
+        outcomes: list[Outcome] = []
+        for symbol in sorted(self.index.symbols()):
+            price = self.ctx.exchange.last_price(symbol)
+            if price is not None:
+                outcomes += self.index_tick(symbol, price)
+        return outcomes
+
+    def index_tick(self, symbol: str, price: Decimal) -> list[Outcome]:
+        """A price from the fallback poll: evaluated like a tick, without resetting the stale clock."""
+        last, alerted = self.last_tick, self.stale_alerted
+        outcomes = self.on_tick(symbol, price)
+        self.last_tick, self.stale_alerted = last, alerted
+        return outcomes
+
+    # ---- the loop ------------------------------------------------------------------------
+    def run(
+        self,
+        stop: Callable[[], bool],
+        poll_seconds: float,
+        heartbeat_seconds: float = 60.0,
+        report: Callable[[list[Outcome]], None] | None = None,
+    ) -> None:
+        """Run until `stop()` says so (Ctrl-C / SIGTERM set it): poll, act, mark to market at the heartbeat."""
+        report = report or (lambda outcomes: None)
+        report(self.recover())
+        next_heartbeat = time.monotonic()
+        while not stop():
+            report(self.poll_once())
+            if time.monotonic() >= next_heartbeat:
+                policy.refresh(self.ctx)
+                log.info("heartbeat: %d operations watched, %d ticks", len(self.index), self.ticks)
+                next_heartbeat = time.monotonic() + heartbeat_seconds
+            time.sleep(poll_seconds)

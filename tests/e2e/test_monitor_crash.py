@@ -1,0 +1,88 @@
+"""The crash drill: `robson run` is killed with SIGKILL after a stop is crossed and the exit was accepted by the
+venue, before Robson recorded it. Started again, it finishes that exit: exactly one exit, CLOSED STOP_LOSS."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from robson.cli.main import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    monkeypatch.setenv("ROBSON_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ROBSON_EXITS__DEFAULT__MODE", "internal")
+    monkeypatch.delenv("ROBSON_CONFIG", raising=False)
+    monkeypatch.delenv("ROBSON_DATABASE_URL", raising=False)
+    monkeypatch.setenv("ROBSON_DATABASE_URL", f"sqlite:///{tmp_path / 'robson.db'}")
+    return dict(os.environ)
+
+
+def robson(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    return result.stdout
+
+
+def show(operation_id: int) -> dict[str, object]:
+    view = json.loads(robson("show", str(operation_id), "--json"))
+    assert isinstance(view, dict)
+    return view
+
+
+def exits(view: dict[str, object]) -> list[dict[str, str]]:
+    orders = view["orders"]
+    assert isinstance(orders, list)
+    return [o for o in orders if o["role"] == "EXIT"]
+
+
+def test_sigkill_during_an_exit_then_restart_gives_exactly_one_exit(env: dict[str, str]) -> None:
+    robson("price", "BTC/USDT", "90000")
+    robson("plan", "BTC/USDT", "--side", "long", "--entry", "90000", "--stop", "88200")
+    robson("execute", "1")
+    robson("price", "BTC/USDT", "88000")  # through the stop while no monitor runs
+    crash = {**env, "ROBSON_CRASH_AFTER_EXIT_SENT": "1"}
+    process = subprocess.run(
+        [sys.executable, "-m", "robson", "run", "--poll", "0.05"], env=crash, capture_output=True, timeout=120
+    )
+    assert process.returncode == -signal.SIGKILL, process.stderr
+    view = show(1)
+    assert view["status"] == "ACTIVE"  # the venue filled the exit; the ledger had not heard yet
+    assert [o["status"] for o in exits(view)] == ["PENDING_NEW"]
+
+    robson("monitor", "--once")  # the restart: reconcile first, by the exit's client order id
+    view = show(1)
+    assert view["status"] == "CLOSED" and view["close_reason"] == "STOP_LOSS"
+    assert [o["status"] for o in exits(view)] == ["FILLED"]
+    robson("monitor", "--once")  # and again: nothing more is sent
+    assert len(exits(show(1))) == 1
+    positions = json.loads(robson("portfolio", "--json"))
+    assert positions["positions"] == []
+
+
+def test_run_stops_gracefully_on_sigterm(env: dict[str, str]) -> None:
+    robson("price", "BTC/USDT", "90000")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "robson", "run", "--poll", "0.05"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    first = process.stdout.readline()  # blocks until the monitor is up: no sleeping
+    assert "watching" in first
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "stopped" in out
