@@ -178,8 +178,9 @@ def _unknown_to_the_venue(ctx: Context, op: Operation, order: Order, outcome: Ou
 
 def exit_position(ctx: Context, uow: UnitOfWork, op: Operation, reason: CloseReason, outcome: Outcome) -> None:
     """Cancel the protective orders first, then close what is still held at market."""
-    cancel_open_orders(ctx, op, outcome)
-    uow.commit()
+    if op.open_orders():
+        cancel_open_orders(ctx, op, outcome)
+        uow.commit()
     if op.position.is_flat:
         if op.status is OperationStatus.ACTIVE:
             op.close(reason, ctx.clock.now())
