@@ -73,5 +73,6 @@ def build(
         notifier=notifier or LogNotifier(),
         groups={symbol.strip().upper(): group for symbol, group in settings.groups.items()},
         protection_modes=settings.protection_modes,
+        exit_policies=settings.exit_policies,
     )
     return App(settings, context, exchange, url, engine, PaperFeed(exchange))

@@ -17,6 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, fi
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from robson.domain.instrument import Instrument, split_symbol
+from robson.exits.policy import (
+    HALF_AT_2R_REST_TRAILING,
+    THIRDS,
+    ExitPolicy,
+    ProtectionMode,
+    ScaleOutStep,
+    Trailing,
+)
 from robson.risk.limits import RiskLimits, preset
 
 
@@ -74,11 +82,44 @@ DEFAULT_INSTRUMENTS = (
 )
 
 
+class ScaleOutSettings(_Strict):
+    at_r: Decimal
+    fraction: Decimal
+
+
 class ExitSettings(_Strict):
-    """How a strategy's positions are protected: "exchange" rests the stop and target on the venue as an OCO;
-    "internal" keeps the stop on the operation and the monitor exits at market when the price crosses it."""
+    """How a strategy's positions are protected and taken out. mode "exchange" rests the stop and target on the
+    venue as an OCO; "internal" keeps the stop on the operation and the monitor exits at market when the price
+    crosses it. The rules (trailing, scale-outs, break-even, time exit) are applied by the monitor."""
 
     mode: Literal["exchange", "internal"] = "exchange"
+    preset: Literal["thirds", "half_at_2r_rest_trailing"] | None = None
+    trailing_activate_r: Decimal | None = None
+    trailing_activate_percent: Decimal | None = None
+    trail_percent: Decimal | None = None
+    trail_r: Decimal | None = None
+    trail_atr: Decimal | None = None
+    scale_out: tuple[ScaleOutSettings, ...] = ()
+    break_even_after_first: bool = False
+    time_exit_hours: Decimal | None = None
+    time_exit_min_move_percent: Decimal = Decimal("0.5")
+
+    def policy(self) -> ExitPolicy:
+        base = {"thirds": THIRDS, "half_at_2r_rest_trailing": HALF_AT_2R_REST_TRAILING}.get(self.preset or "")
+        activation = (self.trailing_activate_r, self.trailing_activate_percent)
+        distance = (self.trail_percent, self.trail_r, self.trail_atr)
+        trailing = base.trailing if base else None
+        if any(v is not None for v in (*activation, *distance)):
+            trailing = Trailing(*activation, *distance)
+        steps = tuple(ScaleOutStep(s.at_r, s.fraction) for s in self.scale_out) or (base.scale_out if base else ())
+        return ExitPolicy(
+            mode=ProtectionMode(self.mode),
+            trailing=trailing,
+            scale_out=steps,
+            break_even_after_first=self.break_even_after_first,
+            time_exit_hours=self.time_exit_hours,
+            time_exit_min_move_percent=self.time_exit_min_move_percent,
+        )
 
 
 class PaperSettings(_Strict):
@@ -135,6 +176,12 @@ class Settings(BaseSettings):
     _strategies: dict[str, RiskLimits] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
+    def _check_exits(self) -> Settings:
+        for settings in self.exits.values():
+            settings.policy()  # refuse a malformed exit policy at start, with its reason
+        return self
+
+    @model_validator(mode="after")
     def _build_strategies(self) -> Settings:
         base = _fields(RiskLimits())
         defaults = _layer(self.risk.get("default", RiskOverrides()))
@@ -146,8 +193,12 @@ class Settings(BaseSettings):
 
     @property
     def protection_modes(self) -> dict[str, str]:
-        default = self.exits.get("default", ExitSettings()).mode
-        return {name: self.exits[name].mode if name in self.exits else default for name in self._strategies}
+        return {name: policy.mode.value for name, policy in self.exit_policies.items()}
+
+    @property
+    def exit_policies(self) -> dict[str, ExitPolicy]:
+        default = self.exits.get("default", ExitSettings())
+        return {name: self.exits.get(name, default).policy() for name in {*self._strategies, *self.exits}}
 
     @property
     def strategies(self) -> dict[str, RiskLimits]:

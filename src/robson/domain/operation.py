@@ -117,7 +117,8 @@ class Operation:
     id: int | None = None
 
     def __post_init__(self) -> None:
-        validate_levels(self.side, self.entry_price, self.stop_price, self.target_price)
+        # the plan's levels: a stop that has since trailed past the entry is the point of trailing, not an error
+        validate_levels(self.side, self.entry_price, self.initial_stop or self.stop_price, self.target_price)
         if self.quantity <= 0:
             raise InvalidValue(f"quantity must be greater than zero, got {self.quantity}")
         if self.protection not in PROTECTION_MODES:
@@ -252,6 +253,8 @@ class Operation:
             self._move_to(OperationStatus.ACTIVE, at)
         if isinstance(result, Trade) and self.position.is_flat:
             reason = exit_reason or (self.exit_reason if order.role is OrderRole.EXIT else None)
+            if reason is None and order.role is OrderRole.STOP and self.trailing_active:
+                reason = CloseReason.TRAILING_STOP  # the venue's stop, moved there by trailing
             self.close(reason or _reason_for(order.role), at)
         return result
 

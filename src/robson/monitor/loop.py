@@ -17,14 +17,26 @@ from datetime import datetime
 from decimal import Decimal
 
 from robson.domain.events import Alert
-from robson.domain.operation import OperationStatus
+from robson.domain.operation import Operation, OperationStatus
+from robson.exits import engine
+from robson.exits.policy import ExitPolicy
+from robson.exits.state import ActionKind, ExitState, PositionView
 from robson.monitor.index import TriggerIndex
 from robson.ports import PriceFeed
 from robson.services import exits, following, planning, policy
 from robson.services.context import Context
+from robson.services.exits import VENUE_ACTS
 from robson.services.trading import Outcome
 
 log = logging.getLogger("robson.monitor")
+
+
+@dataclass(slots=True)
+class Watched:
+    view: PositionView
+    state: ExitState
+    policy: ExitPolicy
+    mode: str
 
 
 @dataclass(slots=True)
@@ -34,6 +46,9 @@ class Monitor:
     stale_after_seconds: Decimal = Decimal("30")
     index: TriggerIndex = field(default_factory=TriggerIndex)
     modes: dict[int, str] = field(default_factory=dict)
+    # operations with exit rules beyond stop and target, per symbol: the rules run in memory on each tick of
+    # their symbol and reach the database only when they decide something
+    rules: dict[str, dict[int, Watched]] = field(default_factory=dict)
     last_tick: datetime | None = None
     stale_alerted: bool = False
     ticks: int = 0
@@ -43,11 +58,25 @@ class Monitor:
         """The index from the database: every ACTIVE operation's stop and target."""
         self.index = TriggerIndex()
         self.modes.clear()
+        self.rules.clear()
         for op in planning.operations(self.ctx, (OperationStatus.ACTIVE,)):
-            if op.id is None or op.position.is_flat:
-                continue
-            self.index.set(op.id, op.symbol, op.side, op.stop_price, op.target_price)
-            self.modes[op.id] = op.protection
+            self._watch(op)
+
+    def _watch(self, op: Operation) -> None:
+        if op.id is None:
+            return
+        self.index.remove(op.id)
+        self.modes.pop(op.id, None)
+        for by_operation in self.rules.values():
+            by_operation.pop(op.id, None)
+        if op.status is not OperationStatus.ACTIVE or op.position.is_flat:
+            return
+        self.index.set(op.id, op.symbol, op.side, op.stop_price, op.target_price)
+        self.modes[op.id] = op.protection
+        policy = self.ctx.exit_policy(op.strategy)
+        if policy is not None:
+            watched = Watched(exits.view_of(self.ctx, op), exits.state_of(op), policy, op.protection)
+            self.rules.setdefault(op.symbol, {})[op.id] = watched
 
     def recover(self) -> list[Outcome]:
         """Reconcile with the venue, rebuild the index, act on anything crossed while the process was down."""
@@ -64,10 +93,10 @@ class Monitor:
         self.ticks += 1
         self.last_tick = self.ctx.clock.now()
         self.stale_alerted = False
+        outcomes = self._rules(symbol, price)
         triggers = self.index.crossed(symbol, price, price)
         if not triggers:
-            return []
-        outcomes: list[Outcome] = []
+            return outcomes
         observed: list[int] = []
         for trigger in triggers:
             if self.modes.get(trigger.operation_id) == "internal":
@@ -83,6 +112,23 @@ class Monitor:
             if op.id is not None and (op.status is not OperationStatus.ACTIVE or op.position.is_flat):
                 self.index.remove(op.id)
                 self.modes.pop(op.id, None)
+        return outcomes
+
+    def _rules(self, symbol: str, price: Decimal) -> list[Outcome]:
+        """Trailing, scale-outs, break-even, time exits: evaluated in memory; carried out through the services."""
+        outcomes: list[Outcome] = []
+        now = self.ctx.clock.now()
+        for operation_id, watched in list(self.rules.get(symbol, {}).items()):
+            state, actions = engine.on_tick(watched.view, watched.state, watched.policy, price, now)
+            if watched.mode == "exchange":
+                actions = tuple(a for a in actions if not (a.kind is ActionKind.EXIT and a.reason in VENUE_ACTS))
+            if not actions:
+                watched.state = state
+                continue
+            outcome = exits.apply_rules(self.ctx, operation_id, price)
+            if outcome is not None:
+                outcomes.append(outcome)
+            self._watch(planning.load(self.ctx, operation_id))
         return outcomes
 
     def poll_once(self) -> list[Outcome]:

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from robson.domain.errors import InvalidValue
 from robson.domain.instrument import Instrument
+from robson.exits.policy import ExitPolicy
 from robson.ports import Clock, ExchangePort, Notifier, UnitOfWork
 from robson.risk.limits import RiskLimits
 from robson.risk.sizing import Costs
@@ -27,6 +28,14 @@ class Context:
     notifier: Notifier | None = None  # where alerts go (the composition root wires a log notifier)
     groups: Mapping[str, str] = field(default_factory=dict)  # symbol -> sector or category, for the group limit
     protection_modes: Mapping[str, str] = field(default_factory=dict)  # strategy -> "exchange" | "internal"
+    exit_policies: Mapping[str, ExitPolicy] = field(default_factory=dict)  # strategy -> the monitor's exit rules
+
+    def exit_policy(self, strategy: str) -> ExitPolicy | None:
+        """The strategy's exit rules, or None when it has none beyond its stop and target."""
+        policy = self.exit_policies.get(strategy) or self.exit_policies.get("default")
+        if policy is None or (policy.trailing is None and not policy.scale_out and policy.time_exit_hours is None):
+            return None
+        return policy
 
     def limits(self, strategy: str) -> RiskLimits:
         if strategy not in self.strategies:

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Collection
 from decimal import Decimal
 
-from robson.domain.operation import CloseReason, OperationStatus
-from robson.domain.orders import OrderRole
-from robson.services import following
+from robson.domain.operation import CloseReason, Operation, OperationStatus
+from robson.domain.orders import OrderRole, OrderType
+from robson.exits import engine
+from robson.exits.state import ActionKind
+from robson.ports import UnitOfWork
+from robson.services import following, orders
 from robson.services.context import Context
-from robson.services.trading import Outcome, exit_position
+from robson.services.trading import Outcome, cancel_open_orders, exit_position, protect
 
 
 def trigger(ctx: Context, operation_id: int, kind: str, price: Decimal) -> Outcome | None:
@@ -23,7 +26,7 @@ def trigger(ctx: Context, operation_id: int, kind: str, price: Decimal) -> Outco
             return None  # an exit is already in flight: sync resolves it
         sign = op.side.sign
         if kind == "STOP" and (price - op.stop_price) * sign <= 0:
-            reason = CloseReason.STOP_LOSS
+            reason = CloseReason.TRAILING_STOP if op.trailing_active else CloseReason.STOP_LOSS
         elif kind == "TARGET" and op.target_price is not None and (op.target_price - price) * sign <= 0:
             reason = CloseReason.TAKE_PROFIT
         else:
@@ -38,3 +41,113 @@ def observe(ctx: Context, operation_ids: Collection[int]) -> list[Outcome]:
     """An exchange-managed operation's level was crossed: the venue's own orders act; Robson only reads what
     they did (never cancels or duplicates them), and re-protects a position left without a live stop."""
     return following.sync(ctx, operation_ids, enforce_policy=False)
+
+
+# ---- the exit rules: trailing, scale-outs, break-even, time exits --------------------------------
+
+
+def view_of(ctx: Context, op: Operation) -> engine.PositionView:
+    """What the pure exit rules see of an open operation."""
+    instrument = ctx.instrument(op.symbol)
+    position = op.position
+    return engine.PositionView(
+        side=op.side,
+        average_entry=position.average_entry or op.entry_price,
+        initial_stop=op.initial_stop or op.stop_price,
+        stop=op.stop_price,
+        target=op.target_price,
+        quantity=position.quantity,
+        original_quantity=position.entered_quantity,
+        opened_at=op.activated_at or op.created_at,
+        tick=instrument.tick_size,
+        step=instrument.step_size,
+        min_quantity=instrument.min_quantity,
+        min_notional=instrument.min_notional,
+    )
+
+
+def state_of(op: Operation) -> engine.ExitState:
+    return engine.ExitState(
+        best_price=op.best_price,
+        trailing_active=op.trailing_active,
+        scale_outs_done=op.scale_outs_done,
+        break_even_done=op.break_even_done,
+        trailing_stop=op.stop_price if op.trailing_active else None,
+    )
+
+
+VENUE_ACTS = (CloseReason.STOP_LOSS, CloseReason.TAKE_PROFIT, CloseReason.TRAILING_STOP)
+
+
+def apply_rules(ctx: Context, operation_id: int, price: Decimal) -> Outcome | None:
+    """Run the strategy's exit rules on one price and carry out what they decide: move the stop (and, when the
+    venue holds it, replace the protective orders), scale out part of the position, or exit it (trailing stop,
+    time exit). With exchange-managed protection the venue's own orders take the stop and target exits."""
+    with ctx.unit_of_work() as uow:
+        op = uow.operations.get(operation_id)
+        if op is None or op.status is not OperationStatus.ACTIVE or op.position.is_flat:
+            return None
+        policy = ctx.exit_policy(op.strategy)
+        if policy is None or op.open_orders(OrderRole.EXIT):
+            return None
+        now = ctx.clock.now()
+        state, actions = engine.on_tick(view_of(ctx, op), state_of(op), policy, price, now)
+        if op.protection == "exchange":
+            actions = tuple(a for a in actions if not (a.kind is ActionKind.EXIT and a.reason in VENUE_ACTS))
+        if not actions:
+            return None
+        op.best_price, op.trailing_active = state.best_price, state.trailing_active
+        op.scale_outs_done, op.break_even_done = state.scale_outs_done, state.break_even_done
+        outcome = Outcome(op)
+        for action in actions:
+            if op.status is not OperationStatus.ACTIVE or op.position.is_flat:
+                break
+            _carry_out(ctx, uow, op, action, outcome)
+        uow.commit()
+        return outcome
+
+
+def _carry_out(ctx: Context, uow: UnitOfWork, op: Operation, action: engine.Action, outcome: Outcome) -> None:
+    now = ctx.clock.now()
+    if action.kind is ActionKind.MOVE_STOP:
+        if (action.price - op.stop_price) * op.side.sign <= 0:
+            return
+        op.move_stop(action.price, now, action.reason.value)
+        outcome.changes.append(f"stop moved to {action.price} ({action.reason})")
+        uow.commit()
+        if op.protection == "exchange":
+            _reprotect(ctx, uow, op, outcome)
+        return
+    if action.kind is ActionKind.EXIT or action.quantity >= op.position.quantity:
+        reason = action.reason if action.kind is ActionKind.EXIT else CloseReason.SCALE_OUT
+        op.start_exit(reason, now, action.price)
+        exit_position(ctx, uow, op, reason, outcome)
+        return
+    _scale_out(ctx, uow, op, action.quantity, outcome)
+
+
+def _reprotect(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Outcome) -> None:
+    """Replace the resting stop and target for the current quantity and stop (spot locks the asset: the old list
+    goes first)."""
+    if op.open_orders():
+        cancel_open_orders(ctx, op, outcome)
+        uow.commit()
+    if op.status is OperationStatus.ACTIVE and not op.position.is_flat:
+        protect(ctx, uow, op, outcome)
+
+
+def _scale_out(ctx: Context, uow: UnitOfWork, op: Operation, quantity: Decimal, outcome: Outcome) -> None:
+    if op.open_orders():
+        cancel_open_orders(ctx, op, outcome)
+        uow.commit()
+    order = orders.new_order(op, OrderRole.EXIT, op.side.exit_action, OrderType.MARKET, quantity, ctx.clock.now())
+    op.record("ScaleOutTriggered", ctx.clock.now(), {}, {"quantity": str(quantity)})
+    uow.commit()
+    report = orders.send(ctx, op, order)
+    if report is not None:
+        outcome.changes += orders.apply_report(op, report, ctx.clock.now(), exit_reason=CloseReason.SCALE_OUT)
+    else:
+        outcome.warnings.append(f"the scale-out was refused: {order.reject_reason}")
+    uow.commit()
+    if op.protection == "exchange" and op.status is OperationStatus.ACTIVE and not op.position.is_flat:
+        protect(ctx, uow, op, outcome)
