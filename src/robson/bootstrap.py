@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -20,6 +21,8 @@ from robson.persistence.paper_store import SqlPaperStore
 from robson.persistence.unit_of_work import SqlUnitOfWork
 from robson.ports import Clock, ExchangePort, Notifier, PaperMarket, PriceFeed, UnitOfWork
 from robson.services.context import Context
+
+CLOSE_LOOK_SECONDS = Decimal("0.25")  # how often a manual close looks at its marketable limit
 
 
 @dataclass(slots=True)
@@ -74,5 +77,7 @@ def build(
         groups={symbol.strip().upper(): group for symbol, group in settings.groups.items()},
         protection_modes=settings.protection_modes,
         exit_policies=settings.exit_policies,
+        close_fallback_checks=int(settings.close_fallback_seconds / CLOSE_LOOK_SECONDS),
+        wait=lambda: time.sleep(float(CLOSE_LOOK_SECONDS)),
     )
     return App(settings, context, exchange, url, engine, PaperFeed(exchange))

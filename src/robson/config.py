@@ -171,6 +171,7 @@ class Settings(BaseSettings):
     exits: dict[str, ExitSettings] = Field(default_factory=dict)  # per strategy; "default" for the rest
     monitor_poll_seconds: Decimal = Field(Decimal("0.2"), gt=0, le=Decimal("60"))
     monitor_stale_seconds: Decimal = Field(Decimal("30"), gt=0)  # no tick for this long: alert, then poll the venue
+    close_fallback_seconds: Decimal = Field(Decimal("2"), ge=0, le=Decimal("300"))  # a close's limit, then market
     crash_after_exit_sent: bool = False  # the crash-recovery drill only: SIGKILL right after an exit is accepted
 
     _strategies: dict[str, RiskLimits] = PrivateAttr(default_factory=dict)

@@ -29,6 +29,8 @@ class Context:
     groups: Mapping[str, str] = field(default_factory=dict)  # symbol -> sector or category, for the group limit
     protection_modes: Mapping[str, str] = field(default_factory=dict)  # strategy -> "exchange" | "internal"
     exit_policies: Mapping[str, ExitPolicy] = field(default_factory=dict)  # strategy -> the monitor's exit rules
+    close_fallback_checks: int = 5  # looks at a manual close's marketable limit before the market takes the rest
+    wait: Callable[[], None] = lambda: None  # the pause between those looks (the composition root sleeps)
 
     def exit_policy(self, strategy: str) -> ExitPolicy | None:
         """The strategy's exit rules, or None when it has none beyond its stop and target."""

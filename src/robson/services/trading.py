@@ -9,7 +9,7 @@ from decimal import Decimal
 from robson.domain.errors import DomainError, InvalidValue
 from robson.domain.operation import CloseReason, Operation, OperationStatus
 from robson.domain.orders import Order, OrderRole, OrderStatus, OrderType
-from robson.domain.values import HUNDRED
+from robson.domain.values import HUNDRED, ONE, OrderSide, ceil_to_step, floor_to_step
 from robson.ports import ExchangeError, OrderReport, UnitOfWork, UnknownOrder
 from robson.risk.sizing import loss_per_unit
 from robson.services import orders, planning, policy
@@ -176,8 +176,14 @@ def _unknown_to_the_venue(ctx: Context, op: Operation, order: Order, outcome: Ou
     outcome.warnings.append(f"order {order.client_order_id} is unknown to the venue: recorded as EXPIRED")
 
 
+MARKETABLE_THROUGH = Decimal("0.001")  # a manual or emergency close crosses the price by 0.1%
+_LIMIT_FIRST = (CloseReason.MANUAL, CloseReason.KILL_SWITCH)
+
+
 def exit_position(ctx: Context, uow: UnitOfWork, op: Operation, reason: CloseReason, outcome: Outcome) -> None:
-    """Cancel the protective orders first, then close what is still held at market."""
+    """Cancel the protective orders first, then close what is still held: at market for a triggered exit; for a
+    manual or emergency close with a marketable limit 0.1% through the price, then at market for whatever the
+    limit has not filled after `ctx.close_fallback_checks` looks."""
     if op.open_orders():
         cancel_open_orders(ctx, op, outcome)
         uow.commit()
@@ -186,19 +192,60 @@ def exit_position(ctx: Context, uow: UnitOfWork, op: Operation, reason: CloseRea
             op.close(reason, ctx.clock.now())
             uow.commit()
         return
-    order = orders.new_order(
-        op, OrderRole.EXIT, op.side.exit_action, OrderType.MARKET, op.position.quantity, ctx.clock.now()
-    )
     if op.exit_reason is None:
         op.start_exit(reason, ctx.clock.now())
     op.position.mark_closing()
+    last = ctx.exchange.last_price(op.symbol)
+    if reason in _LIMIT_FIRST and last is not None:
+        _send_exit(ctx, uow, op, reason, outcome, _through(ctx, op, last))
+        _await_fill(ctx, uow, op, reason, outcome)
+        if op.position.is_flat:
+            return
+        cancel_open_orders(ctx, op, outcome)  # the rest goes at market
+        uow.commit()
+        if op.position.is_flat:
+            return
+        outcome.warnings.append(f"the marketable limit left {op.position.quantity} unfilled: sent at market")
+    _send_exit(ctx, uow, op, reason, outcome, None)
+
+
+def _through(ctx: Context, op: Operation, last: Decimal) -> Decimal:
+    tick = ctx.instrument(op.symbol).tick_size
+    if op.side.exit_action is OrderSide.SELL:
+        return floor_to_step(last * (ONE - MARKETABLE_THROUGH), tick)
+    return ceil_to_step(last * (ONE + MARKETABLE_THROUGH), tick)
+
+
+def _send_exit(
+    ctx: Context, uow: UnitOfWork, op: Operation, reason: CloseReason, outcome: Outcome, limit: Decimal | None
+) -> None:
+    kind = OrderType.MARKET if limit is None else OrderType.LIMIT
+    order = orders.new_order(
+        op, OrderRole.EXIT, op.side.exit_action, kind, op.position.quantity, ctx.clock.now(), price=limit
+    )
     uow.commit()
     report = orders.send(ctx, op, order)
     if report is None:
         uow.commit()
+        if limit is not None:
+            outcome.warnings.append(f"the marketable limit was refused ({order.reject_reason}): sending at market")
+            return
         raise Refused(f"the venue rejected the exit ({order.reject_reason}); operation {op.id} still holds a position")
     outcome.changes += orders.apply_report(op, report, ctx.clock.now(), exit_reason=reason)
     uow.commit()
+
+
+def _await_fill(ctx: Context, uow: UnitOfWork, op: Operation, reason: CloseReason, outcome: Outcome) -> None:
+    """Give a resting exit limit a few looks (`ctx.wait` between them) before the market takes the rest."""
+    for _ in range(ctx.close_fallback_checks):
+        working = op.open_orders(OrderRole.EXIT)
+        if not working or op.position.is_flat:
+            return
+        ctx.wait()
+        for order in working:
+            report = ctx.exchange.get_order(order.symbol, order.client_order_id)
+            outcome.changes += orders.apply_report(op, report, ctx.clock.now(), exit_reason=reason)
+        uow.commit()
 
 
 def close(ctx: Context, operation_id: int, note: str) -> Outcome:
