@@ -44,6 +44,9 @@ def _configure_sqlite(connection: Any, _record: object) -> None:
     try:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
+        # WAL + NORMAL: a commit survives any crash of the process (SIGKILL included) and the file is never
+        # corrupted; only a power loss or OS crash may lose the last commits. PostgreSQL is the production ledger.
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=5000")
     finally:
         cursor.close()

@@ -144,17 +144,25 @@ class SqlAuditLog:
         self.session = session
 
     def append(self, event: DomainEvent, actor: str) -> None:
-        self.session.execute(
-            insert(audit_events).values(
-                at=event.at,
-                actor=actor,
-                action=event.name,
-                entity=event.entity,
-                entity_id=event.entity_id,
-                before=json.dumps(event.before, sort_keys=True),
-                after=json.dumps(event.after, sort_keys=True),
-            )
-        )
+        self.append_all([event], actor)
+
+    def append_all(self, events: Sequence[DomainEvent], actor: str) -> None:
+        """Several events in one statement (a unit of work's commit writes them together)."""
+        if not events:
+            return
+        rows = [
+            {
+                "at": event.at,
+                "actor": actor,
+                "action": event.name,
+                "entity": event.entity,
+                "entity_id": event.entity_id,
+                "before": json.dumps(event.before, sort_keys=True),
+                "after": json.dumps(event.after, sort_keys=True),
+            }
+            for event in events
+        ]
+        self.session.execute(insert(audit_events), rows)
 
     def list(self, entity: str | None = None, entity_id: str | None = None) -> builtins.list[AuditRecord]:
         query = select(audit_events).order_by(audit_events.c.id)

@@ -11,7 +11,7 @@ from robson.domain.events import DomainEvent
 from robson.domain.operation import Operation
 from robson.persistence.policy import SqlMarkRepository, SqlPolicyRepository
 from robson.persistence.repositories import SqlAuditLog, SqlOperationRepository
-from robson.ports import AuditLog, MarkRepository, OperationRepository, PolicyRepository
+from robson.ports import MarkRepository, OperationRepository, PolicyRepository
 
 
 def _with_entity_id(event: DomainEvent, operation: Operation) -> DomainEvent:
@@ -30,7 +30,7 @@ class SqlUnitOfWork:
     """
 
     operations: OperationRepository
-    audit: AuditLog
+    audit: SqlAuditLog
     policy: PolicyRepository
     marks: MarkRepository
 
@@ -65,12 +65,13 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         session = self.session
         drained: list[tuple[Operation, int]] = []
+        trail: list[DomainEvent] = []
         for operation in self._repository.seen():
             self._repository.save_if_changed(operation)
             pending = list(operation.events)
-            for event in pending:
-                self.audit.append(_with_entity_id(event, operation), self.actor)
+            trail += (_with_entity_id(event, operation) for event in pending)
             drained.append((operation, len(pending)))
+        self.audit.append_all(trail, self.actor)
         session.commit()
         for operation, count in drained:
             del operation.events[:count]
