@@ -31,6 +31,7 @@ from robson.domain.values import Side
 from robson.execution.adapters.memory_store import MemoryPaperStore
 from robson.execution.adapters.paper import PaperExchange
 from robson.execution.matching import FeeSchedule, SlippageModel
+from robson.exits.policy import ExitPolicy, ProtectionMode
 from robson.monitor.loop import Monitor
 from robson.persistence.database import create_engine_for, migrate, session_factory
 from robson.persistence.unit_of_work import SqlUnitOfWork
@@ -87,7 +88,7 @@ def latency(exits: int) -> list[float]:
             exchange=exchange,
             clock=clock,
             strategies={"default": limits},
-            protection_modes={"default": "internal"},
+            exit_policies={"default": ExitPolicy(mode=ProtectionMode.INTERNAL)},
         )
         samples = []
         price = Decimal("90000")

@@ -18,22 +18,21 @@ from decimal import Decimal
 
 from robson.domain.instrument import Instrument
 from robson.domain.values import Side
-from robson.risk import breakers, checks
+from robson.risk import checks, policy_state
 from robson.risk.limits import RiskLimits, preset
+from robson.risk.proposal import Book, OpenExposure, PortfolioSnapshot, Proposal
 
 OPERATIONS = 1_000
 SYMBOLS = 100
 
 
-def _book(rng: random.Random) -> tuple[list[checks.OpenExposure], dict[str, Decimal]]:
+def _book(rng: random.Random) -> tuple[list[OpenExposure], dict[str, Decimal]]:
     symbols = [f"C{i:03d}/USDT" for i in range(SYMBOLS)]
     exposures = []
     for n in range(OPERATIONS):
         symbol = symbols[n % SYMBOLS]
         value = Decimal(rng.randint(1_000, 50_000)) / 100
-        exposures.append(
-            checks.OpenExposure(symbol, symbol.split("/")[0], value, value * Decimal("0.02"), f"group{n % 7}")
-        )
+        exposures.append(OpenExposure(symbol, symbol.split("/")[0], value, value * Decimal("0.02"), f"group{n % 7}"))
     correlations = {s: Decimal(rng.randint(-100, 100)) / 100 for s in symbols}
     return exposures, correlations
 
@@ -51,16 +50,16 @@ def main() -> None:
     exposures, correlations = _book(rng)
 
     started = time.perf_counter()
-    book = checks.Book.of(exposures)
+    book = Book.of(exposures)
     build_us = (time.perf_counter() - started) * 1e6
 
     now = datetime(2026, 11, 21, 12, tzinfo=UTC)
     equity = Decimal("1000000")
-    policy = breakers.start(equity, now - timedelta(days=3))
+    policy = policy_state.start(equity, now - timedelta(days=3))
     instrument = Instrument(
         "C042/USDT", "C042", "USDT", Decimal("0.01"), Decimal("0.001"), Decimal("0.001"), Decimal("5")
     )
-    proposal = checks.Proposal(
+    proposal = Proposal(
         instrument=instrument,
         side=Side.LONG,
         entry=Decimal("100.00"),
@@ -71,7 +70,7 @@ def main() -> None:
         cost=Decimal("5005.00"),
         group="group3",
     )
-    snapshot = checks.PortfolioSnapshot(
+    snapshot = PortfolioSnapshot(
         equity=equity,
         free_quote=Decimal("600000"),
         venue_supports_short=False,

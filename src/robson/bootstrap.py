@@ -75,7 +75,6 @@ def build(
         actor=actor,
         notifier=notifier or LogNotifier(),
         groups={symbol.strip().upper(): group for symbol, group in settings.groups.items()},
-        protection_modes=settings.protection_modes,
         exit_policies=settings.exit_policies,
         close_fallback_checks=int(settings.close_fallback_seconds / CLOSE_LOOK_SECONDS),
         wait=lambda: time.sleep(float(CLOSE_LOOK_SECONDS)),

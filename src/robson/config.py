@@ -193,10 +193,6 @@ class Settings(BaseSettings):
         return self
 
     @property
-    def protection_modes(self) -> dict[str, str]:
-        return {name: policy.mode.value for name, policy in self.exit_policies.items()}
-
-    @property
     def exit_policies(self) -> dict[str, ExitPolicy]:
         default = self.exits.get("default", ExitSettings())
         return {name: self.exits.get(name, default).policy() for name in {*self._strategies, *self.exits}}

@@ -17,7 +17,7 @@ from robson.domain.instrument import Instrument
 from robson.domain.operation import Operation, OperationStatus
 from robson.domain.orders import Order, OrderStatus, OrderType
 from robson.domain.values import ZERO, OrderSide
-from robson.risk.breakers import PolicyState
+from robson.risk.policy_state import PolicyState
 
 # ---- exchange errors: translated once at the adapter boundary --------------------------------
 

@@ -2,44 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from robson.cli.main import app
-
-runner = CliRunner()
-
-
-@pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    monkeypatch.setenv("ROBSON_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("ROBSON_CONFIG", raising=False)
-    monkeypatch.delenv("ROBSON_DATABASE_URL", raising=False)
-    return ["--db", str(tmp_path / "robson.db")]
-
-
-def robson(*args: str, code: int = 0) -> str:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    return result.stdout
-
-
-def robson_json(*args: str) -> object:
-    return json.loads(robson(*args, "--json"))
-
-
-def failure(*args: str, code: int) -> str:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert "Traceback" not in result.output
-    return lines[0]
-
+from tests.e2e.cli import failure, robson, robson_json, runner
 
 SIZE = ["size", "--capital", "1000", "--entry", "90000", "--step", "0.00001"]
 

@@ -6,24 +6,14 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal as D
-from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from robson.cli.main import app
+from tests.e2e.cli import failure, robson, robson_json, runner
 
-runner = CliRunner()
 LIMIT = "ROBSON_RISK__DEFAULT__"
-
-
-@pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    monkeypatch.setenv("ROBSON_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("ROBSON_CONFIG", raising=False)
-    monkeypatch.delenv("ROBSON_DATABASE_URL", raising=False)
-    return ["--db", str(tmp_path / "robson.db")]
 
 
 @pytest.fixture
@@ -31,26 +21,6 @@ def market(db: list[str]) -> list[str]:
     for symbol, price in (("BTC/USDT", "90000"), ("ETH/USDT", "3000"), ("SOL/USDT", "150")):
         robson(*db, "price", symbol, price)
     return db
-
-
-def robson(*args: str, code: int = 0) -> str:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    return result.stdout
-
-
-def robson_json(*args: str) -> Any:
-    return json.loads(robson(*args, "--json"))
-
-
-def failure(*args: str, code: int) -> str:
-    """A command that fails with one line on stderr and this exit code; returns the line."""
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert "Traceback" not in result.output
-    return lines[0]
 
 
 def refused(*args: str) -> str:

@@ -11,11 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from robson.cli.main import app
-
-runner = CliRunner()
+from tests.e2e.cli import failure, robson
 
 
 @pytest.fixture
@@ -26,12 +23,6 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     monkeypatch.delenv("ROBSON_DATABASE_URL", raising=False)
     monkeypatch.setenv("ROBSON_DATABASE_URL", f"sqlite:///{tmp_path / 'robson.db'}")
     return dict(os.environ)
-
-
-def robson(*args: str) -> str:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == 0, (result.stdout, result.stderr)
-    return result.stdout
 
 
 def show(operation_id: int) -> dict[str, object]:
@@ -86,3 +77,11 @@ def test_run_stops_gracefully_on_sigterm(env: dict[str, str]) -> None:
     out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
     assert "stopped" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [(["run", "--poll", "0"], "--poll"), (["run", "--poll", "nan"], "--poll"), (["monitor"], "--once")],
+)
+def test_monitor_bad_input_is_one_line_exit_2(env: dict[str, str], args: list[str], needle: str) -> None:
+    assert needle in failure(*args, code=2)

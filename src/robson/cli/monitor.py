@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import signal
 from collections.abc import Callable
 from types import FrameType
@@ -12,6 +13,7 @@ import typer
 from robson.bootstrap import App
 from robson.cli import render
 from robson.cli.errors import guarded
+from robson.domain.errors import InvalidValue
 from robson.monitor.loop import Monitor
 from robson.services.trading import Outcome
 
@@ -42,8 +44,8 @@ def register(app: typer.Typer, build: Callable[[], App]) -> None:
         previous = {sig: signal.signal(sig, stop_on) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             interval = poll if poll is not None else float(settings.monitor_poll_seconds)
-            if interval <= 0:
-                raise typer.BadParameter("--poll must be greater than zero")
+            if not math.isfinite(interval) or interval <= 0:
+                raise InvalidValue(f"--poll must be a number of seconds above zero, got {interval}")
             render.console.print(f"robson run: watching (poll every {interval} s); Ctrl-C to stop")
             monitor.run(lambda: bool(stopping), interval, report=_print)
         finally:
@@ -62,7 +64,7 @@ def register(app: typer.Typer, build: Callable[[], App]) -> None:
     ) -> None:
         """One monitor pass (use robson run to keep watching)."""
         if not once:
-            raise typer.BadParameter("use robson monitor --once for one pass, or robson run to keep watching")
+            raise InvalidValue("use robson monitor --once for one pass, or robson run to keep watching")
         robson = build()
         monitor = Monitor(robson.context, robson.feed, robson.settings.monitor_stale_seconds)
         outcomes = monitor.recover()

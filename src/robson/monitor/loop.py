@@ -18,14 +18,12 @@ from decimal import Decimal
 
 from robson.domain.events import Alert
 from robson.domain.operation import Operation, OperationStatus
-from robson.exits import engine
 from robson.exits.policy import ExitPolicy
-from robson.exits.state import ActionKind, ExitState, PositionView
+from robson.exits.state import ExitState, PositionView
 from robson.monitor.index import TriggerIndex
 from robson.ports import PriceFeed
 from robson.services import exits, following, planning, policy
 from robson.services.context import Context
-from robson.services.exits import VENUE_ACTS
 from robson.services.trading import Outcome
 
 log = logging.getLogger("robson.monitor")
@@ -119,16 +117,14 @@ class Monitor:
         outcomes: list[Outcome] = []
         now = self.ctx.clock.now()
         for operation_id, watched in list(self.rules.get(symbol, {}).items()):
-            state, actions = engine.on_tick(watched.view, watched.state, watched.policy, price, now)
-            if watched.mode == "exchange":
-                actions = tuple(a for a in actions if not (a.kind is ActionKind.EXIT and a.reason in VENUE_ACTS))
+            state, actions = exits.rules_decide(watched.view, watched.state, watched.policy, watched.mode, price, now)
             if not actions:
                 watched.state = state
                 continue
             outcome = exits.apply_rules(self.ctx, operation_id, price)
             if outcome is not None:
                 outcomes.append(outcome)
-            self._watch(planning.load(self.ctx, operation_id))
+                self._watch(outcome.operation)  # its new stop, quantity or status: no second read
         return outcomes
 
     def poll_once(self) -> list[Outcome]:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from robson.persistence.policy_codec import decode_policy_state, encode_policy_state
 from robson.persistence.sql import upsert
 from robson.persistence.tables import policy_state, price_marks
-from robson.risk.breakers import PolicyState
+from robson.risk.policy_state import PolicyState
 
 POLICY_ROW = 1
 

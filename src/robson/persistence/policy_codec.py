@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from robson.risk.breakers import Hold, PolicyState, TradingState
+from robson.risk.policy_state import Hold, PolicyState, TradingState
 
 VERSION = 1
 

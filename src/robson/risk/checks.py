@@ -6,23 +6,16 @@ close a position are always allowed; everything that opens or grows exposure pas
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
 from decimal import ROUND_DOWN, Decimal
-from enum import StrEnum
 
-from robson.domain.instrument import Instrument
-from robson.domain.values import HUNDRED, ONE, ZERO, Side
-from robson.risk import breakers
-from robson.risk.breakers import PolicyState, TradingState
+from robson.domain.values import HUNDRED, ZERO, Side
+from robson.risk import policy_state
 from robson.risk.limits import RiskLimits
-
-
-class Intent(StrEnum):
-    OPEN = "OPEN"  # a new operation
-    ADD = "ADD"  # a further tranche of an open operation
-    REDUCE = "REDUCE"  # an exit, a stop, a target, a kill: always allowed
+from robson.risk.policy_state import TradingState
+from robson.risk.proposal import Intent, PortfolioSnapshot, Proposal
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,108 +46,6 @@ class Decision:
 
     def summary(self) -> str:
         return "; ".join(f"{c.code}: {c.reason}" for c in self.failures) or "all checks passed"
-
-
-@dataclass(frozen=True, slots=True)
-class TrancheContext:
-    """The operation a tranche is added to."""
-
-    tranches: int  # entry fills so far
-    last_entry_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Proposal:
-    """An order and what the operation it belongs to would look like once it fills."""
-
-    instrument: Instrument
-    side: Side
-    entry: Decimal
-    quantity: Decimal  # this order's quantity
-    stop: Decimal  # the operation's stop once this order fills (re-based after an add)
-    target: Decimal | None
-    risk_amount: Decimal  # the operation's whole loss at that stop, fees and slippage included
-    cost: Decimal  # quote needed to fund this order on the venue, fees included
-    intent: Intent = Intent.OPEN
-    average_entry: Decimal | None = None  # the operation's average entry after an add
-    position_quantity: Decimal | None = None  # the operation's quantity after an add
-    added_risk: Decimal | None = None  # how much the portfolio's heat grows (an add may re-base the stop)
-    confidence: Decimal | None = None  # set when an automated signal proposes the order
-    leverage: Decimal = ONE
-    group: str | None = None  # sector or category, from the configuration
-    tranche: TrancheContext | None = None
-
-    @property
-    def order_value(self) -> Decimal:
-        return self.quantity * self.entry
-
-    @property
-    def position_value(self) -> Decimal:
-        return (self.position_quantity or self.quantity) * (self.average_entry or self.entry)
-
-    @property
-    def heat_added(self) -> Decimal:
-        return self.risk_amount if self.added_risk is None else self.added_risk
-
-
-@dataclass(frozen=True, slots=True)
-class OpenExposure:
-    """One open operation as the book sees it."""
-
-    symbol: str
-    base: str
-    value: Decimal  # |quantity x mark|
-    risk: Decimal  # the loss if its current stop is hit, fees included; zero once the stop locks in a profit
-    group: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Book:
-    """The open operations, aggregated once so that a decision does not grow with their number."""
-
-    count: int = 0
-    heat: Decimal = ZERO
-    exposure: Decimal = ZERO
-    by_asset: Mapping[str, Decimal] = field(default_factory=dict)
-    by_symbol: Mapping[str, int] = field(default_factory=dict)
-    by_group: Mapping[str, int] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, exposures: Iterable[OpenExposure]) -> Book:
-        count, heat, exposure = 0, ZERO, ZERO
-        by_asset: dict[str, Decimal] = {}
-        by_symbol: dict[str, int] = {}
-        by_group: dict[str, int] = {}
-        for item in exposures:
-            count += 1
-            heat += item.risk
-            exposure += item.value
-            by_asset[item.base] = by_asset.get(item.base, ZERO) + item.value
-            by_symbol[item.symbol] = by_symbol.get(item.symbol, 0) + 1
-            if item.group is not None:
-                by_group[item.group] = by_group.get(item.group, 0) + 1
-        return cls(count, heat, exposure, by_asset, by_symbol, by_group)
-
-
-@dataclass(frozen=True, slots=True)
-class PortfolioSnapshot:
-    equity: Decimal
-    free_quote: Decimal
-    venue_supports_short: bool
-    book: Book = Book()
-    trades_today: int = 0  # entries sent today (UTC), spot and margin
-    now: datetime | None = None
-    policy: PolicyState | None = None
-    correlations: Mapping[str, Decimal] = field(default_factory=dict)  # the proposal's symbol with each open one
-    risk_percent: Decimal | None = None  # the risk per trade in force (dynamic risk), else the limit's
-
-    @property
-    def active_operations(self) -> int:
-        return self.book.count
-
-    @property
-    def state(self) -> TradingState:
-        return self.policy.state if self.policy is not None else TradingState.ACTIVE
 
 
 Check = Callable[[Proposal, PortfolioSnapshot, RiskLimits], CheckResult]
@@ -189,16 +80,14 @@ def loss_tiers(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> CheckRe
     """The strategy's own tier limits against the account's measured losses (a stricter strategy stops first)."""
     if s.policy is None:
         return CheckResult("LOSS_TIERS", True, "-", "-", "no policy state yet")
-    readings = breakers.tiers(s.policy, limits, p.instrument.quote)
-    # a tier the trader overrode with resume stays acknowledged for the rest of its period
-    tripped = [r for r in readings if r.tripped and breakers._ack_key(r) not in s.policy.acknowledged]
+    tripped = policy_state.in_force(s.policy, limits, p.instrument.quote)  # an overridden tier stays lifted
     if not tripped:
         return CheckResult("LOSS_TIERS", True, "-", "-", "every loss tier is within its limit")
     first = tripped[0]
     reason = "; ".join(
         f"{r.figures() if r is first else r.describe()} (lifts {r.lifts})" for r in tripped
     )  # the first tier's code leads the line already
-    return CheckResult(first.code, False, breakers._fmt(first.limit), breakers._fmt(first.measured), reason)
+    return CheckResult(first.code, False, policy_state.figure(first.limit), policy_state.figure(first.measured), reason)
 
 
 # ---- the trade ---------------------------------------------------------------------------------

@@ -27,14 +27,21 @@ class Context:
     actor: str = "robson"  # who the audit trail names for what these use cases do
     notifier: Notifier | None = None  # where alerts go (the composition root wires a log notifier)
     groups: Mapping[str, str] = field(default_factory=dict)  # symbol -> sector or category, for the group limit
-    protection_modes: Mapping[str, str] = field(default_factory=dict)  # strategy -> "exchange" | "internal"
     exit_policies: Mapping[str, ExitPolicy] = field(default_factory=dict)  # strategy -> the monitor's exit rules
     close_fallback_checks: int = 5  # looks at a manual close's marketable limit before the market takes the rest
     wait: Callable[[], None] = lambda: None  # the pause between those looks (the composition root sleeps)
 
+    def _exits_of(self, strategy: str) -> ExitPolicy | None:
+        return self.exit_policies.get(strategy) or self.exit_policies.get("default")
+
+    def protection(self, strategy: str) -> str:
+        """How the strategy's positions are protected: "exchange" (an OCO rests on the venue) or "internal"."""
+        policy = self._exits_of(strategy)
+        return policy.mode.value if policy is not None else "exchange"
+
     def exit_policy(self, strategy: str) -> ExitPolicy | None:
         """The strategy's exit rules, or None when it has none beyond its stop and target."""
-        policy = self.exit_policies.get(strategy) or self.exit_policies.get("default")
+        policy = self._exits_of(strategy)
         if policy is None or (policy.trailing is None and not policy.scale_out and policy.time_exit_hours is None):
             return None
         return policy

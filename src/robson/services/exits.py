@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 from decimal import Decimal
 
 from robson.domain.operation import CloseReason, Operation, OperationStatus
 from robson.domain.orders import OrderRole, OrderType
 from robson.exits import engine
+from robson.exits.policy import ExitPolicy
 from robson.exits.state import ActionKind
 from robson.ports import UnitOfWork
 from robson.services import following, orders
 from robson.services.context import Context
-from robson.services.trading import Outcome, cancel_open_orders, exit_position, protect
+from robson.services.trading import Outcome, cancel_working, exit_position, protect, replace_protection
 
 
 def trigger(ctx: Context, operation_id: int, kind: str, price: Decimal) -> Outcome | None:
@@ -79,6 +81,17 @@ def state_of(op: Operation) -> engine.ExitState:
 VENUE_ACTS = (CloseReason.STOP_LOSS, CloseReason.TAKE_PROFIT, CloseReason.TRAILING_STOP)
 
 
+def rules_decide(
+    view: engine.PositionView, state: engine.ExitState, policy: ExitPolicy, mode: str, price: Decimal, now: datetime
+) -> tuple[engine.ExitState, tuple[engine.Action, ...]]:
+    """The exit rules on one price. With exchange-managed protection the venue's own orders take the stop, target
+    and trailing-stop exits, so those are left to them."""
+    state, actions = engine.on_tick(view, state, policy, price, now)
+    if mode == "exchange":
+        actions = tuple(a for a in actions if not (a.kind is ActionKind.EXIT and a.reason in VENUE_ACTS))
+    return state, actions
+
+
 def apply_rules(ctx: Context, operation_id: int, price: Decimal) -> Outcome | None:
     """Run the strategy's exit rules on one price and carry out what they decide: move the stop (and, when the
     venue holds it, replace the protective orders), scale out part of the position, or exit it (trailing stop,
@@ -91,9 +104,7 @@ def apply_rules(ctx: Context, operation_id: int, price: Decimal) -> Outcome | No
         if policy is None or op.open_orders(OrderRole.EXIT):
             return None
         now = ctx.clock.now()
-        state, actions = engine.on_tick(view_of(ctx, op), state_of(op), policy, price, now)
-        if op.protection == "exchange":
-            actions = tuple(a for a in actions if not (a.kind is ActionKind.EXIT and a.reason in VENUE_ACTS))
+        state, actions = rules_decide(view_of(ctx, op), state_of(op), policy, op.protection, price, now)
         if not actions:
             return None
         op.best_price, op.trailing_active = state.best_price, state.trailing_active
@@ -116,7 +127,7 @@ def _carry_out(ctx: Context, uow: UnitOfWork, op: Operation, action: engine.Acti
         outcome.changes.append(f"stop moved to {action.price} ({action.reason})")
         uow.commit()
         if op.protection == "exchange":
-            _reprotect(ctx, uow, op, outcome)
+            replace_protection(ctx, uow, op, outcome)
         return
     if action.kind is ActionKind.EXIT or action.quantity >= op.position.quantity:
         reason = action.reason if action.kind is ActionKind.EXIT else CloseReason.SCALE_OUT
@@ -126,20 +137,8 @@ def _carry_out(ctx: Context, uow: UnitOfWork, op: Operation, action: engine.Acti
     _scale_out(ctx, uow, op, action.quantity, outcome)
 
 
-def _reprotect(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Outcome) -> None:
-    """Replace the resting stop and target for the current quantity and stop (spot locks the asset: the old list
-    goes first)."""
-    if op.open_orders():
-        cancel_open_orders(ctx, op, outcome)
-        uow.commit()
-    if op.status is OperationStatus.ACTIVE and not op.position.is_flat:
-        protect(ctx, uow, op, outcome)
-
-
 def _scale_out(ctx: Context, uow: UnitOfWork, op: Operation, quantity: Decimal, outcome: Outcome) -> None:
-    if op.open_orders():
-        cancel_open_orders(ctx, op, outcome)
-        uow.commit()
+    cancel_working(ctx, uow, op, outcome)
     order = orders.new_order(op, OrderRole.EXIT, op.side.exit_action, OrderType.MARKET, quantity, ctx.clock.now())
     op.record("ScaleOutTriggered", ctx.clock.now(), {}, {"quantity": str(quantity)})
     uow.commit()

@@ -15,14 +15,15 @@ from robson.domain.operation import Operation, OperationStatus
 from robson.domain.orders import OrderRole, OrderStatus
 from robson.domain.values import ZERO
 from robson.ports import UnitOfWork
-from robson.risk import breakers, checks
-from robson.risk.breakers import PolicyState
+from robson.risk import checks, policy_state
+from robson.risk.policy_state import PolicyState
+from robson.risk.proposal import Book, Intent, OpenExposure, PortfolioSnapshot, Proposal
 from robson.risk.sizing import open_loss_at_stop
 from robson.services import portfolio
 from robson.services.context import Context
 
 
-def exposure(ctx: Context, op: Operation) -> checks.OpenExposure:
+def exposure(ctx: Context, op: Operation) -> OpenExposure:
     """What one open operation puts at stake: its value at the mark and its loss if the current stop is hit."""
     position = op.position
     mark = ctx.exchange.last_price(op.symbol) or position.average_entry or op.entry_price
@@ -37,16 +38,16 @@ def exposure(ctx: Context, op: Operation) -> checks.OpenExposure:
         instrument.tick_size,
     )
     risk = max(loss, ZERO)
-    return checks.OpenExposure(op.symbol, instrument.base, position.quantity * mark, risk, ctx.groups.get(op.symbol))
+    return OpenExposure(op.symbol, instrument.base, position.quantity * mark, risk, ctx.groups.get(op.symbol))
 
 
 def open_operations(operations: Iterable[Operation]) -> list[Operation]:
     return [op for op in operations if op.status is OperationStatus.ACTIVE and not op.position.is_flat]
 
 
-def book(ctx: Context, operations: Iterable[Operation]) -> checks.Book:
+def book(ctx: Context, operations: Iterable[Operation]) -> Book:
     """The open operations among `operations`, aggregated."""
-    return checks.Book.of(exposure(ctx, op) for op in open_operations(operations))
+    return Book.of(exposure(ctx, op) for op in open_operations(operations))
 
 
 def trades_today(operations: Iterable[Operation], now: datetime) -> int:
@@ -98,7 +99,7 @@ def snapshot(
     proposal_symbol: str,
     strategy: str,
     policy: PolicyState | None,
-) -> checks.PortfolioSnapshot:
+) -> PortfolioSnapshot:
     limits = ctx.limits(strategy)
     held = book(ctx, operations)
     correlated = (
@@ -107,26 +108,27 @@ def snapshot(
         else {}
     )
     now = ctx.clock.now()
-    return checks.PortfolioSnapshot(
-        equity=portfolio.equity(ctx.exchange, ctx.quote),
-        free_quote=portfolio.free_quote(ctx.exchange, ctx.quote),
+    equity, free = portfolio.account(ctx.exchange, ctx.quote)
+    return PortfolioSnapshot(
+        equity=equity,
+        free_quote=free,
         venue_supports_short=ctx.exchange.supports_short,
         book=held,
         trades_today=trades_today(operations, now),
         now=now,
         policy=policy,
         correlations=correlated,
-        risk_percent=breakers.risk_percent(policy, limits),
+        risk_percent=policy_state.risk_percent(policy, limits),
     )
 
 
-def decide(ctx: Context, uow: UnitOfWork, proposal: checks.Proposal, strategy: str) -> checks.Decision:
+def decide(ctx: Context, uow: UnitOfWork, proposal: Proposal, strategy: str) -> checks.Decision:
     """Judge one order against every rule of its strategy and the account's policy state."""
-    if proposal.intent is checks.Intent.REDUCE:
+    if proposal.intent is Intent.REDUCE:
         return checks.evaluate(proposal, _EMPTY, ctx.limits(strategy))
     everything = uow.operations.list()  # today's trades include operations already closed today
     snap = snapshot(ctx, uow, everything, proposal.instrument.symbol, strategy, uow.policy.get())
     return checks.evaluate(proposal, snap, ctx.limits(strategy))
 
 
-_EMPTY = checks.PortfolioSnapshot(equity=ZERO, free_quote=ZERO, venue_supports_short=False)
+_EMPTY = PortfolioSnapshot(equity=ZERO, free_quote=ZERO, venue_supports_short=False)

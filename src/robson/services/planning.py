@@ -10,7 +10,8 @@ from robson.domain.instrument import Instrument
 from robson.domain.operation import Operation, OperationStatus, validate_levels
 from robson.domain.values import HUNDRED, ONE, Side, ceil_to_step, is_on_step
 from robson.ports import UnitOfWork
-from robson.risk import breakers, checks, levels
+from robson.risk import checks, levels, policy_state
+from robson.risk.proposal import Proposal
 from robson.risk.sizing import LotRules, SizingRefused, SizingResult, loss_per_unit
 from robson.services import gateway, policy, portfolio
 from robson.services.context import Context
@@ -86,7 +87,7 @@ def plan(
     if capital <= 0:
         raise Refused(f"the account has no {instrument.quote} equity to size from")
     with ctx.unit_of_work() as uow:
-        risk_percent = breakers.risk_percent(uow.policy.get(), limits)
+        risk_percent = policy_state.risk_percent(uow.policy.get(), limits)
         try:
             sizing = size(
                 capital,
@@ -113,7 +114,7 @@ def plan(
             risk_amount=sizing.risk_amount,
             quote=instrument.quote,
             created_at=now,
-            protection=ctx.protection_modes.get(strategy, "exchange"),
+            protection=ctx.protection(strategy),
         )
         decision = decide(ctx, uow, operation, confidence=confidence)
         if not decision.approved:
@@ -156,7 +157,7 @@ def fitted_quantity(ctx: Context, uow: UnitOfWork, operation: Operation, entry: 
     costs = ctx.costs(operation.symbol)
     per_unit = loss_per_unit(operation.side, entry, operation.stop_price, costs, instrument.tick_size)
     capital = portfolio.equity(ctx.exchange, operation.quote)
-    risk_percent = breakers.risk_percent(uow.policy.get(), limits)
+    risk_percent = policy_state.risk_percent(uow.policy.get(), limits)
     if operation.quantity * per_unit <= min(operation.risk_amount, capital * risk_percent / HUNDRED):
         return operation.quantity
     try:
@@ -176,7 +177,7 @@ def fitted_quantity(ctx: Context, uow: UnitOfWork, operation: Operation, entry: 
     return min(resized.quantity, operation.quantity)
 
 
-def proposal(ctx: Context, uow: UnitOfWork, operation: Operation, entry: Decimal | None = None) -> checks.Proposal:
+def proposal(ctx: Context, uow: UnitOfWork, operation: Operation, entry: Decimal | None = None) -> Proposal:
     """A PLANNED operation as an order that opens exposure, priced at `entry` (the plan's, or the market's), at
     the quantity an execution there would send."""
     instrument = ctx.instrument(operation.symbol)
@@ -185,7 +186,7 @@ def proposal(ctx: Context, uow: UnitOfWork, operation: Operation, entry: Decimal
     quantity = fitted_quantity(ctx, uow, operation, entry)
     risk = quantity * loss_per_unit(operation.side, entry, operation.stop_price, costs, instrument.tick_size)
     paid = ceil_to_step(entry * (ONE + costs.slippage_rate), instrument.tick_size)
-    return checks.Proposal(
+    return Proposal(
         instrument=instrument,
         side=operation.side,
         entry=entry,

@@ -14,8 +14,9 @@ from robson.domain.events import Alert
 from robson.domain.operation import Operation, OperationStatus
 from robson.domain.values import HUNDRED, ZERO
 from robson.ports import UnitOfWork
-from robson.risk import breakers
-from robson.risk.breakers import PolicyState, Readings, TierReading, TradingState, Update
+from robson.risk import breakers, policy_state
+from robson.risk.breakers import Update
+from robson.risk.policy_state import PolicyState, Readings, TierReading, TradingState
 from robson.services import gateway, portfolio
 from robson.services.context import Context
 
@@ -26,15 +27,15 @@ MIN_MARKS_FOR_SIGMA = 20
 def readings(ctx: Context, operations: Sequence[Operation], now: datetime) -> Readings:
     """Equity from the venue; P&L per period, the loss streak and recent results from the ledger."""
     today = now.date()
-    week = breakers.week_of(today)
-    month = breakers.month_of(today)
+    week = policy_state.week_of(today)
+    month = policy_state.month_of(today)
     realized_day = realized_week = realized_month = unrealized = ZERO
     for op in operations:
         for trade in op.position.trades:
             day = trade.exit_time.date()
-            if breakers.month_of(day) == month:
+            if policy_state.month_of(day) == month:
                 realized_month += trade.pnl
-                if breakers.week_of(day) == week:
+                if policy_state.week_of(day) == week:
                     realized_week += trade.pnl
                     if day == today:
                         realized_day += trade.pnl
@@ -59,7 +60,7 @@ def readings(ctx: Context, operations: Sequence[Operation], now: datetime) -> Re
         realized_week=realized_week,
         realized_month=realized_month,
         loss_streak=streak,
-        recent_results=results[-breakers.RECENT_TRADES :],
+        recent_results=results[-policy_state.RECENT_TRADES :],
     )
 
 
@@ -67,7 +68,7 @@ def current(ctx: Context, uow: UnitOfWork) -> PolicyState:
     """The stored policy state, or a new one starting at today's equity."""
     state = uow.policy.get()
     if state is None:
-        state = breakers.start(portfolio.equity(ctx.exchange, ctx.quote), ctx.clock.now())
+        state = policy_state.start(portfolio.equity(ctx.exchange, ctx.quote), ctx.clock.now())
         uow.policy.save(state)
     return state
 
@@ -202,7 +203,7 @@ def status(ctx: Context) -> RiskStatus:
     return RiskStatus(
         state=state.state,
         policy=state,
-        tiers=breakers.tiers(state, limits, ctx.quote),
+        tiers=policy_state.tiers(state, limits, ctx.quote),
         heat=held.heat,
         heat_percent=share(held.heat),
         heat_limit=limits.max_portfolio_heat_percent,
@@ -213,6 +214,6 @@ def status(ctx: Context) -> RiskStatus:
         max_operations=limits.max_concurrent_operations,
         trades_today=gateway.trades_today(operations, ctx.clock.now()),
         max_trades=limits.max_trades_per_day,
-        risk_percent=breakers.risk_percent(state, limits),
+        risk_percent=policy_state.risk_percent(state, limits),
         quote=ctx.quote,
     )

@@ -32,15 +32,22 @@ class PortfolioView:
 
 def equity(exchange: ExchangePort, quote: str) -> Decimal:
     """Every balance valued in the quote asset at the last price (assets without a price count at zero)."""
+    return account(exchange, quote)[0]
+
+
+def account(exchange: ExchangePort, quote: str) -> tuple[Decimal, Decimal]:
+    """Equity and free quote from one read of the balances (on a real venue, one request)."""
+    balances = exchange.balances()
+    free = balances[quote].free if quote in balances else ZERO
     total = ZERO
-    for asset, balance in exchange.balances().items():
+    for asset, balance in balances.items():
         if asset == quote:
             total += balance.total
             continue
         price = exchange.last_price(f"{asset}/{quote}") if f"{asset}/{quote}" in exchange.instruments() else None
         if price is not None:
             total += balance.total * price
-    return total
+    return total, free
 
 
 def free_quote(exchange: ExchangePort, quote: str) -> Decimal:

@@ -180,13 +180,26 @@ MARKETABLE_THROUGH = Decimal("0.001")  # a manual or emergency close crosses the
 _LIMIT_FIRST = (CloseReason.MANUAL, CloseReason.KILL_SWITCH)
 
 
+def cancel_working(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Outcome) -> None:
+    """Cancel the operation's working orders, if it has any, and record what the venue said."""
+    if op.open_orders():
+        cancel_open_orders(ctx, op, outcome)
+        uow.commit()
+
+
+def replace_protection(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Outcome) -> None:
+    """Rest a new stop and target for the current quantity and stop. Spot locks the asset under the old list, so
+    it goes first; if the new one is refused, `protect` exits the position."""
+    cancel_working(ctx, uow, op, outcome)
+    if op.status is OperationStatus.ACTIVE and not op.position.is_flat:
+        protect(ctx, uow, op, outcome)
+
+
 def exit_position(ctx: Context, uow: UnitOfWork, op: Operation, reason: CloseReason, outcome: Outcome) -> None:
     """Cancel the protective orders first, then close what is still held: at market for a triggered exit; for a
     manual or emergency close with a marketable limit 0.1% through the price, then at market for whatever the
     limit has not filled after `ctx.close_fallback_checks` looks."""
-    if op.open_orders():
-        cancel_open_orders(ctx, op, outcome)
-        uow.commit()
+    cancel_working(ctx, uow, op, outcome)
     if op.position.is_flat:
         if op.status is OperationStatus.ACTIVE:
             op.close(reason, ctx.clock.now())
@@ -254,19 +267,24 @@ def close(ctx: Context, operation_id: int, note: str) -> Outcome:
         raise InvalidValue("a reason is required to close an operation (--reason)")
     with ctx.unit_of_work() as uow:
         op = _get(uow, operation_id)
-        outcome = Outcome(op)
-        if op.status is OperationStatus.PLANNED:
-            cancel_open_orders(ctx, op, outcome)  # an entry that filled meanwhile makes the operation ACTIVE
-            if op.status is OperationStatus.PLANNED:
-                op.cancel(ctx.clock.now(), note)
-                uow.commit()
-                return outcome
-        if op.status is not OperationStatus.ACTIVE:
+        if op.status.is_final:
             raise InvalidValue(f"operation {operation_id} is already {op.status}")
-        op.note = note
-        exit_position(ctx, uow, op, CloseReason.MANUAL, outcome)
+        outcome = Outcome(op)
+        _take_out(ctx, uow, op, CloseReason.MANUAL, note, outcome)
     enforce(ctx)
     return outcome
+
+
+def _take_out(ctx: Context, uow: UnitOfWork, op: Operation, reason: CloseReason, note: str, outcome: Outcome) -> None:
+    """Cancel a PLANNED operation (its entry may have filled meanwhile: then it is ACTIVE), exit an ACTIVE one."""
+    if op.status is OperationStatus.PLANNED:
+        cancel_open_orders(ctx, op, outcome)
+        if op.status is OperationStatus.PLANNED:
+            op.cancel(ctx.clock.now(), note)
+            uow.commit()
+            return
+    op.note = note
+    exit_position(ctx, uow, op, reason, outcome)
 
 
 def flatten_all(ctx: Context, reason: CloseReason, note: str) -> list[Outcome]:
@@ -278,14 +296,7 @@ def flatten_all(ctx: Context, reason: CloseReason, note: str) -> list[Outcome]:
             outcome = Outcome(op)
             outcomes.append(outcome)
             try:
-                if op.status is OperationStatus.PLANNED:
-                    cancel_open_orders(ctx, op, outcome)
-                    if op.status is OperationStatus.PLANNED:
-                        op.cancel(ctx.clock.now(), note)
-                        uow.commit()
-                        continue
-                op.note = note
-                exit_position(ctx, uow, op, reason, outcome)
+                _take_out(ctx, uow, op, reason, note, outcome)
             except (Refused, ExchangeError, DomainError) as error:  # one failure must not stop the others
                 uow.commit()
                 outcome.warnings.append(f"operation {op.id}: {error}")

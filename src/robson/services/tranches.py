@@ -12,13 +12,14 @@ from robson.domain.operation import Operation, OperationStatus, PendingAdd
 from robson.domain.orders import OrderRole, OrderType
 from robson.domain.values import HUNDRED, ONE, Side, ceil_to_step, is_on_step
 from robson.ports import UnitOfWork
-from robson.risk import breakers, checks
+from robson.risk import checks, policy_state
+from robson.risk.proposal import Intent, Proposal, TrancheContext
 from robson.risk.sizing import loss_per_unit
 from robson.risk.tranches import rebased_stop
 from robson.services import gateway, orders, policy, portfolio
 from robson.services.context import Context
 from robson.services.errors import NotFound, Refused
-from robson.services.trading import Outcome, cancel_open_orders, protect
+from robson.services.trading import Outcome, replace_protection
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +41,7 @@ def _active(uow: UnitOfWork, operation_id: int) -> Operation:
 
 def _proposal(
     ctx: Context, uow: UnitOfWork, op: Operation, entry: Decimal, quantity: Decimal, confidence: Decimal | None
-) -> checks.Proposal:
+) -> Proposal:
     """The add as the gateway judges it: the whole position after the fill, with its stop re-based."""
     instrument = ctx.instrument(op.symbol)
     limits = ctx.limits(op.strategy)
@@ -49,7 +50,7 @@ def _proposal(
     total = position.quantity + quantity
     average = (position.cost_basis + entry * quantity) / total
     equity = portfolio.equity(ctx.exchange, ctx.quote)
-    budget = equity * breakers.risk_percent(uow.policy.get(), limits) / HUNDRED
+    budget = equity * policy_state.risk_percent(uow.policy.get(), limits) / HUNDRED
     stop = rebased_stop(op.side, average, total, budget, costs, instrument.tick_size, op.stop_price)
     if (entry - stop) * op.side.sign <= 0 or (average - stop) * op.side.sign <= 0:
         raise Refused(
@@ -58,7 +59,7 @@ def _proposal(
         )
     risk = total * loss_per_unit(op.side, average, stop, costs, instrument.tick_size)
     paid = ceil_to_step(entry * (ONE + costs.slippage_rate), instrument.tick_size)
-    return checks.Proposal(
+    return Proposal(
         instrument=instrument,
         side=op.side,
         entry=entry,
@@ -67,13 +68,13 @@ def _proposal(
         target=op.target_price,
         risk_amount=risk,
         cost=quantity * paid * (ONE + costs.fee_rate),
-        intent=checks.Intent.ADD,
+        intent=Intent.ADD,
         average_entry=average,
         position_quantity=total,
         added_risk=risk - gateway.exposure(ctx, op).risk,
         confidence=confidence,
         group=ctx.groups.get(op.symbol),
-        tranche=checks.TrancheContext(len(position.tranches), max(t.time for t in position.tranches)),
+        tranche=TrancheContext(len(position.tranches), max(t.time for t in position.tranches)),
     )
 
 
@@ -163,9 +164,5 @@ def execute_add(ctx: Context, operation_id: int) -> Outcome:
             raise Refused("the tranche has not filled yet; run robson sync")
         op.rebase(proposal.stop, proposal.risk_amount, ctx.clock.now())
         uow.commit()
-        if op.open_orders(OrderRole.STOP, OrderRole.TARGET):  # replaced for the whole new quantity
-            cancel_open_orders(ctx, op, outcome)  # (spot locks the asset: the old list must go first)
-            uow.commit()
-        if op.status is OperationStatus.ACTIVE and not op.position.is_flat:
-            protect(ctx, uow, op, outcome)
+        replace_protection(ctx, uow, op, outcome)  # for the whole new quantity at the re-based stop
         return outcome

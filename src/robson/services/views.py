@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from robson.domain.operation import Operation
 from robson.domain.orders import Order
-from robson.risk.breakers import Hold
 from robson.risk.checks import CheckResult, Decision
+from robson.risk.policy_state import Hold
 from robson.risk.sizing import SizingResult
 from robson.services.policy import RiskStatus
 from robson.services.portfolio import PortfolioView

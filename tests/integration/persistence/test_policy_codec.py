@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from robson.persistence.policy_codec import FIELDS, PolicyDataError, decode_policy_state, encode_policy_state
-from robson.risk.breakers import Hold, PolicyState, TradingState
+from robson.risk.policy_state import Hold, PolicyState, TradingState
 
 T0 = datetime(2026, 11, 3, 14, 5, 6, 789012, tzinfo=UTC)
 

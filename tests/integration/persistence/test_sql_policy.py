@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from robson.persistence.policy import SqlPolicyRepository
 from robson.persistence.tables import policy_state
 from robson.persistence.unit_of_work import SqlUnitOfWork
-from robson.risk.breakers import PolicyState, TradingState
+from robson.risk.policy_state import PolicyState, TradingState
 
 from .test_policy_codec import T0, rich_state, states
 

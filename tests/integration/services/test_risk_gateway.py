@@ -19,8 +19,8 @@ from robson.domain.orders import OrderRole, OrderStatus, OrderType
 from robson.domain.values import Side, floor_to_step
 from robson.notify.log import LogNotifier
 from robson.ports import OrderReport
-from robson.risk.breakers import TradingState
 from robson.risk.checks import CheckResult
+from robson.risk.policy_state import TradingState
 from robson.risk.sizing import Costs, loss_per_unit
 from robson.services import audit, commands, following, planning, policy, portfolio, trading, tranches
 from robson.services.errors import Refused

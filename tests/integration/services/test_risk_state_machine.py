@@ -38,7 +38,7 @@ from robson.domain.operation import Operation, OperationStatus
 from robson.domain.orders import OrderRole
 from robson.domain.position import PositionStatus
 from robson.domain.values import Side, floor_to_step
-from robson.risk.breakers import PolicyState, TradingState
+from robson.risk.policy_state import PolicyState, TradingState
 from robson.services import commands, following, planning, policy, trading
 from robson.services.errors import Refused
 

@@ -11,22 +11,10 @@ import pytest
 
 from robson.domain.errors import InvalidValue
 from robson.domain.events import Alert, DomainEvent
-from robson.risk import breakers
-from robson.risk.breakers import (
-    PolicyState,
-    Readings,
-    TradingState,
-    Update,
-    kill,
-    mark,
-    on_order,
-    on_price_move,
-    pause,
-    resume,
-    risk_percent,
-    start,
-)
+from robson.risk import policy_state
+from robson.risk.breakers import Update, kill, mark, on_order, on_price_move, pause, resume
 from robson.risk.limits import RiskLimits
+from robson.risk.policy_state import PolicyState, Readings, TradingState, risk_percent, start
 
 WED = datetime(2026, 11, 4, 10, 0, tzinfo=UTC)  # Wednesday of ISO week 2026-W45
 THU_MIDNIGHT = datetime(2026, 11, 5, 0, 0, tzinfo=UTC)
@@ -545,7 +533,7 @@ def test_dynamic_risk_needs_20_trades_and_uses_only_the_last_20() -> None:
     recent = replace(start(D("1000"), WED), recent_results=(False,) * 10 + (True,) * 20)
     assert risk_percent(recent, DYNAMIC) == D("1.5")
     (marked,) = run(start(D("1000"), WED), DYNAMIC, (WED, at("1000", recent_results=(True,) * 25)))
-    assert len(marked.state.recent_results) == breakers.RECENT_TRADES
+    assert len(marked.state.recent_results) == policy_state.RECENT_TRADES
 
 
 def test_without_dynamic_risk_the_configured_risk_applies() -> None:

@@ -26,10 +26,11 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from robson.domain.errors import InvalidValue
 from robson.domain.instrument import Instrument
 from robson.domain.values import Side
-from robson.risk import breakers, checks
-from robson.risk.breakers import PolicyState, Readings, TradingState, Update
-from robson.risk.checks import Intent, PortfolioSnapshot, Proposal, TrancheContext
+from robson.risk import breakers, checks, policy_state
+from robson.risk.breakers import Update
 from robson.risk.limits import RiskLimits
+from robson.risk.policy_state import PolicyState, Readings, TradingState
+from robson.risk.proposal import Intent, PortfolioSnapshot, Proposal, TrancheContext
 
 START = datetime(2026, 10, 26, 9, 0, tzinfo=UTC)  # a Monday, days before a month ends
 BTC = Instrument("BTC/USDT", "BTC", "USDT", D("0.01"), D("0.00001"), D("0.00001"), D("5"))
@@ -105,14 +106,14 @@ class PolicyMachine(RuleBasedStateMachine):
         super().__init__()
         self.limits = RiskLimits()
         self.now = START
-        self.state = breakers.start(D("10000"), START)
+        self.state = policy_state.start(D("10000"), START)
         self.results: list[bool] = []
         self.steps_with_updates = 0
 
     @initialize(limits=st.sampled_from(LIMIT_SETS), equity=st.integers(1_000, 100_000))
     def setup(self, limits: RiskLimits, equity: int) -> None:
         self.limits = limits
-        self.state = breakers.start(D(equity), self.now)
+        self.state = policy_state.start(D(equity), self.now)
 
     # ---- applying an update and the per-step checks ----------------------------------------
 
@@ -167,7 +168,7 @@ class PolicyMachine(RuleBasedStateMachine):
             realized_week=realized,
             realized_month=realized,
             loss_streak=streak,
-            recent_results=tuple(self.results[-breakers.RECENT_TRADES :]),
+            recent_results=tuple(self.results[-policy_state.RECENT_TRADES :]),
         )
 
     # ---- rules ------------------------------------------------------------------------------
@@ -205,9 +206,9 @@ class PolicyMachine(RuleBasedStateMachine):
     def advance_to_the_next(self, to: str) -> None:
         """Exactly onto a period boundary, where the rolls happen."""
         if to == "day":
-            self.now = breakers.next_day(self.now)
+            self.now = policy_state.next_day(self.now)
         elif to == "week":
-            self.now = breakers.next_week(self.now)
+            self.now = policy_state.next_week(self.now)
         else:
             first = self.now.date().replace(day=28) + timedelta(days=4)
             self.now = datetime.combine(first.replace(day=1), time(0), tzinfo=UTC)
@@ -246,9 +247,9 @@ class PolicyMachine(RuleBasedStateMachine):
         assert any(e.name == "TradingResumed" and e.after["override"] == override.strip() for e in update.events)
         if before.hold("DRAWDOWN") is not None:
             assert state.peak_equity == state.equity
-        for reading in breakers.tiers(before, self.limits, "USDT"):
+        for reading in policy_state.tiers(before, self.limits, "USDT"):
             if reading.tripped and reading.period:
-                assert breakers._ack_key(reading) in state.acknowledged
+                assert policy_state.ack_key(reading) in state.acknowledged
         # a resume sticks: marking the same readings at once trips nothing again
         again = breakers.mark(state, self.limits, self.readings(state.equity), self.now, "USDT")
         assert not any(e.name == "HoldAdded" for e in again.events), again.events
@@ -330,8 +331,8 @@ class PolicyMachine(RuleBasedStateMachine):
     @invariant()
     def periods_follow_the_last_mark(self) -> None:
         state = self.state
-        assert state.week == breakers.week_of(state.day)
-        assert state.month == breakers.month_of(state.day)
+        assert state.week == policy_state.week_of(state.day)
+        assert state.month == policy_state.month_of(state.day)
         assert state.peak_equity >= state.equity
         assert state.updated_at <= self.now
 

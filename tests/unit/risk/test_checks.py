@@ -11,21 +11,11 @@ import pytest
 
 from robson.domain.instrument import Instrument
 from robson.domain.values import Side
-from robson.risk import breakers, checks
-from robson.risk.breakers import Hold, PolicyState, TradingState
-from robson.risk.checks import (
-    Book,
-    Check,
-    CheckResult,
-    Decision,
-    Intent,
-    OpenExposure,
-    PortfolioSnapshot,
-    Proposal,
-    TrancheContext,
-    evaluate,
-)
+from robson.risk import breakers, checks, policy_state
+from robson.risk.checks import Check, CheckResult, Decision, evaluate
 from robson.risk.limits import PRESETS, RiskLimits, preset
+from robson.risk.policy_state import Hold, PolicyState, TradingState
+from robson.risk.proposal import Book, Intent, OpenExposure, PortfolioSnapshot, Proposal, TrancheContext
 
 NOW = datetime(2026, 11, 4, 12, 0, tzinfo=UTC)
 LIMITS = RiskLimits()
@@ -73,7 +63,7 @@ def snapshot(**changes: Any) -> PortfolioSnapshot:
 
 def policy(equity: str = "1000", **changes: Any) -> PolicyState:
     """A policy state where every period started at `equity` unless told otherwise."""
-    return replace(breakers.start(D(equity), NOW), **changes)
+    return replace(policy_state.start(D(equity), NOW), **changes)
 
 
 def held(state: TradingState, code: str = "PAUSED") -> PolicyState:
@@ -395,7 +385,7 @@ def test_loss_tiers_lists_every_tripped_tier_and_reports_the_first() -> None:
 
 
 def test_a_tier_acknowledged_by_resume_no_longer_blocks_for_its_period() -> None:
-    tripped = breakers.mark(breakers.start(D("1000"), NOW), LIMITS, breakers.Readings(D("958")), NOW).state
+    tripped = breakers.mark(policy_state.start(D("1000"), NOW), LIMITS, policy_state.Readings(D("958")), NOW).state
     assert checks.loss_tiers(proposal(), snapshot(policy=tripped), LIMITS).code == "MONTHLY_LOSS"
     resumed = breakers.resume(tripped, LIMITS, "reviewed the month", NOW).state
     result = checks.loss_tiers(proposal(), snapshot(policy=resumed), LIMITS)
