@@ -194,6 +194,10 @@ class PaperState:
     fills: list[Fill] = field(default_factory=list)
     prices: dict[str, Decimal] = field(default_factory=dict)
     sequence: int = 0
+    working: set[str] = field(init=False, repr=False, compare=False)  # client order ids of the open orders
+
+    def __post_init__(self) -> None:
+        self.working = {cid for cid, order in self.orders.items() if order.status.is_open}
 
 
 @dataclass(slots=True)

@@ -6,15 +6,16 @@ import builtins
 import json
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, insert, select, update
+from sqlalchemy import CursorResult, Select, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from robson.domain.events import DomainEvent
 from robson.domain.operation import Operation, OperationStatus
 from robson.persistence.mapping import Row, fill_row, operation_from_rows, operation_row, order_row
-from robson.persistence.sql import upsert
+from robson.persistence.sql import upsert_returning_ids
 from robson.persistence.tables import audit_events, fills, operations, orders
 from robson.ports import AuditRecord
 
@@ -26,18 +27,27 @@ def _order_rows(operation: Operation) -> builtins.list[dict[str, Any]]:
     ]
 
 
-def _fingerprint(operation: Operation) -> tuple[object, ...]:
-    """Everything save() writes, to tell whether an operation changed since it was loaded or saved."""
-    return (operation_row(operation), _order_rows(operation), [fill.trade_id for fill in operation.fills])
+@dataclass
+class _Stored:
+    """What the database holds of one operation, as this repository last read or wrote it."""
+
+    row: dict[str, Any]
+    orders: dict[str, dict[str, Any]]
+    fills: set[str]
+
+
+# Built once: a statement built per call costs more to compile-and-cache than to run.
+_UPDATE_OPERATION = update(operations).where(operations.c.id == bindparam("_id"))
 
 
 class SqlOperationRepository:
-    """Operations with their orders and fills. Remembers every operation it has added, loaded or saved."""
+    """Operations with their orders and fills. Remembers every operation it has added, loaded or saved, and what
+    the database holds of each, so that a save writes only the rows that changed."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self._seen: dict[int, Operation] = {}
-        self._written: dict[int, tuple[object, ...]] = {}
+        self._stored: dict[int, _Stored] = {}
 
     # ---- the port ----------------------------------------------------------------------------
     def add(self, operation: Operation) -> Operation:
@@ -47,21 +57,28 @@ class SqlOperationRepository:
             return operation
         statement = insert(operations).values(operation_row(operation)).returning(operations.c.id)
         operation.id = self.session.execute(statement).scalar_one()
+        self._seen[operation.id] = operation
+        self._stored[operation.id] = _Stored(operation_row(operation), {}, set())
         self._write_children(operation)
-        self._remember(operation)
         return operation
 
     def save(self, operation: Operation) -> None:
-        """Upsert the operation row and its orders (by client order id); insert the fills not yet stored."""
+        """Write what changed since the last read or write: the operation row, its orders (upserted by client order
+        id) and the fills not yet stored."""
         if operation.id is None:
             self.add(operation)
             return
+        stored = self._stored.get(operation.id)
         row = operation_row(operation)
-        result = self.session.execute(update(operations).where(operations.c.id == operation.id).values(row))
-        if cast(CursorResult[Any], result).rowcount == 0:  # not stored (yet, or any more): insert it
-            self.session.execute(insert(operations).values(row | {"id": operation.id}))
+        if stored is None or stored.row != row:
+            result = self.session.execute(_UPDATE_OPERATION, row | {"_id": operation.id})
+            if cast(CursorResult[Any], result).rowcount == 0:  # not stored (yet, or any more): insert it
+                self.session.execute(insert(operations).values(row | {"id": operation.id}))
+        if stored is None:
+            stored = self._stored[operation.id] = _Stored(row, {}, self._stored_fills(operation.id))
+        stored.row = row
+        self._seen.setdefault(operation.id, operation)
         self._write_children(operation)
-        self._remember(operation)
 
     def get(self, operation_id: int) -> Operation | None:
         if operation_id in self._seen:
@@ -81,35 +98,57 @@ class SqlOperationRepository:
         return builtins.list(self._seen.values())
 
     def save_if_changed(self, operation: Operation) -> None:
-        if operation.id is None or self._written.get(operation.id) != _fingerprint(operation):
+        """Save an operation unless the database already holds exactly what it would write."""
+        stored = self._stored.get(operation.id) if operation.id is not None else None
+        if stored is None or stored.row != operation_row(operation) or self._changed_orders(operation, stored):
             self.save(operation)
+        elif any(fill.trade_id not in stored.fills for fill in operation.fills):
+            self._write_children(operation)
 
     def forget(self) -> None:
         """Drop what this repository remembers (after a rollback its objects no longer match the database)."""
         self._seen.clear()
-        self._written.clear()
+        self._stored.clear()
 
     # ---- internals -----------------------------------------------------------------------------
     def _remember(self, operation: Operation) -> None:
         assert operation.id is not None
         self._seen.setdefault(operation.id, operation)
-        self._written[operation.id] = _fingerprint(operation)
+        self._stored[operation.id] = _Stored(
+            operation_row(operation),
+            {row["client_order_id"]: row for row in _order_rows(operation)},
+            {fill.trade_id for fill in operation.fills},
+        )
+
+    @staticmethod
+    def _changed_orders(operation: Operation, stored: _Stored) -> builtins.list[dict[str, Any]]:
+        return [row for row in _order_rows(operation) if stored.orders.get(row["client_order_id"]) != row]
+
+    def _stored_fills(self, operation_id: int) -> set[str]:
+        query = select(fills.c.trade_id).where(fills.c.operation_id == operation_id)
+        return set(self.session.scalars(query).all())
 
     def _write_children(self, operation: Operation) -> None:
+        """Upsert the orders that changed (one statement, returning their ids) and insert the new fills."""
+        assert operation.id is not None
+        stored = self._stored[operation.id]
         for order in operation.orders:
             order.operation_id = operation.id
-        upsert(self.session, orders, _order_rows(operation), keys=["client_order_id"])
-        if any(order.id is None for order in operation.orders):
-            query = select(orders.c.client_order_id, orders.c.id).where(orders.c.operation_id == operation.id)
-            ids = {client_order_id: order_id for client_order_id, order_id in self.session.execute(query)}
-            for order in operation.orders:
-                order.id = ids[order.client_order_id]
-        stored = set(self.session.scalars(select(fills.c.trade_id).where(fills.c.operation_id == operation.id)).all())
+        changed = self._changed_orders(operation, stored)
+        if changed:
+            ids = upsert_returning_ids(self.session, orders, changed, keys=["client_order_id"])
+            by_client_id = {order.client_order_id: order for order in operation.orders}
+            for row, order_id in zip(changed, ids, strict=True):
+                by_client_id[row["client_order_id"]].id = order_id
+                stored.orders[row["client_order_id"]] = row
         new = [
-            fill_row(fill) | {"operation_id": operation.id} for fill in operation.fills if fill.trade_id not in stored
+            fill_row(fill) | {"operation_id": operation.id}
+            for fill in operation.fills
+            if fill.trade_id not in stored.fills
         ]
         if new:
             self.session.execute(insert(fills), new)
+            stored.fills.update(row["trade_id"] for row in new)
 
     def _load(self, query: Select[Any]) -> builtins.list[Operation]:
         """Load the selected operations with three queries in all: operations, their orders, their fills."""

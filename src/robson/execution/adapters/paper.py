@@ -129,7 +129,8 @@ class PaperExchange:
 
     def open_orders(self, symbol: str | None = None) -> list[OrderReport]:
         """Open orders, oldest first."""
-        orders = [o for o in self._state.orders.values() if o.status.is_open and symbol in (None, o.symbol)]
+        working = (self._state.orders[cid] for cid in self._state.working)
+        orders = [o for o in working if symbol in (None, o.symbol)]
         return [self._report(order) for order in sorted(orders, key=lambda order: int(order.exchange_order_id or 0))]
 
     # ---- trading ------------------------------------------------------------------------------

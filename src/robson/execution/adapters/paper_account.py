@@ -59,6 +59,11 @@ class LockRule:
         return totals
 
 
+def _placed(order: Order) -> int:
+    """The venue's order of arrival (its order ids count up)."""
+    return int(order.exchange_order_id or 0)
+
+
 def _same_list(order: Order, other: Order) -> bool:
     if order.client_order_id == other.client_order_id:
         return True
@@ -85,11 +90,15 @@ class PaperSession:
     def add(self, order: Order) -> None:
         self.changes.orders[order.client_order_id] = order
 
-    def orders(self) -> list[Order]:
-        return list((self.state.orders | self.changes.orders).values())
+    def working(self) -> list[Order]:
+        """The open orders, as this call has left them (only these lock funds or can fill)."""
+        changed = self.changes.orders
+        kept = [self.state.orders[cid] for cid in self.state.working if cid not in changed]
+        working = kept + [order for order in changed.values() if order.status.is_open]
+        return sorted(working, key=_placed)
 
     def open_orders(self, symbol: str) -> list[Order]:
-        return [order for order in self.orders() if order.symbol == symbol and order.status.is_open]
+        return [order for order in self.working() if order.symbol == symbol]
 
     def next_number(self) -> int:
         current = self.changes.sequence if self.changes.sequence is not None else self.state.sequence
@@ -112,7 +121,7 @@ class PaperSession:
 
     def free(self, asset: str, excluding: Order | None = None) -> Decimal:
         """What is not locked by open orders (leaving `excluding` and its list out of the locks)."""
-        return self.total(asset) - self.rule.locks(self.orders(), excluding)[asset]
+        return self.total(asset) - self.rule.locks(self.working(), excluding)[asset]
 
     def require_free(self, asset: str, amount: Decimal) -> None:
         if self.free(asset) < amount:
@@ -129,7 +138,7 @@ class PaperSession:
 
     def finish(self) -> PaperChanges:
         """The changes, with every balance whose total or lock moved; a negative balance is a broken invariant."""
-        locks = self.rule.locks(self.orders())
+        locks = self.rule.locks(self.working())
         assets = set(self.state.balances) | set(self._totals) | set(locks)
         for asset in sorted(assets):
             locked = locks[asset]
@@ -145,6 +154,11 @@ def apply_changes(state: PaperState, changes: PaperChanges) -> None:
     """Fold one call's changes into a state (the exchange's own copy, or a store's)."""
     state.balances.update(changes.balances)
     state.orders.update(changes.orders)
+    for cid, order in changes.orders.items():
+        if order.status.is_open:
+            state.working.add(cid)
+        else:
+            state.working.discard(cid)
     state.fills.extend(changes.fills)
     state.prices.update(changes.prices)
     if changes.sequence is not None:
