@@ -6,7 +6,7 @@
     paper exchange, in-process, through the real path: the monitor's index, the exit use case (load, record the
     reason and the order intent, commit to the SQLite ledger), then the venue. p50 / p99 over many exits
     (target p99 under 1 ms; the plans asked for under 5 s). The paper venue keeps its account in memory here;
-    the ledger is a real SQLite file (WAL).
+    the ledger is a real SQLite file (WAL, synchronous=NORMAL), checkpointed between passes as `robson run` does.
 
     .venv/bin/python bench/monitor.py [--exits 300] [--ticks 100000]
 """
@@ -33,7 +33,7 @@ from robson.execution.adapters.paper import PaperExchange
 from robson.execution.matching import FeeSchedule, SlippageModel
 from robson.exits.policy import ExitPolicy, ProtectionMode
 from robson.monitor.loop import Monitor
-from robson.persistence.database import create_engine_for, migrate, session_factory
+from robson.persistence.database import checkpoint, create_engine_for, migrate, session_factory
 from robson.persistence.unit_of_work import SqlUnitOfWork
 from robson.ports import OrderReport, OrderRequest
 from robson.risk.limits import RiskLimits
@@ -89,17 +89,19 @@ def latency(exits: int) -> list[float]:
             clock=clock,
             strategies={"default": limits},
             exit_policies={"default": ExitPolicy(mode=ProtectionMode.INTERNAL)},
+            housekeeping=lambda: checkpoint(engine),
         )
         samples = []
         price = Decimal("90000")
+        monitor = Monitor(ctx, _NoFeed())
         for n in range(exits):
             exchange.push_price("BTC/USDT", price)
             planned = planning.plan(ctx, "BTC/USDT", Side.LONG, price, price - Decimal("1800"))
             assert planned.operation.id is not None
             commands.execute(ctx, planned.operation.id)
-            monitor = Monitor(ctx, _NoFeed())
             monitor.rebuild()
-            clock.advance(timedelta(minutes=1))
+            monitor.idle()  # as `robson run` between passes: the ledger's checkpoint, once a minute
+            clock.advance(timedelta(seconds=1))
             crossing = price - Decimal("1900")
             exchange.push_price("BTC/USDT", crossing)  # the venue's price moves; no order rests there (internal)
             started = time.perf_counter()

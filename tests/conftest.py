@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.orm import Session, sessionmaker
 
-from robson.persistence.database import create_engine_for, migrate, session_factory
+from robson.persistence.database import Sessions, create_engine_for, migrate, session_factory
 
 POSTGRES_URL = os.environ.get("ROBSON_TEST_POSTGRES_URL")
 
@@ -79,7 +78,7 @@ def engine(unmigrated_engine: Engine) -> Engine:
 
 
 @pytest.fixture
-def sessions(engine: Engine) -> sessionmaker[Session]:
+def sessions(engine: Engine) -> Sessions:
     return session_factory(engine)
 
 

@@ -16,7 +16,7 @@ from robson.execution.adapters.paper import PaperExchange
 from robson.execution.adapters.paper_feed import PaperFeed
 from robson.execution.matching import FeeSchedule, SlippageModel
 from robson.notify.log import LogNotifier
-from robson.persistence.database import create_engine_for, migrate, session_factory
+from robson.persistence.database import checkpoint, create_engine_for, migrate, session_factory
 from robson.persistence.paper_store import SqlPaperStore
 from robson.persistence.unit_of_work import SqlUnitOfWork
 from robson.ports import Clock, ExchangePort, Notifier, PaperMarket, PriceFeed, UnitOfWork
@@ -78,5 +78,6 @@ def build(
         exit_policies=settings.exit_policies,
         close_fallback_checks=int(settings.close_fallback_seconds / CLOSE_LOOK_SECONDS),
         wait=lambda: time.sleep(float(CLOSE_LOOK_SECONDS)),
+        housekeeping=lambda: checkpoint(engine),
     )
     return App(settings, context, exchange, url, engine, PaperFeed(exchange))

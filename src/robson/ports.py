@@ -235,6 +235,8 @@ class OperationRepository(Protocol):
 
     def save(self, operation: Operation) -> None: ...
 
+    def attach(self, operation: Operation) -> Operation: ...
+
 
 @dataclass(frozen=True, slots=True)
 class AuditRecord:

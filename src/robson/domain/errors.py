@@ -9,6 +9,10 @@ class InvalidValue(DomainError, ValueError):
     """A value is malformed: NaN, infinite, zero or negative where it must be positive, off the grid."""
 
 
+class ConcurrentChange(DomainError):
+    """What was read has been changed by someone else since: nothing was written, read it again and retry."""
+
+
 class IllegalTransition(DomainError):
     """A state machine was asked for a move its transition table does not allow."""
 

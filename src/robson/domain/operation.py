@@ -115,6 +115,7 @@ class Operation:
     scale_outs_done: int = 0
     break_even_done: bool = False
     id: int | None = None
+    version: int = 0  # the stored row's version: a write based on an older one is refused (another process won)
 
     def __post_init__(self) -> None:
         # the plan's levels: a stop that has since trailed past the entry is the point of trailing, not an error

@@ -44,9 +44,14 @@ class Monitor:
     stale_after_seconds: Decimal = Decimal("30")
     index: TriggerIndex = field(default_factory=TriggerIndex)
     modes: dict[int, str] = field(default_factory=dict)
+    # the watched operations as last read or written: a crossed stop exits without reading its operation again
+    # (a write based on one that another process changed meanwhile is refused, and the exit re-reads it)
+    operations: dict[int, Operation] = field(default_factory=dict)
     # operations with exit rules beyond stop and target, per symbol: the rules run in memory on each tick of
     # their symbol and reach the database only when they decide something
     rules: dict[str, dict[int, Watched]] = field(default_factory=dict)
+    housekeeping_seconds: Decimal = Decimal("60")
+    last_housekeeping: datetime | None = None
     last_tick: datetime | None = None
     stale_alerted: bool = False
     ticks: int = 0
@@ -57,6 +62,7 @@ class Monitor:
         self.index = TriggerIndex()
         self.modes.clear()
         self.rules.clear()
+        self.operations.clear()
         for op in planning.operations(self.ctx, (OperationStatus.ACTIVE,)):
             self._watch(op)
 
@@ -65,10 +71,12 @@ class Monitor:
             return
         self.index.remove(op.id)
         self.modes.pop(op.id, None)
+        self.operations.pop(op.id, None)
         for by_operation in self.rules.values():
             by_operation.pop(op.id, None)
         if op.status is not OperationStatus.ACTIVE or op.position.is_flat:
             return
+        self.operations[op.id] = op
         self.index.set(op.id, op.symbol, op.side, op.stop_price, op.target_price)
         self.modes[op.id] = op.protection
         policy = self.ctx.exit_policy(op.strategy)
@@ -98,7 +106,8 @@ class Monitor:
         observed: list[int] = []
         for trigger in triggers:
             if self.modes.get(trigger.operation_id) == "internal":
-                outcome = exits.trigger(self.ctx, trigger.operation_id, trigger.kind, price)
+                known = self.operations.pop(trigger.operation_id, None)  # back below only if this exit went well
+                outcome = exits.trigger(self.ctx, trigger.operation_id, trigger.kind, price, known)
                 if outcome is not None:
                     outcomes.append(outcome)
             else:
@@ -107,9 +116,14 @@ class Monitor:
             outcomes += exits.observe(self.ctx, observed)
         for outcome in outcomes:
             op = outcome.operation
-            if op.id is not None and (op.status is not OperationStatus.ACTIVE or op.position.is_flat):
+            if op.id is None:
+                continue
+            if op.status is not OperationStatus.ACTIVE or op.position.is_flat:
                 self.index.remove(op.id)
                 self.modes.pop(op.id, None)
+                self.operations.pop(op.id, None)
+            elif op.id in self.modes:
+                self.operations[op.id] = op  # as just written
         return outcomes
 
     def _rules(self, symbol: str, price: Decimal) -> list[Outcome]:
@@ -168,6 +182,15 @@ class Monitor:
         self.last_tick, self.stale_alerted = last, alerted
         return outcomes
 
+    def idle(self) -> None:
+        """Between passes, at most once per `housekeeping_seconds`: the ledger's housekeeping (SQLite's checkpoint,
+        which costs milliseconds), so that no exit's commit pays for it."""
+        now, last = self.ctx.clock.now(), self.last_housekeeping
+        if last is not None and Decimal((now - last).total_seconds()) < self.housekeeping_seconds:
+            return
+        self.last_housekeeping = now
+        self.ctx.housekeeping()
+
     # ---- the loop ------------------------------------------------------------------------
     def run(
         self,
@@ -182,6 +205,7 @@ class Monitor:
         next_heartbeat = time.monotonic()
         while not stop():
             report(self.poll_once())
+            self.idle()
             if time.monotonic() >= next_heartbeat:
                 policy.refresh(self.ctx)
                 log.info("heartbeat: %d operations watched, %d ticks", len(self.index), self.ticks)

@@ -95,6 +95,7 @@ def operation_from_rows(row: Row, order_rows: list[Row], fill_rows: list[Row]) -
     operation.closed_at = row["closed_at"]
     operation.pending_add = pending_add_from_row(row)
     operation.id = row["id"]
+    operation.version = row["version"]
     operation.orders = [order_from_row(order_row) for order_row in order_rows]
     for fill_row in fill_rows:
         fill = fill_from_row(fill_row)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, delete, func, insert, select
 
 from robson.persistence.mapping import fill_from_row, fill_row, order_from_row, order_row
 from robson.persistence.sql import upsert
@@ -19,7 +18,7 @@ SEQUENCE_KEY = "sequence"
 class SqlPaperStore:
     """PaperStore on SQLAlchemy: load() reads everything; commit() and reset() each write in one transaction."""
 
-    def __init__(self, session_factory: Callable[[], Session]) -> None:
+    def __init__(self, session_factory: Callable[[], Connection]) -> None:
         self.session_factory = session_factory
 
     def load(self) -> PaperState:
@@ -61,7 +60,7 @@ class SqlPaperStore:
                 session.execute(insert(paper_balances), rows)
 
     @staticmethod
-    def _insert_fills(session: Session, changes: PaperChanges) -> None:
+    def _insert_fills(session: Connection, changes: PaperChanges) -> None:
         """Append the fills not stored yet (a repeated trade id is ignored), after the last one stored."""
         if not changes.fills:
             return

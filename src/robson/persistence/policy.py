@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, delete, insert, select
 
 from robson.persistence.policy_codec import decode_policy_state, encode_policy_state
 from robson.persistence.sql import upsert
@@ -19,7 +18,7 @@ POLICY_ROW = 1
 class SqlPolicyRepository:
     """The PolicyState, read and written whole as JSON in row 1 of policy_state."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self.session = session
 
     def get(self) -> PolicyState | None:
@@ -39,7 +38,7 @@ class SqlPolicyRepository:
 class SqlMarkRepository:
     """Recent marks per symbol, in the order they were added."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self.session = session
 
     def add(self, symbol: str, at: datetime, price: Decimal) -> None:

@@ -9,10 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, bindparam, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, CursorResult, Select, bindparam, insert, select, update
 
+from robson.domain.errors import ConcurrentChange
 from robson.domain.events import DomainEvent
+from robson.domain.fills import Fill
 from robson.domain.operation import Operation, OperationStatus
 from robson.persistence.mapping import Row, fill_row, operation_from_rows, operation_row, order_row
 from robson.persistence.sql import upsert_returning_ids
@@ -36,15 +37,18 @@ class _Stored:
     fills: set[str]
 
 
+_INSERT_ORDER = insert(orders).returning(orders.c.id)
 # Built once: a statement built per call costs more to compile-and-cache than to run.
-_UPDATE_OPERATION = update(operations).where(operations.c.id == bindparam("_id"))
+_UPDATE_OPERATION = update(operations).where(
+    operations.c.id == bindparam("_id"), operations.c.version == bindparam("_read")
+)
 
 
 class SqlOperationRepository:
     """Operations with their orders and fills. Remembers every operation it has added, loaded or saved, and what
     the database holds of each, so that a save writes only the rows that changed."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self.session = session
         self._seen: dict[int, Operation] = {}
         self._stored: dict[int, _Stored] = {}
@@ -57,28 +61,42 @@ class SqlOperationRepository:
             return operation
         statement = insert(operations).values(operation_row(operation)).returning(operations.c.id)
         operation.id = self.session.execute(statement).scalar_one()
+        operation.version = 0
         self._seen[operation.id] = operation
         self._stored[operation.id] = _Stored(operation_row(operation), {}, set())
-        self._write_children(operation)
+        self._write_children(operation, self._changed_orders(operation, self._stored[operation.id]), operation.fills)
         return operation
 
     def save(self, operation: Operation) -> None:
-        """Write what changed since the last read or write: the operation row, its orders (upserted by client order
-        id) and the fills not yet stored."""
+        """Write what changed since the last read or write: the operation row (its version checked and raised),
+        its orders (upserted by client order id) and the fills not yet stored. Nothing changed: nothing written.
+        Raises ConcurrentChange when the stored row is no longer the version this operation was read at."""
         if operation.id is None:
             self.add(operation)
             return
         stored = self._stored.get(operation.id)
+        if stored is None:  # not read through this repository: write it whole
+            stored = self._stored[operation.id] = _Stored({}, {}, self._stored_fills(operation.id))
         row = operation_row(operation)
-        if stored is None or stored.row != row:
-            result = self.session.execute(_UPDATE_OPERATION, row | {"_id": operation.id})
-            if cast(CursorResult[Any], result).rowcount == 0:  # not stored (yet, or any more): insert it
-                self.session.execute(insert(operations).values(row | {"id": operation.id}))
-        if stored is None:
-            stored = self._stored[operation.id] = _Stored(row, {}, self._stored_fills(operation.id))
+        changed = self._changed_orders(operation, stored)
+        new = [fill for fill in operation.fills if fill.trade_id not in stored.fills]
+        if stored.row == row and not changed and not new:
+            return
+        self._write_row(operation, row, stored.row)
         stored.row = row
         self._seen.setdefault(operation.id, operation)
-        self._write_children(operation)
+        self._write_children(operation, changed, new)
+
+    def attach(self, operation: Operation) -> Operation:
+        """Take in an operation an earlier unit of work read or wrote, unchanged since (the monitor keeps those it
+        watches), without reading it again. If another process has written it meanwhile, the next write of it is
+        refused with ConcurrentChange, and nothing of that unit of work is kept."""
+        assert operation.id is not None
+        known = self._seen.get(operation.id)
+        if known is not None:
+            return known
+        self._remember(operation)
+        return operation
 
     def get(self, operation_id: int) -> Operation | None:
         if operation_id in self._seen:
@@ -97,14 +115,6 @@ class SqlOperationRepository:
         """Every operation added, loaded or saved through this repository, in the order first seen."""
         return builtins.list(self._seen.values())
 
-    def save_if_changed(self, operation: Operation) -> None:
-        """Save an operation unless the database already holds exactly what it would write."""
-        stored = self._stored.get(operation.id) if operation.id is not None else None
-        if stored is None or stored.row != operation_row(operation) or self._changed_orders(operation, stored):
-            self.save(operation)
-        elif any(fill.trade_id not in stored.fills for fill in operation.fills):
-            self._write_children(operation)
-
     def forget(self) -> None:
         """Drop what this repository remembers (after a rollback its objects no longer match the database)."""
         self._seen.clear()
@@ -122,33 +132,52 @@ class SqlOperationRepository:
 
     @staticmethod
     def _changed_orders(operation: Operation, stored: _Stored) -> builtins.list[dict[str, Any]]:
+        for order in operation.orders:
+            order.operation_id = operation.id
         return [row for row in _order_rows(operation) if stored.orders.get(row["client_order_id"]) != row]
 
     def _stored_fills(self, operation_id: int) -> set[str]:
         query = select(fills.c.trade_id).where(fills.c.operation_id == operation_id)
         return set(self.session.scalars(query).all())
 
-    def _write_children(self, operation: Operation) -> None:
+    def _write_row(self, operation: Operation, row: dict[str, Any], before: dict[str, Any]) -> None:
+        """Update the columns that changed (all when the stored row is unknown) and raise the version, provided it
+        is still the version this operation was read at."""
+        assert operation.id is not None
+        version = operation.version
+        changed = {name: value for name, value in row.items() if name not in before or before[name] != value}
+        written = self.session.execute(
+            _UPDATE_OPERATION, changed | {"_id": operation.id, "_read": version, "version": version + 1}
+        )
+        if cast(CursorResult[Any], written).rowcount == 0:
+            if self.session.scalar(select(operations.c.id).where(operations.c.id == operation.id)) is not None:
+                raise ConcurrentChange(
+                    f"operation {operation.id} was changed by another process since it was read; nothing was written"
+                )
+            self.session.execute(insert(operations).values(row | {"id": operation.id, "version": version + 1}))
+        operation.version = version + 1
+
+    def _write_children(
+        self, operation: Operation, changed: builtins.list[dict[str, Any]], new: builtins.list[Fill]
+    ) -> None:
         """Upsert the orders that changed (one statement, returning their ids) and insert the new fills."""
         assert operation.id is not None
         stored = self._stored[operation.id]
-        for order in operation.orders:
-            order.operation_id = operation.id
-        changed = self._changed_orders(operation, stored)
-        if changed:
+        by_client_id = {order.client_order_id: order for order in operation.orders}
+        for row in changed:  # an order never stored (usually one at a time): a plain insert returns its id
+            order = by_client_id[row["client_order_id"]]
+            if order.id is None:
+                order.id = self.session.execute(_INSERT_ORDER, row).scalar_one()
+                stored.orders[row["client_order_id"]] = row
+        changed = [row for row in changed if stored.orders.get(row["client_order_id"]) is not row]
+        if changed:  # orders stored before (by this or another process): by client order id
             ids = upsert_returning_ids(self.session, orders, changed, keys=["client_order_id"])
-            by_client_id = {order.client_order_id: order for order in operation.orders}
             for row, order_id in zip(changed, ids, strict=True):
                 by_client_id[row["client_order_id"]].id = order_id
                 stored.orders[row["client_order_id"]] = row
-        new = [
-            fill_row(fill) | {"operation_id": operation.id}
-            for fill in operation.fills
-            if fill.trade_id not in stored.fills
-        ]
         if new:
-            self.session.execute(insert(fills), new)
-            stored.fills.update(row["trade_id"] for row in new)
+            self.session.execute(insert(fills), [fill_row(fill) | {"operation_id": operation.id} for fill in new])
+            stored.fills.update(fill.trade_id for fill in new)
 
     def _load(self, query: Select[Any]) -> builtins.list[Operation]:
         """Load the selected operations with three queries in all: operations, their orders, their fills."""
@@ -179,7 +208,7 @@ class SqlOperationRepository:
 class SqlAuditLog:
     """The audit trail. Append-only: there is no update and no delete, and the database refuses both."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self.session = session
 
     def append(self, event: DomainEvent, actor: str) -> None:

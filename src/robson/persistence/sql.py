@@ -6,26 +6,25 @@ import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import Executable
 
 Row = Mapping[str, Any]
 
 
-def upsert(session: Session, table: Table, rows: Sequence[Row], keys: Sequence[str]) -> None:
+def upsert(session: Connection, table: Table, rows: Sequence[Row], keys: Sequence[str]) -> None:
     """Insert rows, or update every other given column where a row with the same keys exists."""
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
+    dialect = session.dialect.name
     statement = _upsert_statement(dialect, table, tuple(rows[0]), tuple(keys))
     session.execute(statement, list(rows))
 
 
-def upsert_returning_ids(session: Session, table: Table, rows: Sequence[Row], keys: Sequence[str]) -> list[int]:
+def upsert_returning_ids(session: Connection, table: Table, rows: Sequence[Row], keys: Sequence[str]) -> list[int]:
     """`upsert`, returning each row's id (inserted or updated) in the order of the rows: one statement in all."""
-    dialect = session.get_bind().dialect.name
+    dialect = session.dialect.name
     statement = _upsert_returning(dialect, table, tuple(rows[0]), tuple(keys))
     return list(session.scalars(statement, list(rows)).all())
 

@@ -72,6 +72,7 @@ operations = Table(
     Column("trailing_active", Boolean, nullable=False, server_default=false()),
     Column("scale_outs_done", Integer, nullable=False, server_default="0"),
     Column("break_even_done", Boolean, nullable=False, server_default=false()),
+    Column("version", Integer, nullable=False, server_default="0"),  # raised by every write (optimistic lock)
     Index(None, "status"),
 )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from robson.domain.events import DomainEvent
 from robson.domain.operation import Operation
@@ -34,13 +34,13 @@ class SqlUnitOfWork:
     policy: PolicyRepository
     marks: MarkRepository
 
-    def __init__(self, session_factory: Callable[[], Session], actor: str = "robson") -> None:
+    def __init__(self, session_factory: Callable[[], Connection], actor: str = "robson") -> None:
         self.session_factory = session_factory
         self.actor = actor
-        self._session: Session | None = None
+        self._session: Connection | None = None
 
     @property
-    def session(self) -> Session:
+    def session(self) -> Connection:
         if self._session is None:
             raise RuntimeError("the unit of work is not open: use it in a with block")
         return self._session
@@ -67,7 +67,7 @@ class SqlUnitOfWork:
         drained: list[tuple[Operation, int]] = []
         trail: list[DomainEvent] = []
         for operation in self._repository.seen():
-            self._repository.save_if_changed(operation)
+            self._repository.save(operation)
             pending = list(operation.events)
             trail += (_with_entity_id(event, operation) for event in pending)
             drained.append((operation, len(pending)))

@@ -30,6 +30,9 @@ class Context:
     exit_policies: Mapping[str, ExitPolicy] = field(default_factory=dict)  # strategy -> the monitor's exit rules
     close_fallback_checks: int = 5  # looks at a manual close's marketable limit before the market takes the rest
     wait: Callable[[], None] = lambda: None  # the pause between those looks (the composition root sleeps)
+    # the ledger's housekeeping, run by the monitor between passes so that no exit's commit pays for it
+    # (SQLite: move the write-ahead log into the database file)
+    housekeeping: Callable[[], None] = lambda: None
 
     def _exits_of(self, strategy: str) -> ExitPolicy | None:
         return self.exit_policies.get(strategy) or self.exit_policies.get("default")

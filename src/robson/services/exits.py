@@ -6,6 +6,7 @@ from collections.abc import Collection
 from datetime import datetime
 from decimal import Decimal
 
+from robson.domain.errors import ConcurrentChange
 from robson.domain.operation import CloseReason, Operation, OperationStatus
 from robson.domain.orders import OrderRole, OrderType
 from robson.exits import engine
@@ -17,11 +18,26 @@ from robson.services.context import Context
 from robson.services.trading import Outcome, cancel_working, exit_position, protect, replace_protection
 
 
-def trigger(ctx: Context, operation_id: int, kind: str, price: Decimal) -> Outcome | None:
+def trigger(
+    ctx: Context, operation_id: int, kind: str, price: Decimal, known: Operation | None = None
+) -> Outcome | None:
     """An internally protected operation's stop (or target) was crossed: exit at market now, with the reason
-    recorded before the order is sent so that a restart finishes the same exit, never a second one."""
+    recorded before the order is sent so that a restart finishes the same exit, never a second one.
+
+    `known` is the operation as the caller last read it (the monitor keeps those it watches): used without a
+    read when nothing of it works on the venue. If another process changed it meanwhile, the write of the exit's
+    intent is refused before anything is sent, and the exit is decided again on the operation read afresh."""
+    if known is not None and not known.open_orders():
+        try:
+            return _trigger(ctx, operation_id, kind, price, known)
+        except ConcurrentChange:
+            pass
+    return _trigger(ctx, operation_id, kind, price, None)
+
+
+def _trigger(ctx: Context, operation_id: int, kind: str, price: Decimal, known: Operation | None) -> Outcome | None:
     with ctx.unit_of_work() as uow:
-        op = uow.operations.get(operation_id)
+        op = uow.operations.attach(known) if known is not None else uow.operations.get(operation_id)
         if op is None or op.status is not OperationStatus.ACTIVE or op.position.is_flat:
             return None
         if op.open_orders(OrderRole.EXIT):

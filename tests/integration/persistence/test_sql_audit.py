@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, sessionmaker
 
 from robson.domain.events import DomainEvent
+from robson.persistence.database import Sessions
 from robson.persistence.repositories import SqlAuditLog
 from robson.persistence.tables import audit_events
 
@@ -22,7 +22,7 @@ def happened(name: str, entity_id: str, minute: int, entity: str = "operation") 
     )
 
 
-def append(sessions: sessionmaker[Session], *events: DomainEvent, actor: str = "robson") -> None:
+def append(sessions: Sessions, *events: DomainEvent, actor: str = "robson") -> None:
     with sessions() as session:
         log = SqlAuditLog(session)
         for item in events:
@@ -35,7 +35,7 @@ def raw_rows(engine: Engine) -> list[tuple[object, ...]]:
         return [tuple(row) for row in connection.execute(select(audit_events).order_by(audit_events.c.id))]
 
 
-def test_records_come_back_in_order_with_their_data(sessions: sessionmaker[Session]) -> None:
+def test_records_come_back_in_order_with_their_data(sessions: Sessions) -> None:
     append(sessions, happened("OperationActive", "1", 1), happened("TrancheAdded", "1", 2), actor="cli:ana")
     with sessions() as session:
         records = SqlAuditLog(session).list()
@@ -51,13 +51,13 @@ def test_records_come_back_in_order_with_their_data(sessions: sessionmaker[Sessi
     assert first.before == {"status": "PLANNED"} and first.after == {"a": "2", "z": "1"}
 
 
-def test_json_is_written_with_sorted_keys(engine: Engine, sessions: sessionmaker[Session]) -> None:
+def test_json_is_written_with_sorted_keys(engine: Engine, sessions: Sessions) -> None:
     append(sessions, happened("OperationActive", "1", 1))
     with engine.connect() as connection:
         assert connection.scalar(select(audit_events.c.after)) == '{"a": "2", "z": "1"}'
 
 
-def test_list_filters_by_entity_and_id(sessions: sessionmaker[Session]) -> None:
+def test_list_filters_by_entity_and_id(sessions: Sessions) -> None:
     append(
         sessions,
         happened("OperationActive", "1", 1),
@@ -73,7 +73,7 @@ def test_list_filters_by_entity_and_id(sessions: sessionmaker[Session]) -> None:
         assert log.list(entity="position") == []
 
 
-def test_appending_never_rewrites_earlier_rows(engine: Engine, sessions: sessionmaker[Session]) -> None:
+def test_appending_never_rewrites_earlier_rows(engine: Engine, sessions: Sessions) -> None:
     append(sessions, happened("OperationActive", "1", 1), happened("TrancheAdded", "1", 2))
     before = raw_rows(engine)
     append(sessions, happened("OperationActive", "1", 1), happened("OperationClosed", "1", 9), actor="other")
@@ -90,7 +90,7 @@ def test_the_log_offers_no_way_to_change_history() -> None:
 
 
 @pytest.mark.parametrize("change", ["update", "delete"])
-def test_the_database_refuses_to_change_history(engine: Engine, sessions: sessionmaker[Session], change: str) -> None:
+def test_the_database_refuses_to_change_history(engine: Engine, sessions: Sessions, change: str) -> None:
     append(sessions, happened("OperationActive", "1", 1))
     before = raw_rows(engine)
     statement = update(audit_events).values(actor="mallory") if change == "update" else delete(audit_events)

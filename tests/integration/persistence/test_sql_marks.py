@@ -7,8 +7,8 @@ from decimal import Decimal as D
 
 import pytest
 from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session, sessionmaker
 
+from robson.persistence.database import Sessions
 from robson.persistence.policy import SqlMarkRepository
 from robson.persistence.tables import price_marks
 from robson.persistence.unit_of_work import SqlUnitOfWork
@@ -18,7 +18,7 @@ BTC = [D("90000"), D("90010.50"), D("89990.1234"), D("1E-8"), D("90100")]
 ETH = [D("3100.5"), D("3099.25")]
 
 
-def fill(sessions: sessionmaker[Session]) -> None:
+def fill(sessions: Sessions) -> None:
     with sessions() as session:
         marks = SqlMarkRepository(session)
         for i, (btc, eth) in enumerate(zip(BTC, [*ETH, None, None, None], strict=True)):
@@ -28,12 +28,12 @@ def fill(sessions: sessionmaker[Session]) -> None:
         session.commit()
 
 
-def recent(sessions: sessionmaker[Session], symbol: str, limit: int) -> list[D]:
+def recent(sessions: Sessions, symbol: str, limit: int) -> list[D]:
     with sessions() as session:
         return SqlMarkRepository(session).recent(symbol, limit)
 
 
-def prune(sessions: sessionmaker[Session], symbol: str, keep: int) -> None:
+def prune(sessions: Sessions, symbol: str, keep: int) -> None:
     with sessions() as session:
         SqlMarkRepository(session).prune(symbol, keep)
         session.commit()
@@ -57,18 +57,18 @@ def count(engine: Engine) -> int:
     ],
 )
 def test_recent_is_the_last_marks_of_the_symbol_oldest_first(
-    sessions: sessionmaker[Session], symbol: str, limit: int, expected: list[D]
+    sessions: Sessions, symbol: str, limit: int, expected: list[D]
 ) -> None:
     fill(sessions)
     assert recent(sessions, symbol, limit) == expected
 
 
-def test_marks_keep_their_digits(sessions: sessionmaker[Session]) -> None:
+def test_marks_keep_their_digits(sessions: Sessions) -> None:
     fill(sessions)
     assert [str(price) for price in recent(sessions, "BTC/USDT", 5)] == [str(price) for price in BTC]
 
 
-def test_marks_are_ordered_as_added_not_by_their_time(sessions: sessionmaker[Session]) -> None:
+def test_marks_are_ordered_as_added_not_by_their_time(sessions: Sessions) -> None:
     with sessions() as session:
         marks = SqlMarkRepository(session)
         marks.add("BTC/USDT", T0, D("2"))
@@ -79,7 +79,7 @@ def test_marks_are_ordered_as_added_not_by_their_time(sessions: sessionmaker[Ses
 
 @pytest.mark.parametrize(("keep", "expected"), [(2, BTC[-2:]), (5, BTC), (9, BTC), (1, BTC[-1:]), (0, [])])
 def test_prune_keeps_the_newest_marks_of_that_symbol_only(
-    sessions: sessionmaker[Session], engine: Engine, keep: int, expected: list[D]
+    sessions: Sessions, engine: Engine, keep: int, expected: list[D]
 ) -> None:
     fill(sessions)
     prune(sessions, "BTC/USDT", keep)
@@ -88,13 +88,13 @@ def test_prune_keeps_the_newest_marks_of_that_symbol_only(
     assert count(engine) == len(expected) + len(ETH)
 
 
-def test_pruning_a_symbol_without_marks_does_nothing(sessions: sessionmaker[Session], engine: Engine) -> None:
+def test_pruning_a_symbol_without_marks_does_nothing(sessions: Sessions, engine: Engine) -> None:
     fill(sessions)
     prune(sessions, "SOL/USDT", 1)
     assert count(engine) == len(BTC) + len(ETH)
 
 
-def test_negative_limits_are_refused(sessions: sessionmaker[Session]) -> None:
+def test_negative_limits_are_refused(sessions: Sessions) -> None:
     with sessions() as session:
         marks = SqlMarkRepository(session)
         with pytest.raises(ValueError, match="limit"):
@@ -103,7 +103,7 @@ def test_negative_limits_are_refused(sessions: sessionmaker[Session]) -> None:
             marks.prune("BTC/USDT", -1)
 
 
-def test_the_unit_of_work_commits_marks_or_rolls_them_back(sessions: sessionmaker[Session], engine: Engine) -> None:
+def test_the_unit_of_work_commits_marks_or_rolls_them_back(sessions: Sessions, engine: Engine) -> None:
     with SqlUnitOfWork(sessions) as uow:
         uow.marks.add("BTC/USDT", T0, D("90000"))
         assert uow.marks.recent("BTC/USDT", 5) == [D("90000")]

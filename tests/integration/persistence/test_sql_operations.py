@@ -7,13 +7,13 @@ from decimal import Decimal as D
 
 import pytest
 from sqlalchemy import Engine, event, func, select
-from sqlalchemy.orm import Session, sessionmaker
 
 from robson.domain.fills import Fill
 from robson.domain.operation import CloseReason, Operation, OperationStatus
 from robson.domain.orders import Order, OrderRole, OrderStatus, OrderType
 from robson.domain.position import PositionStatus
 from robson.domain.values import OrderSide, Side
+from robson.persistence.database import Sessions
 from robson.persistence.repositories import SqlOperationRepository
 from robson.persistence.tables import fills, orders
 
@@ -124,14 +124,14 @@ def assert_same(loaded: Operation, expected: Operation) -> None:
     assert loaded.events == []
 
 
-def reload(sessions: sessionmaker[Session], operation_id: int) -> Operation:
+def reload(sessions: Sessions, operation_id: int) -> Operation:
     with sessions() as session:
         loaded = SqlOperationRepository(session).get(operation_id)
     assert loaded is not None
     return loaded
 
 
-def test_add_assigns_ids_to_the_operation_and_its_orders(sessions: sessionmaker[Session]) -> None:
+def test_add_assigns_ids_to_the_operation_and_its_orders(sessions: Sessions) -> None:
     operation = plan()
     with sessions() as session:
         SqlOperationRepository(session).add(operation)
@@ -141,7 +141,7 @@ def test_add_assigns_ids_to_the_operation_and_its_orders(sessions: sessionmaker[
     assert_same(reload(sessions, operation.id), operation)
 
 
-def test_a_whole_life_survives_save_and_reload(sessions: sessionmaker[Session]) -> None:
+def test_a_whole_life_survives_save_and_reload(sessions: Sessions) -> None:
     operation = plan()
     with sessions() as session:
         SqlOperationRepository(session).add(operation)
@@ -183,7 +183,7 @@ def test_a_whole_life_survives_save_and_reload(sessions: sessionmaker[Session]) 
     assert loaded.order("rb1-p1").list_id == "rb1-oco" and loaded.order("rb1-p1").exchange_order_id == "x-rb1-p1"
 
 
-def test_saving_again_writes_no_duplicates(engine: Engine, sessions: sessionmaker[Session]) -> None:
+def test_saving_again_writes_no_duplicates(engine: Engine, sessions: Sessions) -> None:
     operation = plan()
     enter(operation)
     with sessions() as session:
@@ -198,12 +198,12 @@ def test_saving_again_writes_no_duplicates(engine: Engine, sessions: sessionmake
         assert connection.scalars(select(fills.c.trade_id).order_by(fills.c.id)).all() == ["rb1-t1", "rb1-t2"]
 
 
-def test_get_returns_none_for_an_unknown_id(sessions: sessionmaker[Session]) -> None:
+def test_get_returns_none_for_an_unknown_id(sessions: Sessions) -> None:
     with sessions() as session:
         assert SqlOperationRepository(session).get(404) is None
 
 
-def test_list_filters_by_status_in_id_order_with_three_queries(engine: Engine, sessions: sessionmaker[Session]) -> None:
+def test_list_filters_by_status_in_id_order_with_three_queries(engine: Engine, sessions: Sessions) -> None:
     planned, active, cancelled = plan("a"), plan("b"), plan("c")
     enter(active, "b")
     cancelled.cancel(at(1), "changed my mind")
@@ -227,7 +227,7 @@ def test_list_filters_by_status_in_id_order_with_three_queries(engine: Engine, s
         assert SqlOperationRepository(session).list([OperationStatus.CLOSED]) == []
 
 
-def test_a_session_hands_out_one_object_per_operation(sessions: sessionmaker[Session]) -> None:
+def test_a_session_hands_out_one_object_per_operation(sessions: Sessions) -> None:
     operation = plan()
     with sessions() as session:
         SqlOperationRepository(session).add(operation)
@@ -242,7 +242,7 @@ def test_a_session_hands_out_one_object_per_operation(sessions: sessionmaker[Ses
 
 
 @pytest.mark.parametrize("side", [Side.SHORT])
-def test_a_short_operation_round_trips(sessions: sessionmaker[Session], side: Side) -> None:
+def test_a_short_operation_round_trips(sessions: Sessions, side: Side) -> None:
     operation = Operation("ETH/USDT", side, "breakdown", D("3000"), D("3090"), None, D("1.5"), D("135"), "USDT", T0)
     operation.add_order(Order("s-e1", "ETH/USDT", OrderSide.SELL, OrderType.MARKET, D("1.5"), T0, role=OrderRole.ENTRY))
     operation.apply_fill(

@@ -7,11 +7,11 @@ from decimal import Decimal as D
 
 import pytest
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
 
 from robson.domain.fills import Fill
 from robson.domain.orders import Order, OrderStatus, OrderType
 from robson.domain.values import OrderSide
+from robson.persistence.database import Sessions
 from robson.persistence.paper_store import SqlPaperStore
 from robson.ports import Balance, PaperChanges, PaperState, PaperStore
 
@@ -46,12 +46,12 @@ def fill(trade_id: str, quantity: str = "0.002") -> Fill:
     )
 
 
-def test_an_empty_store_loads_an_empty_account(sessions: sessionmaker[Session]) -> None:
+def test_an_empty_store_loads_an_empty_account(sessions: Sessions) -> None:
     store: PaperStore = SqlPaperStore(sessions)
     assert store.load() == PaperState()
 
 
-def test_commit_then_load_gives_back_every_change(sessions: sessionmaker[Session]) -> None:
+def test_commit_then_load_gives_back_every_change(sessions: Sessions) -> None:
     store = SqlPaperStore(sessions)
     store.reset({"USDT": Balance("USDT", D("10000"))})
     order = limit_buy()
@@ -87,7 +87,7 @@ def test_commit_then_load_gives_back_every_change(sessions: sessionmaker[Session
     assert state.sequence == 3
 
 
-def test_fills_keep_their_order_and_a_repeated_trade_is_stored_once(sessions: sessionmaker[Session]) -> None:
+def test_fills_keep_their_order_and_a_repeated_trade_is_stored_once(sessions: Sessions) -> None:
     store = SqlPaperStore(sessions)
     store.commit(PaperChanges(fills=[fill("z"), fill("a")]))
     store.commit(PaperChanges(fills=[fill("a"), fill("m")], sequence=None))
@@ -96,7 +96,7 @@ def test_fills_keep_their_order_and_a_repeated_trade_is_stored_once(sessions: se
     assert state.sequence == 0  # no change given: still the default
 
 
-def test_a_failing_commit_writes_nothing(sessions: sessionmaker[Session]) -> None:
+def test_a_failing_commit_writes_nothing(sessions: Sessions) -> None:
     store = SqlPaperStore(sessions)
     broken = Order("p-2", "BTC/USDT", OrderSide.BUY, OrderType.MARKET, D("1"), T0)
     broken.symbol = None  # type: ignore[assignment]  # breaks NOT NULL after the balance was written
@@ -105,7 +105,7 @@ def test_a_failing_commit_writes_nothing(sessions: sessionmaker[Session]) -> Non
     assert store.load() == PaperState()
 
 
-def test_reset_clears_everything_but_the_id_sequence(sessions: sessionmaker[Session]) -> None:
+def test_reset_clears_everything_but_the_id_sequence(sessions: Sessions) -> None:
     store = SqlPaperStore(sessions)
     order = limit_buy()
     store.commit(

@@ -10,12 +10,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, insert, select, update
-from sqlalchemy.orm import Session, sessionmaker
 
 from robson.domain.operation import Operation, OperationStatus, PendingAdd
 from robson.domain.position import PositionStatus
 from robson.domain.values import Side
-from robson.persistence.database import migrate, session_factory
+from robson.persistence.database import Sessions, migrate, session_factory
 from robson.persistence.repositories import SqlOperationRepository
 from robson.persistence.tables import operations
 from robson.persistence.unit_of_work import SqlUnitOfWork
@@ -39,7 +38,7 @@ ADD_COLUMNS = [
 ]
 
 
-def stored(sessions: sessionmaker[Session], operation: Operation) -> int:
+def stored(sessions: Sessions, operation: Operation) -> int:
     enter(operation)
     with sessions() as session:
         SqlOperationRepository(session).add(operation)
@@ -48,7 +47,7 @@ def stored(sessions: sessionmaker[Session], operation: Operation) -> int:
     return operation.id
 
 
-def reload(sessions: sessionmaker[Session], operation_id: int) -> Operation:
+def reload(sessions: Sessions, operation_id: int) -> Operation:
     with SqlUnitOfWork(sessions) as uow:
         loaded = uow.operations.get(operation_id)
     assert loaded is not None
@@ -75,7 +74,7 @@ def operation_updates(engine: Engine) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", record)
 
 
-def test_a_pending_add_survives_a_reload_exactly(sessions: sessionmaker[Session]) -> None:
+def test_a_pending_add_survives_a_reload_exactly(sessions: Sessions) -> None:
     operation = plan()
     operation.pending_add = ADD
     operation_id = stored(sessions, operation)
@@ -87,15 +86,13 @@ def test_a_pending_add_survives_a_reload_exactly(sessions: sessionmaker[Session]
     assert str(loaded.pending_add.risk_amount) == "9.9900"
 
 
-def test_no_pending_add_is_five_nulls(sessions: sessionmaker[Session], engine: Engine) -> None:
+def test_no_pending_add_is_five_nulls(sessions: Sessions, engine: Engine) -> None:
     operation_id = stored(sessions, plan())
     assert add_columns(engine, operation_id) == (None,) * 5
     assert reload(sessions, operation_id).pending_add is None
 
 
-def test_the_unit_of_work_saves_a_change_of_the_pending_add_alone(
-    sessions: sessionmaker[Session], engine: Engine
-) -> None:
+def test_the_unit_of_work_saves_a_change_of_the_pending_add_alone(sessions: Sessions, engine: Engine) -> None:
     operation_id = stored(sessions, plan())
     with operation_updates(engine) as updates, SqlUnitOfWork(sessions) as uow:
         loaded = uow.operations.get(operation_id)
@@ -131,7 +128,7 @@ def test_the_unit_of_work_saves_a_change_of_the_pending_add_alone(
     assert add_columns(engine, operation_id) == (None,) * 5
 
 
-def test_a_partly_stored_pending_add_is_refused(sessions: sessionmaker[Session], engine: Engine) -> None:
+def test_a_partly_stored_pending_add_is_refused(sessions: Sessions, engine: Engine) -> None:
     operation = plan()
     operation.pending_add = ADD
     operation_id = stored(sessions, operation)

@@ -8,8 +8,8 @@ from decimal import Decimal as D
 
 from hypothesis import HealthCheck, given, settings
 from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session, sessionmaker
 
+from robson.persistence.database import Sessions
 from robson.persistence.policy import SqlPolicyRepository
 from robson.persistence.tables import policy_state
 from robson.persistence.unit_of_work import SqlUnitOfWork
@@ -18,13 +18,13 @@ from robson.risk.policy_state import PolicyState, TradingState
 from .test_policy_codec import T0, rich_state, states
 
 
-def save(sessions: sessionmaker[Session], state: PolicyState) -> None:
+def save(sessions: Sessions, state: PolicyState) -> None:
     with sessions() as session:
         SqlPolicyRepository(session).save(state)
         session.commit()
 
 
-def load(sessions: sessionmaker[Session]) -> PolicyState | None:
+def load(sessions: Sessions) -> PolicyState | None:
     with sessions() as session:
         return SqlPolicyRepository(session).get()
 
@@ -34,11 +34,11 @@ def rows(engine: Engine) -> list[tuple[int, str]]:
         return [(row.id, row.trading_state) for row in connection.execute(select(policy_state))]
 
 
-def test_an_account_without_a_state_reads_none(sessions: sessionmaker[Session]) -> None:
+def test_an_account_without_a_state_reads_none(sessions: Sessions) -> None:
     assert load(sessions) is None
 
 
-def test_a_state_survives_a_new_session_exactly(sessions: sessionmaker[Session], engine: Engine) -> None:
+def test_a_state_survives_a_new_session_exactly(sessions: Sessions, engine: Engine) -> None:
     state = rich_state()
     save(sessions, state)
     loaded = load(sessions)
@@ -56,7 +56,7 @@ def test_a_state_survives_a_new_session_exactly(sessions: sessionmaker[Session],
     assert rows(engine) == [(1, "HALTED")]
 
 
-def test_saving_twice_keeps_one_row_with_the_latest_state(sessions: sessionmaker[Session], engine: Engine) -> None:
+def test_saving_twice_keeps_one_row_with_the_latest_state(sessions: Sessions, engine: Engine) -> None:
     save(sessions, rich_state())
     resumed = dataclasses.replace(rich_state(), holds=(), equity=D("9500.10"), updated_at=T0 + timedelta(hours=1))
     save(sessions, resumed)
@@ -67,7 +67,7 @@ def test_saving_twice_keeps_one_row_with_the_latest_state(sessions: sessionmaker
         assert connection.scalar(select(func.count()).select_from(policy_state)) == 1
 
 
-def test_the_unit_of_work_commits_the_policy_state_with_everything_else(sessions: sessionmaker[Session]) -> None:
+def test_the_unit_of_work_commits_the_policy_state_with_everything_else(sessions: Sessions) -> None:
     with SqlUnitOfWork(sessions) as uow:
         uow.policy.save(rich_state())
         assert uow.policy.get() == rich_state()  # the same session sees it before the commit
@@ -81,6 +81,6 @@ def test_the_unit_of_work_commits_the_policy_state_with_everything_else(sessions
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(state=states)
-def test_any_state_survives_the_database(sessions: sessionmaker[Session], state: PolicyState) -> None:
+def test_any_state_survives_the_database(sessions: Sessions, state: PolicyState) -> None:
     save(sessions, state)
     assert load(sessions) == state

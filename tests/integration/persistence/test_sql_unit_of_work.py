@@ -7,12 +7,13 @@ from decimal import Decimal as D
 
 import pytest
 from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session, sessionmaker
 
+from robson.domain.errors import ConcurrentChange
 from robson.domain.fills import Fill
 from robson.domain.operation import Operation, OperationStatus
 from robson.domain.orders import Order, OrderRole, OrderType
 from robson.domain.values import OrderSide, Side
+from robson.persistence.database import Sessions
 from robson.persistence.tables import audit_events, fills, operations, orders
 from robson.persistence.unit_of_work import SqlUnitOfWork
 from robson.ports import UnitOfWork
@@ -40,13 +41,13 @@ def count(engine: Engine, table: object) -> int:
         return int(connection.scalar(select(func.count()).select_from(table)) or 0)  # type: ignore[arg-type]
 
 
-def test_it_satisfies_the_port(sessions: sessionmaker[Session]) -> None:
+def test_it_satisfies_the_port(sessions: Sessions) -> None:
     uow: UnitOfWork = SqlUnitOfWork(sessions)
     with uow:
         assert uow.operations.list() == []
 
 
-def test_commit_saves_every_seen_operation_and_audits_its_events(sessions: sessionmaker[Session]) -> None:
+def test_commit_saves_every_seen_operation_and_audits_its_events(sessions: Sessions) -> None:
     operation = planned()
     with SqlUnitOfWork(sessions, actor="cli:ana") as uow:
         uow.operations.add(operation)
@@ -61,7 +62,7 @@ def test_commit_saves_every_seen_operation_and_audits_its_events(sessions: sessi
     assert {r.actor for r in records} == {"cli:ana"}
 
 
-def test_events_recorded_before_the_id_was_assigned_name_the_id(sessions: sessionmaker[Session]) -> None:
+def test_events_recorded_before_the_id_was_assigned_name_the_id(sessions: Sessions) -> None:
     operation = planned()
     operation.cancel(T1, "changed my mind")  # recorded while operation.id is None
     with SqlUnitOfWork(sessions) as uow:
@@ -71,7 +72,7 @@ def test_events_recorded_before_the_id_was_assigned_name_the_id(sessions: sessio
     assert [(r.action, r.entity_id, r.actor) for r in records] == [("OperationCancelled", str(operation.id), "robson")]
 
 
-def test_a_loaded_operation_changed_in_the_unit_is_saved_on_commit(sessions: sessionmaker[Session]) -> None:
+def test_a_loaded_operation_changed_in_the_unit_is_saved_on_commit(sessions: Sessions) -> None:
     with SqlUnitOfWork(sessions) as uow:
         operation_id = uow.operations.add(planned()).id
         uow.commit()
@@ -87,7 +88,7 @@ def test_a_loaded_operation_changed_in_the_unit_is_saved_on_commit(sessions: ses
         assert [r.action for r in uow.audit.list()] == ["OperationCancelled"]
 
 
-def test_leaving_without_commit_writes_nothing(engine: Engine, sessions: sessionmaker[Session]) -> None:
+def test_leaving_without_commit_writes_nothing(engine: Engine, sessions: Sessions) -> None:
     operation = planned()
     with SqlUnitOfWork(sessions) as uow:
         uow.operations.add(operation)
@@ -98,9 +99,7 @@ def test_leaving_without_commit_writes_nothing(engine: Engine, sessions: session
     assert len(operation.events) == 2  # nothing was audited, so nothing was drained
 
 
-def test_rollback_discards_the_work_and_an_error_rolls_back_too(
-    engine: Engine, sessions: sessionmaker[Session]
-) -> None:
+def test_rollback_discards_the_work_and_an_error_rolls_back_too(engine: Engine, sessions: Sessions) -> None:
     with SqlUnitOfWork(sessions) as uow:
         uow.operations.add(planned())
         uow.rollback()
@@ -112,7 +111,7 @@ def test_rollback_discards_the_work_and_an_error_rolls_back_too(
         assert count(engine, table) == 0
 
 
-def test_the_unit_is_reusable_and_refuses_use_outside_a_with_block(sessions: sessionmaker[Session]) -> None:
+def test_the_unit_is_reusable_and_refuses_use_outside_a_with_block(sessions: Sessions) -> None:
     uow = SqlUnitOfWork(sessions)
     with pytest.raises(RuntimeError, match="not open"):
         uow.commit()
@@ -122,3 +121,74 @@ def test_the_unit_is_reusable_and_refuses_use_outside_a_with_block(sessions: ses
             uow.commit()
     with uow:
         assert len(uow.operations.list()) == 2
+
+
+# ---- optimistic concurrency: a write based on an operation another process changed meanwhile is refused ----
+
+
+def _stored(sessions: Sessions) -> int:
+    with SqlUnitOfWork(sessions) as uow:
+        operation = uow.operations.add(planned())
+        uow.commit()
+    assert operation.id is not None
+    return operation.id
+
+
+def test_a_write_over_a_newer_version_is_refused_and_writes_nothing(engine: Engine, sessions: Sessions) -> None:
+    operation_id = _stored(sessions)
+    with SqlUnitOfWork(sessions) as first, SqlUnitOfWork(sessions) as second:
+        mine, theirs = first.operations.get(operation_id), second.operations.get(operation_id)
+        assert mine is not None and theirs is not None
+        theirs.note = "changed by the other process"
+        second.commit()
+        mine.note = "changed here"
+        audited = count(engine, audit_events)
+        with pytest.raises(ConcurrentChange, match=f"operation {operation_id} was changed by another process"):
+            mine.cancel(T1, "cancelled here")
+            first.commit()
+    assert count(engine, audit_events) == audited  # the refused unit of work left no trace
+    with SqlUnitOfWork(sessions) as uow:
+        kept = uow.operations.get(operation_id)
+        assert kept is not None
+        assert kept.note == "changed by the other process" and kept.status is OperationStatus.PLANNED
+        assert kept.version == 1
+
+
+def test_each_write_raises_the_version_and_an_unchanged_operation_is_not_written(sessions: Sessions) -> None:
+    operation_id = _stored(sessions)
+    with SqlUnitOfWork(sessions) as uow:
+        operation = uow.operations.get(operation_id)
+        assert operation is not None and operation.version == 0
+        uow.commit()  # nothing changed: nothing written
+        assert operation.version == 0
+        operation.note = "a"
+        uow.commit()
+        operation.order("rb1-e1").exchange_order_id = "x1"  # an order alone changing still raises it
+        uow.commit()
+        assert operation.version == 2
+    with SqlUnitOfWork(sessions) as uow:
+        reloaded = uow.operations.get(operation_id)
+        assert reloaded is not None and reloaded.version == 2
+        assert reloaded.order("rb1-e1").exchange_order_id == "x1"
+
+
+def test_an_attached_operation_is_written_without_a_read_unless_it_went_stale(sessions: Sessions) -> None:
+    operation_id = _stored(sessions)
+    with SqlUnitOfWork(sessions) as uow:
+        kept = uow.operations.get(operation_id)  # what a long-lived reader (the monitor) holds on to
+    assert kept is not None
+    with SqlUnitOfWork(sessions) as uow:
+        assert uow.operations.attach(kept) is kept
+        assert uow.operations.get(operation_id) is kept  # one object per operation in a unit of work
+        kept.note = "written from the kept copy"
+        uow.commit()
+    with SqlUnitOfWork(sessions) as uow:
+        fresh = uow.operations.get(operation_id)
+        assert fresh is not None and fresh.note == "written from the kept copy"
+        fresh.note = "changed by the other process"
+        uow.commit()
+    with SqlUnitOfWork(sessions) as uow:
+        uow.operations.attach(kept)  # now stale
+        kept.note = "lost update?"
+        with pytest.raises(ConcurrentChange):
+            uow.commit()

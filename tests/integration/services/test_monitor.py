@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal as D
@@ -16,7 +17,7 @@ from robson.domain.orders import OrderRole, OrderStatus
 from robson.domain.values import Side
 from robson.monitor.loop import Monitor
 from robson.notify.log import LogNotifier
-from robson.services import commands, following, planning
+from robson.services import commands, following, planning, trading
 from tests.conftest import DatabaseTarget
 
 
@@ -124,3 +125,47 @@ def test_a_quiet_feed_alerts_once_and_polls_the_venue(internal: bootstrap.App, c
     assert isinstance(notifier, LogNotifier)
     assert [a.code for a in notifier.sent].count("FEED_STALE") == 1
     assert planning.load(internal.context, operation_id).status is OperationStatus.ACTIVE
+
+
+def test_a_crossed_stop_exits_from_the_kept_operation_without_reading_it(internal: bootstrap.App) -> None:
+    operation_id = _open(internal)
+    monitor = Monitor(internal.context, internal.feed)
+    monitor.recover()
+    assert operation_id in monitor.operations
+    kept = monitor.operations[operation_id]
+    outcomes = monitor.on_tick("BTC/USDT", D(88000))
+    assert len(outcomes) == 1 and outcomes[0].operation is kept  # the kept object itself went through the exit
+    assert kept.status is OperationStatus.CLOSED and kept.close_reason is CloseReason.STOP_LOSS
+    assert operation_id not in monitor.operations and operation_id not in monitor.index
+
+
+def test_an_operation_changed_elsewhere_meanwhile_is_read_again_before_any_exit(internal: bootstrap.App) -> None:
+    operation_id = _open(internal)
+    monitor = Monitor(internal.context, internal.feed)
+    monitor.recover()
+    kept = monitor.operations[operation_id]
+    # another process (robson close) takes the operation out while the monitor keeps its copy
+    trading.close(internal.context, operation_id, "closed by hand in another terminal")
+    sent = len(internal.context.exchange.open_orders()) + len(planning.load(internal.context, operation_id).fills)
+    assert kept.status is OperationStatus.ACTIVE  # the monitor's copy is stale
+    outcomes = monitor.on_tick("BTC/USDT", D(88000))  # its stop is crossed in the stale copy
+    assert outcomes == []  # re-read: already CLOSED, so no second exit
+    op = planning.load(internal.context, operation_id)
+    assert op.status is OperationStatus.CLOSED and op.close_reason is CloseReason.MANUAL
+    assert len([o for o in op.orders if o.role is OrderRole.EXIT]) == 1
+    assert len(internal.context.exchange.open_orders()) + len(op.fills) == sent  # nothing more reached the venue
+
+
+def test_the_ledger_housekeeping_runs_between_passes_at_most_once_a_minute(
+    internal: bootstrap.App, clock: ManualClock
+) -> None:
+    runs: list[object] = []
+    ctx = dataclasses.replace(internal.context, housekeeping=lambda: runs.append(clock.now()))
+    monitor = Monitor(ctx, internal.feed)
+    monitor.idle()
+    monitor.idle()
+    clock.advance(timedelta(seconds=59))
+    monitor.idle()
+    clock.advance(timedelta(seconds=1))
+    monitor.idle()
+    assert len(runs) == 2
