@@ -37,8 +37,10 @@ class _Stored:
     fills: set[str]
 
 
-_INSERT_ORDER = insert(orders).returning(orders.c.id)
 # Built once: a statement built per call costs more to compile-and-cache than to run.
+_INSERT_ORDER = insert(orders).returning(orders.c.id)
+_INSERT_FILLS = insert(fills)
+_INSERT_AUDIT = insert(audit_events)
 _UPDATE_OPERATION = update(operations).where(
     operations.c.id == bindparam("_id"), operations.c.version == bindparam("_read")
 )
@@ -176,7 +178,7 @@ class SqlOperationRepository:
                 by_client_id[row["client_order_id"]].id = order_id
                 stored.orders[row["client_order_id"]] = row
         if new:
-            self.session.execute(insert(fills), [fill_row(fill) | {"operation_id": operation.id} for fill in new])
+            self.session.execute(_INSERT_FILLS, [fill_row(fill) | {"operation_id": operation.id} for fill in new])
             stored.fills.update(fill.trade_id for fill in new)
 
     def _load(self, query: Select[Any]) -> builtins.list[Operation]:
@@ -230,7 +232,7 @@ class SqlAuditLog:
             }
             for event in events
         ]
-        self.session.execute(insert(audit_events), rows)
+        self.session.execute(_INSERT_AUDIT, rows)
 
     def list(self, entity: str | None = None, entity_id: str | None = None) -> builtins.list[AuditRecord]:
         query = select(audit_events).order_by(audit_events.c.id)
