@@ -30,6 +30,14 @@ class Retryable(ExchangeError):
     """Network error, timeout, 5xx or 429: the outcome may be unknown; query before sending again."""
 
 
+class RateLimited(Retryable):
+    """HTTP 429 (or -1003/-1015): slow down; `retry_after` seconds when the venue said (Retry-After)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Rejected(ExchangeError):
     """A definitive refusal. Never retried."""
 
@@ -74,6 +82,14 @@ class DuplicateOrder(Rejected):
 
 class Fatal(ExchangeError):
     """Bad keys, IP ban, a broken contract: stop and alert a human."""
+
+
+class Banned(Fatal):
+    """HTTP 418: the IP is banned for ignoring 429s. Nothing may be sent until `retry_after` seconds have passed."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 # ---- exchange contract types ---------------------------------------------------------------
