@@ -20,7 +20,7 @@ from robson.persistence.database import checkpoint, create_engine_for, migrate, 
 from robson.persistence.paper_store import SqlPaperStore
 from robson.persistence.unit_of_work import SqlUnitOfWork
 from robson.ports import Clock, ExchangePort, Notifier, PaperMarket, PriceFeed, UnitOfWork
-from robson.services.context import Context
+from robson.services.context import Context, RetryPolicy
 
 CLOSE_LOOK_SECONDS = Decimal("0.25")  # how often a manual close looks at its marketable limit
 
@@ -79,5 +79,11 @@ def build(
         close_fallback_checks=int(settings.close_fallback_seconds / CLOSE_LOOK_SECONDS),
         wait=lambda: time.sleep(float(CLOSE_LOOK_SECONDS)),
         housekeeping=lambda: checkpoint(engine),
+        retry=RetryPolicy(
+            settings.retry_attempts,
+            float(settings.retry_first_wait_seconds),
+            float(settings.retry_max_wait_seconds),
+        ),
+        sleep=time.sleep,
     )
     return App(settings, context, exchange, url, engine, PaperFeed(exchange))

@@ -172,6 +172,9 @@ class Settings(BaseSettings):
     monitor_poll_seconds: Decimal = Field(Decimal("0.2"), gt=0, le=Decimal("60"))
     monitor_stale_seconds: Decimal = Field(Decimal("30"), gt=0)  # no tick for this long: alert, then poll the venue
     close_fallback_seconds: Decimal = Field(Decimal("2"), ge=0, le=Decimal("300"))  # a close's limit, then market
+    retry_attempts: int = Field(4, ge=1, le=20)  # sends of one order in all, after unknown outcomes
+    retry_first_wait_seconds: Decimal = Field(Decimal("0.2"), gt=0, le=Decimal("60"))
+    retry_max_wait_seconds: Decimal = Field(Decimal("5"), gt=0, le=Decimal("600"))
     crash_after_exit_sent: bool = False  # the crash-recovery drill only: SIGKILL right after an exit is accepted
 
     _strategies: dict[str, RiskLimits] = PrivateAttr(default_factory=dict)

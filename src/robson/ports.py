@@ -296,11 +296,51 @@ class Notifier(Protocol):
     def notify(self, alert: Alert) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class ExecutionRecord:
+    """One attempt to execute an order (with its retries): what was asked, what the venue did, at what cost."""
+
+    at: datetime
+    venue: str
+    operation_id: int | None
+    client_order_id: str
+    symbol: str
+    side: OrderSide
+    type: OrderType
+    role: str
+    requested_price: Decimal | None  # the limit, or for a market order the reference price when it was sent
+    executed_price: Decimal | None  # the fills' volume-weighted average
+    slippage_bps: Decimal | None  # executed against requested; positive is worse for us
+    requested_quantity: Decimal
+    filled_quantity: Decimal
+    fees: Decimal  # in the quote asset (fees paid in another asset valued at the fill price)
+    latency_ms: Decimal
+    retries: int
+    status: str  # the venue's order status, or REJECTED / UNKNOWN
+    error: str | None = None
+    spread_bps: Decimal | None = None
+    volatility_bps: Decimal | None = None  # standard deviation of recent mark-to-mark returns
+    id: int | None = None
+
+    @property
+    def fill_percent(self) -> Decimal:
+        if self.requested_quantity <= 0:
+            return ZERO
+        return self.filled_quantity * 100 / self.requested_quantity
+
+
+class ExecutionLog(Protocol):
+    def add(self, record: ExecutionRecord) -> None: ...
+
+    def list(self, symbol: str | None = None, limit: int | None = None) -> list[ExecutionRecord]: ...
+
+
 class UnitOfWork(Protocol):
     operations: OperationRepository
     audit: AuditLog
     policy: PolicyRepository
     marks: MarkRepository
+    executions: ExecutionLog
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from robson import bootstrap
-from robson.cli import demo, monitor, paper, parse, render, risk
+from robson.cli import demo, execution, monitor, paper, parse, render, risk
 from robson.cli.errors import REFUSED, fail, guarded
 from robson.config import Settings
 from robson.domain.errors import InvalidValue
@@ -344,6 +344,7 @@ def audit_command(
 paper.register(app, _app)
 risk.register(app, _app)
 monitor.register(app, _app)
+execution.register(app, _app)
 demo.register(app)
 
 

@@ -138,6 +138,33 @@ audit_events = Table(  # append-only: no code updates or deletes a row, and the 
     Index(None, "entity", "entity_id"),
 )
 
+execution_log = Table(  # one row per attempt to execute an order: what was asked, what happened, at what cost
+    "execution_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("venue", String(IDENTIFIER), nullable=False),
+    Column("operation_id", Integer, nullable=True),
+    Column("client_order_id", String(IDENTIFIER), nullable=False),
+    Column("symbol", String(SYMBOL), nullable=False),
+    Column("side", String(ENUM), nullable=False),
+    Column("type", String(ENUM), nullable=False),
+    Column("role", String(ENUM), nullable=False),
+    Column("requested_price", ExactDecimal, nullable=True),
+    Column("executed_price", ExactDecimal, nullable=True),
+    Column("slippage_bps", ExactDecimal, nullable=True),
+    Column("requested_quantity", ExactDecimal, nullable=False),
+    Column("filled_quantity", ExactDecimal, nullable=False),
+    Column("fees", ExactDecimal, nullable=False),
+    Column("latency_ms", ExactDecimal, nullable=False),
+    Column("retries", Integer, nullable=False),
+    Column("status", String(ENUM), nullable=False),
+    Column("error", Text, nullable=True),
+    Column("spread_bps", ExactDecimal, nullable=True),
+    Column("volatility_bps", ExactDecimal, nullable=True),
+    Index(None, "symbol", "id"),
+)
+
 # ---- the risk engine -------------------------------------------------------------------------
 
 policy_state = Table(  # one row (id 1): the account's PolicyState, read and written whole

@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 
 from robson.domain.events import DomainEvent
 from robson.domain.operation import Operation
+from robson.persistence.executions import SqlExecutionLog
 from robson.persistence.policy import SqlMarkRepository, SqlPolicyRepository
 from robson.persistence.repositories import SqlAuditLog, SqlOperationRepository
 from robson.ports import MarkRepository, OperationRepository, PolicyRepository
@@ -33,6 +34,7 @@ class SqlUnitOfWork:
     audit: SqlAuditLog
     policy: PolicyRepository
     marks: MarkRepository
+    executions: SqlExecutionLog
 
     def __init__(self, session_factory: Callable[[], Connection], actor: str = "robson") -> None:
         self.session_factory = session_factory
@@ -52,6 +54,7 @@ class SqlUnitOfWork:
         self.audit = SqlAuditLog(self._session)
         self.policy = SqlPolicyRepository(self._session)
         self.marks = SqlMarkRepository(self._session)
+        self.executions = SqlExecutionLog(self._session)
         return self
 
     def __exit__(self, *args: object) -> None:

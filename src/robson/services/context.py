@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -13,6 +14,15 @@ from robson.ports import Clock, ExchangePort, Notifier, UnitOfWork
 from robson.risk.limits import RiskLimits
 from robson.risk.sizing import Costs
 from robson.services.errors import NotFound
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often an order whose outcome was unknown (and which the venue shows it does not have) is sent again."""
+
+    attempts: int = 4  # sends in all, the first included
+    first_wait_seconds: float = 0.2
+    max_wait_seconds: float = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +43,9 @@ class Context:
     # the ledger's housekeeping, run by the monitor between passes so that no exit's commit pays for it
     # (SQLite: move the write-ahead log into the database file)
     housekeeping: Callable[[], None] = lambda: None
+    retry: RetryPolicy = field(default_factory=lambda: RetryPolicy())  # resending after an unknown outcome
+    sleep: Callable[[float], None] = lambda seconds: None  # the backoff between sends (the root sleeps)
+    stopwatch: Callable[[], float] = time.perf_counter  # for the execution log's latency
 
     def _exits_of(self, strategy: str) -> ExitPolicy | None:
         return self.exit_policies.get(strategy) or self.exit_policies.get("default")

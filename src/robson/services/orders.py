@@ -13,8 +13,8 @@ from robson.domain.events import DomainEvent
 from robson.domain.operation import CloseReason, Operation
 from robson.domain.orders import Order, OrderRole, OrderStatus, OrderType
 from robson.domain.values import OrderSide
-from robson.ports import OcoRequest, OrderReport, OrderRequest, Rejected, Retryable, UnknownOrder
-from robson.services import policy
+from robson.ports import ExecutionRecord, OcoRequest, OrderReport, OrderRequest, Rejected, Retryable, UnknownOrder
+from robson.services import execution, policy
 from robson.services.context import Context
 
 NEVER_REACHED = "never reached the venue (asked for its client order id: no such order)"
@@ -95,31 +95,59 @@ def reject(operation: Operation, order: Order, reason: str, at: datetime) -> Non
     _event(operation, "OrderRejected", order, at, {"status": before.value}, {"status": "REJECTED", "reason": reason})
 
 
-def send(ctx: Context, operation: Operation, order: Order) -> OrderReport | None:
-    """Send one recorded order. On an unknown outcome, ask the venue for the client order id before anything else.
-    Returns the venue's report, or None when the venue rejected the order (recorded on the order)."""
+def send(ctx: Context, operation: Operation, order: Order, reference: Decimal | None = None) -> OrderReport | None:
+    """Send one recorded order (see services/execution.py: exactly once, retried only when the venue provably does
+    not have it). Returns the venue's report, or None when the venue refused it (recorded on the order) or never
+    received it. `reference` is the market price when it was sent, for the execution log's slippage (the order's
+    own limit when not given)."""
     request = OrderRequest(
         order.client_order_id, order.symbol, order.side, order.type, order.quantity, order.price, order.stop_price
     )
+    sent = _sent(ctx, operation, order, reference if reference is not None else order.price)
+    attempts = execution.Attempts()
+    report: OrderReport | None
     try:
-        report = ctx.exchange.place_order(request)
+        report = execution.deliver(
+            ctx,
+            lambda: ctx.exchange.place_order(request),
+            lambda: execution.find_order(ctx, order.symbol, order.client_order_id),
+            attempts,
+        )
     except Rejected as refusal:
         reject(operation, order, f"{refusal.kind}: {refusal}", ctx.clock.now())
-        report = None
+        attempts.error, report = f"{refusal.kind}: {refusal}", None
     except Retryable:
         report = resolve_unknown(ctx, operation, order)
-    _count(ctx, order, report)
+    _count(ctx, order, report, [execution.record(ctx, sent, report, attempts, _status(order, report))])
     return report
 
 
-def _count(ctx: Context, order: Order, report: OrderReport | None) -> None:
-    """Tell the breakers an order went out (or was refused): bursts and runs of rejections trip them."""
-    if report is None and order.reject_reason == NEVER_REACHED:
+def _sent(ctx: Context, operation: Operation, order: Order, requested: Decimal | None) -> execution.Sent:
+    role = order.role.value if order.role is not None else "OTHER"
+    return execution.Sent(
+        operation.id, order.client_order_id, order.symbol, order.side, order.type, role, order.quantity, requested,
+        ctx.stopwatch(),
+    )  # fmt: skip
+
+
+def _status(order: Order, report: OrderReport | None) -> str:
+    return report.status.value if report is not None else order.status.value
+
+
+def _count(ctx: Context, order: Order, report: OrderReport | None, rows: list[ExecutionRecord]) -> None:
+    """Tell the breakers an order went out (or was refused): bursts and runs of rejections trip them. The execution
+    log's rows go in the same commit."""
+    if report is None and order.reject_reason == NEVER_REACHED:  # nothing reached the venue: nothing to count
+        with ctx.unit_of_work() as uow:
+            execution.log(uow, rows)
+            uow.commit()
         return
-    policy.record_order(ctx, rejected=report is None)
+    policy.record_order(ctx, rejected=report is None, executions=rows)
 
 
 def resolve_unknown(ctx: Context, operation: Operation, order: Order) -> OrderReport | None:
+    """After the last attempt: the venue's answer by client order id; no such order means it never arrived (the
+    plan may be executed again). If even asking fails, the order stays PENDING_NEW for reconciliation."""
     try:
         return ctx.exchange.get_order(order.symbol, order.client_order_id)
     except UnknownOrder:
@@ -139,16 +167,29 @@ def send_protection(ctx: Context, operation: Operation, stop: Order, target: Ord
         target.client_order_id,
         target.price,
     )
+    sent = [_sent(ctx, operation, leg, leg.price or leg.stop_price) for leg in (stop, target)]
+    attempts = execution.Attempts()
+
+    def find() -> tuple[OrderReport, ...] | None:
+        found = [execution.find_order(ctx, operation.symbol, leg.client_order_id) for leg in (stop, target)]
+        return None if any(r is None for r in found) else tuple(r for r in found if r is not None)
+
     result: tuple[OrderReport, ...] | None
     try:
-        result = ctx.exchange.place_oco(request)
+        result = execution.deliver(ctx, lambda: ctx.exchange.place_oco(request), find, attempts)
     except Rejected as refusal:
         now = ctx.clock.now()
         for order in (stop, target):
             reject(operation, order, f"{refusal.kind}: {refusal}", now)
-        result = None
+        attempts.error, result = f"{refusal.kind}: {refusal}", None
     except Retryable:
         reports = [resolve_unknown(ctx, operation, order) for order in (stop, target)]
         result = None if any(r is None for r in reports) else tuple(r for r in reports if r is not None)
-    _count(ctx, stop, result[0] if result else None)
+    rows = [
+        execution.record(
+            ctx, leg_sent, result[i] if result else None, attempts, _status(leg, result[i] if result else None)
+        )
+        for i, (leg, leg_sent) in enumerate(zip((stop, target), sent, strict=True))
+    ]
+    _count(ctx, stop, result[0] if result else None, rows)
     return result

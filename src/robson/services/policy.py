@@ -13,11 +13,11 @@ from decimal import Decimal
 from robson.domain.events import Alert
 from robson.domain.operation import Operation, OperationStatus
 from robson.domain.values import HUNDRED, ZERO
-from robson.ports import UnitOfWork
+from robson.ports import ExecutionRecord, UnitOfWork
 from robson.risk import breakers, policy_state
 from robson.risk.breakers import Update
 from robson.risk.policy_state import PolicyState, Readings, TierReading, TradingState
-from robson.services import gateway, portfolio
+from robson.services import execution, gateway, portfolio
 from robson.services.context import Context
 
 MARKS_KEPT = 500  # recent marks kept per symbol: enough for the correlation and price-move lookbacks
@@ -132,10 +132,16 @@ def resume(ctx: Context, override: str) -> PolicyState:
     return _judge(ctx, lambda uow, state: breakers.resume(state, limits, override, ctx.clock.now(), ctx.quote)).state
 
 
-def record_order(ctx: Context, *, rejected: bool) -> None:
-    """Count an order sent to the venue, for the order-rate and rejection breakers."""
+def record_order(ctx: Context, *, rejected: bool, executions: Sequence[ExecutionRecord] = ()) -> None:
+    """Count an order sent to the venue, for the order-rate and rejection breakers, and store its execution log
+    rows in the same commit."""
     limits = ctx.limits("default")
-    _judge(ctx, lambda uow, state: breakers.on_order(state, limits, ctx.clock.now(), rejected=rejected))
+
+    def rule(uow: UnitOfWork, state: PolicyState) -> Update:
+        execution.log(uow, executions)
+        return breakers.on_order(state, limits, ctx.clock.now(), rejected=rejected)
+
+    _judge(ctx, rule)
 
 
 def _sigmas(history: Sequence[Decimal], price: Decimal) -> Decimal | None:

@@ -53,7 +53,7 @@ def execute(ctx: Context, operation_id: int) -> Outcome:
         now = ctx.clock.now()
         entry = orders.new_order(op, OrderRole.ENTRY, op.side.entry_action, OrderType.MARKET, op.quantity, now)
         uow.commit()  # the intent is on record before the venue hears of it
-        report = orders.send(ctx, op, entry)
+        report = orders.send(ctx, op, entry, reference)
         if report is None and entry.reject_reason == orders.NEVER_REACHED:
             uow.commit()  # nothing happened on the venue: the plan stays PLANNED and can be executed again
             raise Refused(f"the entry {orders.NEVER_REACHED}; nothing was placed, execute again")
@@ -210,7 +210,7 @@ def exit_position(ctx: Context, uow: UnitOfWork, op: Operation, reason: CloseRea
     op.position.mark_closing()
     last = ctx.exchange.last_price(op.symbol)
     if reason in _LIMIT_FIRST and last is not None:
-        _send_exit(ctx, uow, op, reason, outcome, _through(ctx, op, last))
+        _send_exit(ctx, uow, op, reason, outcome, _through(ctx, op, last), last)
         _await_fill(ctx, uow, op, reason, outcome)
         if op.position.is_flat:
             return
@@ -219,7 +219,7 @@ def exit_position(ctx: Context, uow: UnitOfWork, op: Operation, reason: CloseRea
         if op.position.is_flat:
             return
         outcome.warnings.append(f"the marketable limit left {op.position.quantity} unfilled: sent at market")
-    _send_exit(ctx, uow, op, reason, outcome, None)
+    _send_exit(ctx, uow, op, reason, outcome, None, last)
 
 
 def _through(ctx: Context, op: Operation, last: Decimal) -> Decimal:
@@ -230,14 +230,20 @@ def _through(ctx: Context, op: Operation, last: Decimal) -> Decimal:
 
 
 def _send_exit(
-    ctx: Context, uow: UnitOfWork, op: Operation, reason: CloseReason, outcome: Outcome, limit: Decimal | None
+    ctx: Context,
+    uow: UnitOfWork,
+    op: Operation,
+    reason: CloseReason,
+    outcome: Outcome,
+    limit: Decimal | None,
+    reference: Decimal | None = None,
 ) -> None:
     kind = OrderType.MARKET if limit is None else OrderType.LIMIT
     order = orders.new_order(
         op, OrderRole.EXIT, op.side.exit_action, kind, op.position.quantity, ctx.clock.now(), price=limit
     )
     uow.commit()
-    report = orders.send(ctx, op, order)
+    report = orders.send(ctx, op, order, reference)
     if report is None:
         uow.commit()
         if limit is not None:

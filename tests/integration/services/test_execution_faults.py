@@ -31,6 +31,7 @@ class FaultyVenue:
         self.name = inner.name
         self.supports_short = inner.supports_short
         self.placed: list[str] = []
+        self.attempts = 0
 
     def __getattr__(self, attribute: str) -> object:
         return getattr(self.inner, attribute)
@@ -39,7 +40,8 @@ class FaultyVenue:
         fault = self.fault
         if fault in ("timeout_before", "timeout_after", "crash_after"):
             self.fault = "none"  # one fault, then the venue behaves
-        if fault == "timeout_before":
+        if fault in ("timeout_before", "down"):
+            self.attempts += 1
             raise Retryable("read timed out before the venue saw the request")
         report = self.inner.place_order(request)
         self.placed.append(request.client_order_id)
@@ -82,16 +84,30 @@ def test_timeout_after_accept_is_resolved_by_client_id_without_a_second_order(ap
     assert op.is_protected
 
 
-def test_timeout_before_the_venue_saw_it_leaves_the_plan_ready_to_execute_again(app: App) -> None:
+def test_timeout_before_the_venue_saw_it_is_sent_again_with_the_same_client_order_id(app: App) -> None:
     operation_id = _plan(app)
     ctx, venue = _with(app, "timeout_before")
+    op = trading.execute(ctx, operation_id).operation  # asked for rb1-e1: not there, so it went again
+    assert op.status is OperationStatus.ACTIVE
+    assert venue.attempts == 1 and venue.placed == ["rb1-e1"]
+    assert _venue_entries(app) == op.position.quantity == op.quantity
+    with app.context.unit_of_work() as uow:
+        [row] = [r for r in uow.executions.list() if r.client_order_id == "rb1-e1"]
+    assert row.retries == 1 and row.status == "FILLED" and row.error is not None and "timed out" in row.error
+
+
+def test_a_venue_that_never_answers_leaves_the_plan_ready_to_execute_again(app: App) -> None:
+    operation_id = _plan(app)
+    ctx, venue = _with(app, "down")
     with pytest.raises(Refused, match="never reached the venue"):
         trading.execute(ctx, operation_id)
+    assert venue.attempts == ctx.retry.attempts  # every attempt asked first, then sent the same id again
     op = planning.load(app.context, operation_id)
     assert op.status is OperationStatus.PLANNED
     assert op.order("rb1-e1").status is OrderStatus.REJECTED
     assert "BTC" not in app.context.exchange.balances() or _venue_entries(app) == 0
-    op = trading.execute(ctx, operation_id).operation  # the retry gets a new client order id
+    venue.fault = "none"
+    op = trading.execute(ctx, operation_id).operation  # executing again gets a new client order id
     assert op.status is OperationStatus.ACTIVE
     assert venue.placed == ["rb1-e2"]
 
