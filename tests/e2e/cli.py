@@ -18,8 +18,8 @@ def robson(*args: str, code: int = 0) -> str:
     return result.stdout
 
 
-def robson_json(*args: str) -> Any:
-    return json.loads(robson(*args, "--json"))
+def robson_json(*args: str, code: int = 0) -> Any:
+    return json.loads(robson(*args, "--json", code=code))
 
 
 def failure(*args: str, code: int) -> str:

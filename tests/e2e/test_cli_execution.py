@@ -30,3 +30,11 @@ def test_each_order_sent_leaves_an_execution_row_and_stats_summarise_them(db: li
 
 def test_bad_input_is_one_line(db: list[str]) -> None:
     assert "--limit" in failure(*db, "execution", "log", "--limit", "0", code=2)
+
+
+def test_reconcile_says_they_agree_or_flags_what_needs_the_trader_with_exit_4(db: list[str]) -> None:
+    assert "agree" in robson(*db, "reconcile")
+    robson(*db, "paper", "reset", "--balance", "USDT=10000", "--balance", "BTC=0.5")
+    flagged = robson(*db, "reconcile", code=4)
+    assert "FLAGGED BTC" in flagged and "0.5 BTC belong to no operation" in flagged
+    assert robson_json(*db, "reconcile", code=4)[0]["kind"] == "FLAGGED"

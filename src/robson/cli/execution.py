@@ -13,6 +13,7 @@ from robson.bootstrap import App
 from robson.cli import render
 from robson.cli.errors import guarded
 from robson.services import execution
+from robson.services import reconcile as reconciliation
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output; decimals as strings.")]
 SymbolOption = Annotated[str | None, typer.Option(help="Only this symbol, e.g. BTC/USDT.")]
@@ -57,6 +58,22 @@ def register(app: typer.Typer, build: Callable[[], App]) -> None:
                 r.error or "",
             )  # fmt: skip
         render.console.print(table)
+
+    @app.command()
+    @guarded
+    def reconcile(json_output: JsonOption = False) -> None:
+        """Compare the ledger with the venue: repair what is safe (fills while away, finished, vanished or never
+        sent orders), flag the rest for you. Exit 4 when something needs your attention."""
+        result = reconciliation.reconcile(build().context)
+        if json_output:
+            render.emit_json([dataclasses.asdict(d) for d in result.differences])
+        elif not result.differences:
+            render.console.print("the ledger and the venue agree")
+        for difference in [] if json_output else result.differences:
+            style = "yellow" if difference.kind == "FLAGGED" else "green"
+            render.console.print(f"[{style}]{difference.kind}[/] {difference.subject}: {difference.detail}")
+        if result.flagged:
+            raise typer.Exit(4)
 
     @execution_app.command("stats")
     @guarded

@@ -22,7 +22,7 @@ from robson.exits.policy import ExitPolicy
 from robson.exits.state import ExitState, PositionView
 from robson.monitor.index import TriggerIndex
 from robson.ports import PriceFeed
-from robson.services import exits, following, planning, policy
+from robson.services import exits, following, planning, policy, reconcile
 from robson.services.context import Context
 from robson.services.trading import Outcome
 
@@ -85,8 +85,12 @@ class Monitor:
             self.rules.setdefault(op.symbol, {})[op.id] = watched
 
     def recover(self) -> list[Outcome]:
-        """Reconcile with the venue, rebuild the index, act on anything crossed while the process was down."""
-        outcomes = following.sync(self.ctx)
+        """Reconcile with the venue, rebuild the index, act on anything crossed while the process was down. What
+        reconciliation cannot repair (a position no operation accounts for, an unknown order) is alerted."""
+        reconciled = reconcile.reconcile(self.ctx)
+        for difference in reconciled.flagged:
+            self._alert("warning", "RECONCILE", f"{difference.subject}: {difference.detail}")
+        outcomes = reconciled.outcomes
         self.rebuild()
         for symbol in sorted(self.index.symbols()):
             price = self.ctx.exchange.last_price(symbol)
@@ -164,16 +168,19 @@ class Monitor:
     def _fallback(self) -> list[Outcome]:
         if not self.stale_alerted:
             self.stale_alerted = True
-            message = f"no price for {self.stale_after_seconds} s: polling the venue directly"
-            alert = Alert("warning", "FEED_STALE", message, self.ctx.clock.now())
-            if self.ctx.notifier is not None:
-                self.ctx.notifier.notify(alert)
+            self._alert(
+                "warning", "FEED_STALE", f"no price for {self.stale_after_seconds} s: polling the venue directly"
+            )
         outcomes: list[Outcome] = []
         for symbol in sorted(self.index.symbols()):
             price = self.ctx.exchange.last_price(symbol)
             if price is not None:
                 outcomes += self.index_tick(symbol, price)
         return outcomes
+
+    def _alert(self, severity: str, code: str, message: str) -> None:
+        if self.ctx.notifier is not None:
+            self.ctx.notifier.notify(Alert(severity, code, message, self.ctx.clock.now()))
 
     def index_tick(self, symbol: str, price: Decimal) -> list[Outcome]:
         """A price from the fallback poll: evaluated like a tick, without resetting the stale clock."""

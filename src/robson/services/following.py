@@ -110,10 +110,9 @@ def sync(ctx: Context, operation_ids: Collection[int] | None = None, *, enforce_
                 try:
                     report = ctx.exchange.get_order(order.symbol, order.client_order_id)
                 except UnknownOrder:
-                    if order.status is OrderStatus.PENDING_NEW:
-                        orders.reject(op, order, orders.NEVER_REACHED, ctx.clock.now())
-                    else:
-                        outcome.warnings.append(f"order {order.client_order_id} is unknown to the venue")
+                    said = orders.forget(op, order, ctx.clock.now())  # below, the position is protected again
+                    if order.status is not OrderStatus.REJECTED:
+                        outcome.warnings.append(said)
                     continue
                 outcome.changes += orders.apply_report(op, report, ctx.clock.now())
             uow.commit()

@@ -95,6 +95,27 @@ def reject(operation: Operation, order: Order, reason: str, at: datetime) -> Non
     _event(operation, "OrderRejected", order, at, {"status": before.value}, {"status": "REJECTED", "reason": reason})
 
 
+def forget(operation: Operation, order: Order, at: datetime) -> str:
+    """An order the venue does not know: never placed (rejected), or acknowledged once and gone since (the venue
+    purged it, the paper account was reset): nothing of it can work any more, so it is recorded as EXPIRED.
+    Returns what happened, for the trader."""
+    if order.status is OrderStatus.PENDING_NEW:
+        reject(operation, order, NEVER_REACHED, at)
+        return f"order {order.client_order_id} {NEVER_REACHED}"
+    gone = OrderReport(
+        order.client_order_id,
+        order.exchange_order_id or "",
+        order.symbol,
+        order.side,
+        order.type,
+        OrderStatus.EXPIRED,
+        order.quantity,
+        order.filled_quantity,
+    )
+    apply_report(operation, gone, at)
+    return f"order {order.client_order_id} is unknown to the venue: recorded as EXPIRED"
+
+
 def send(ctx: Context, operation: Operation, order: Order, reference: Decimal | None = None) -> OrderReport | None:
     """Send one recorded order (see services/execution.py: exactly once, retried only when the venue provably does
     not have it). Returns the venue's report, or None when the venue refused it (recorded on the order) or never

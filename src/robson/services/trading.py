@@ -10,7 +10,7 @@ from robson.domain.errors import DomainError, InvalidValue
 from robson.domain.operation import CloseReason, Operation, OperationStatus
 from robson.domain.orders import Order, OrderRole, OrderStatus, OrderType
 from robson.domain.values import HUNDRED, ONE, OrderSide, ceil_to_step, floor_to_step
-from robson.ports import ExchangeError, OrderReport, UnitOfWork, UnknownOrder
+from robson.ports import ExchangeError, UnitOfWork, UnknownOrder
 from robson.risk.sizing import loss_per_unit
 from robson.services import orders, planning, policy
 from robson.services.context import Context
@@ -157,23 +157,9 @@ def cancel_open_orders(ctx: Context, op: Operation, outcome: Outcome) -> None:
 
 
 def _unknown_to_the_venue(ctx: Context, op: Operation, order: Order, outcome: Outcome) -> None:
-    """An order the venue does not know: never placed (rejected), or acknowledged once and gone since (the venue
-    purged it, the paper account was reset): nothing of it can work any more, so it is recorded as EXPIRED."""
-    if order.status is OrderStatus.PENDING_NEW:
-        orders.reject(op, order, "unknown to the venue", ctx.clock.now())
-        return
-    gone = OrderReport(
-        order.client_order_id,
-        order.exchange_order_id or "",
-        order.symbol,
-        order.side,
-        order.type,
-        OrderStatus.EXPIRED,
-        order.quantity,
-        order.filled_quantity,
-    )
-    orders.apply_report(op, gone, ctx.clock.now())
-    outcome.warnings.append(f"order {order.client_order_id} is unknown to the venue: recorded as EXPIRED")
+    said = orders.forget(op, order, ctx.clock.now())
+    if order.status is not OrderStatus.REJECTED:
+        outcome.warnings.append(said)
 
 
 MARKETABLE_THROUGH = Decimal("0.001")  # a manual or emergency close crosses the price by 0.1%
