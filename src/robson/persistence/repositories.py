@@ -16,7 +16,7 @@ from robson.domain.events import DomainEvent
 from robson.domain.fills import Fill
 from robson.domain.operation import Operation, OperationStatus
 from robson.persistence.mapping import Row, fill_row, operation_from_rows, operation_row, order_row
-from robson.persistence.sql import upsert_returning_ids
+from robson.persistence.sql import upsert
 from robson.persistence.tables import audit_events, fills, operations, orders
 from robson.ports import AuditRecord
 
@@ -162,21 +162,21 @@ class SqlOperationRepository:
     def _write_children(
         self, operation: Operation, changed: builtins.list[dict[str, Any]], new: builtins.list[Fill]
     ) -> None:
-        """Upsert the orders that changed (one statement, returning their ids) and insert the new fills."""
+        """Insert the orders never stored (each returns its id), upsert the stored ones that changed (by client order
+        id, in one statement), and insert the new fills."""
         assert operation.id is not None
         stored = self._stored[operation.id]
         by_client_id = {order.client_order_id: order for order in operation.orders}
-        for row in changed:  # an order never stored (usually one at a time): a plain insert returns its id
+        known = []
+        for row in changed:
             order = by_client_id[row["client_order_id"]]
-            if order.id is None:
+            if order.id is None:  # never stored: usually one at a time (an exit, an entry)
                 order.id = self.session.execute(_INSERT_ORDER, row).scalar_one()
-                stored.orders[row["client_order_id"]] = row
-        changed = [row for row in changed if stored.orders.get(row["client_order_id"]) is not row]
-        if changed:  # orders stored before (by this or another process): by client order id
-            ids = upsert_returning_ids(self.session, orders, changed, keys=["client_order_id"])
-            for row, order_id in zip(changed, ids, strict=True):
-                by_client_id[row["client_order_id"]].id = order_id
-                stored.orders[row["client_order_id"]] = row
+            else:
+                known.append(row)
+            stored.orders[row["client_order_id"]] = row
+        if known:
+            upsert(self.session, orders, known, keys=["client_order_id"])
         if new:
             self.session.execute(_INSERT_FILLS, [fill_row(fill) | {"operation_id": operation.id} for fill in new])
             stored.fills.update(fill.trade_id for fill in new)

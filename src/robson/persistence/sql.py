@@ -22,19 +22,6 @@ def upsert(session: Connection, table: Table, rows: Sequence[Row], keys: Sequenc
     session.execute(statement, list(rows))
 
 
-def upsert_returning_ids(session: Connection, table: Table, rows: Sequence[Row], keys: Sequence[str]) -> list[int]:
-    """`upsert`, returning each row's id (inserted or updated) in the order of the rows: one statement in all."""
-    dialect = session.dialect.name
-    statement = _upsert_returning(dialect, table, tuple(rows[0]), tuple(keys))
-    return list(session.scalars(statement, list(rows)).all())
-
-
-@functools.lru_cache(maxsize=256)
-def _upsert_returning(dialect: str, table: Table, columns: tuple[str, ...], keys: tuple[str, ...]) -> Executable:
-    statement = _upsert_statement(dialect, table, columns, keys)
-    return statement.returning(table.c.id, sort_by_parameter_order=True)  # type: ignore[attr-defined]
-
-
 @functools.lru_cache(maxsize=256)
 def _upsert_statement(dialect: str, table: Table, columns: tuple[str, ...], keys: tuple[str, ...]) -> Executable:
     """Built once per shape: building the ON CONFLICT clause costs far more than running it."""

@@ -71,6 +71,16 @@ def deliver(ctx: Context, send: Callable[[], T], find: Callable[[], T | None], a
                 return found
             raise
 
+    try:
+        return once()  # the usual case: one send, and none of the retry machinery on the exit path
+    except Retryable as error:
+        failed = [error]
+
+    def again() -> T:
+        if failed:  # the send above, replayed as tenacity's first attempt so that it waits and counts from it
+            raise failed.pop()
+        return once()
+
     retrying = Retrying(
         stop=stop_after_attempt(max(1, policy.attempts)),
         wait=_wait(policy),
@@ -79,7 +89,7 @@ def deliver(ctx: Context, send: Callable[[], T], find: Callable[[], T | None], a
         before_sleep=lambda state: _count(attempts),
         reraise=True,
     )
-    return retrying(once)
+    return retrying(again)
 
 
 def _count(attempts: Attempts) -> None:

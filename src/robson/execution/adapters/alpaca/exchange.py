@@ -1,200 +1,73 @@
-"""The Alpaca venue (US equities) behind the ExchangePort, through alpaca-py's TradingClient. The only alpaca import.
-
-Choices, and why:
-- Symbols: Robson says "AAPL/USD", Alpaca says "AAPL". Only the configured symbols are traded; the rest are
-  UnknownSymbol, as on the paper venue.
-- Retries are Robson's decision: alpaca-py retries 429 and 504 three times, 3 s apart, by itself, and its
-  TradingClient neither forwards `retry_attempts` nor accepts 0. So the client's retry count and its requests
-  session (which has no timeout at all by default) are set right after construction (`_quiet`).
-- Instruments come from GET /v2/assets/{symbol} (only `active` and `tradable` assets count). Tick 0.01 (sub-penny
-  prices exist only under $1), step 1 share and min 1 share even when the asset is `fractionable`: Alpaca accepts
-  fractions only on market/day orders, never on the stops, targets and brackets Robson rests. Min notional 0.
-- last_price is the latest trade from the market data API (GET /v2/stocks/trades/latest), another alpaca-py
-  client; its base URL follows `base_url` when one is given, so one fake serves both. The data API sends prices as
-  JSON numbers: the Decimal is built from their shortest text (repr), never from binary float arithmetic.
-- Fees are zero: Alpaca charges no commission on US equities (the SEC/FINRA pass-through on sells is not modelled).
-- Balances: "USD" free = min(cash, buying power): Robson trades unlevered, so margin buying power never counts;
-  locked = the rest of the cash (held for open buys). One balance per position (asset "AAPL"); locked = shares
-  held for open sell orders (qty - qty_available).
-- Fills: an Alpaca order carries only cumulative `filled_qty` / `filled_avg_price`, so the executions come from
-  GET /v2/account/activities/FILL (one Fill per execution, the activity id as trade id; Robson dedups on it).
-  Activities may trail the order for a moment: a report then carries fewer fills; the next one catches up.
-- Market hours: a MARKET order (or a bracket with a market entry) is refused while GET /v2/clock says the market is
-  closed (MarketClosed): Alpaca would queue it for the open at an unknown price.
-- OCO: Alpaca's exit-only OCO is ONE order (the take-profit limit, sent under the target's client order id) with
-  the stop as its leg, and Alpaca names the leg itself. Robson's stop id is remembered in this process and
-  resolved through the parent; after a restart the stop leg is still reported by open_orders (under Alpaca's id
-  when this process did not place it), but get_order(stop id) cannot find it. See the report on ports.
-- Order types: STOP_MARKET -> stop, TAKE_PROFIT_LIMIT -> a plain limit (a resting limit beyond the market already
-  waits for the price; refused when its trigger differs from its limit), trailing stops are reported as
-  STOP_MARKET at their current stop. Resting orders are GTC; market orders DAY.
-- Every error goes through `translate` once; messages are one line and never carry the keys.
-"""
+"""AlpacaExchange: the ExchangePort over alpaca-py's TradingClient, plus brackets and trailing stops."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any, TypeVar
 
 import requests
 from alpaca.common.enums import Sort
-from alpaca.common.exceptions import APIError
 from alpaca.common.rest import RESTClient
 from alpaca.data.historical.stock import StockHistoricalDataClient
-from alpaca.data.requests import StockLatestTradeRequest
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import AssetStatus, OrderClass, QueryOrderStatus, TimeInForce
 from alpaca.trading.enums import OrderSide as AlpacaSide
-from alpaca.trading.enums import OrderStatus as AlpacaStatus
-from alpaca.trading.enums import OrderType as AlpacaType
 from alpaca.trading.models import Asset, Position, TradeAccount
 from alpaca.trading.models import Clock as MarketClock
 from alpaca.trading.models import Order as AlpacaOrder
 from alpaca.trading.requests import (
     GetOrderByIdRequest,
     GetOrdersRequest,
-    LimitOrderRequest,
-    MarketOrderRequest,
-    StopLimitOrderRequest,
-    StopLossRequest,
-    StopOrderRequest,
-    TakeProfitRequest,
     TrailingStopOrderRequest,
 )
-from alpaca.trading.requests import OrderRequest as AlpacaOrderRequest
-from pydantic import ValidationError
 
 from robson.domain.errors import InvalidValue
 from robson.domain.fills import Fill
-from robson.domain.instrument import Instrument, split_symbol
-from robson.domain.orders import OrderStatus, OrderType
+from robson.domain.instrument import Instrument
+from robson.domain.orders import OrderType
 from robson.domain.values import ONE, ZERO, OrderSide
+from robson.execution.adapters.alpaca.errors import MarketClosed, _one_line, translate
+from robson.execution.adapters.alpaca.wire import (
+    _ACTIVITY_PAGE,
+    _ACTIVITY_PAGES,
+    _GROUP_CLASSES,
+    _STOP_TYPES,
+    DEFAULT_SYMBOLS,
+    QUOTE,
+    TICK,
+    _alpaca_side,
+    _bracket_request,
+    _decimal,
+    _duration,
+    _expect,
+    _latest_trade_request,
+    _oco_request,
+    _order_type,
+    _simple_request,
+    _status,
+    _time,
+    _wire_symbol,
+)
 from robson.ports import (
     Balance,
     Clock,
     DuplicateOrder,
-    ExchangeError,
     Fatal,
     FeeRates,
-    FilterFailure,
-    InsufficientFunds,
     OcoRequest,
     OrderReport,
     OrderRequest,
-    RateLimited,
     Rejected,
-    Retryable,
     UnknownOrder,
     UnknownSymbol,
 )
 
 T = TypeVar("T")
 M = TypeVar("M")
-
-QUOTE = "USD"
-TICK = Decimal("0.01")
-DEFAULT_SYMBOLS = ("AAPL/USD", "MSFT/USD", "SPY/USD", "QQQ/USD")
-_STOP_TYPES = (AlpacaType.STOP, AlpacaType.STOP_LIMIT, AlpacaType.TRAILING_STOP)
-_GROUP_CLASSES = (OrderClass.BRACKET, OrderClass.OCO, OrderClass.OTO)
-_ACTIVITY_PAGE = 100
-_ACTIVITY_PAGES = 50  # 5,000 executions since the order was sent: far beyond any Robson order
-_FILTER_WORDS = ("sub-penny", "increment", "fractional", "whole number", "qty must", "min notional")
-
-
-class MarketClosed(Rejected):
-    """A MARKET order while the US equity market is closed: Alpaca would fill it at the open, at an unknown price."""
-
-    kind = "MARKET_CLOSED"
-
-
-# ---- errors: translated once ------------------------------------------------------------------
-
-
-def translate(error: Exception) -> ExchangeError:
-    """Map anything alpaca-py or requests raised to Robson's Retryable / Rejected / Fatal, in one line."""
-    if isinstance(error, ExchangeError):
-        return error
-    if isinstance(error, APIError):
-        return _translate_api_error(error)
-    if isinstance(error, requests.exceptions.ConnectTimeout):
-        return Retryable("could not connect to Alpaca in time (ConnectTimeout); nothing was sent")
-    if isinstance(error, requests.exceptions.Timeout):
-        return Retryable(f"Alpaca did not answer in time ({type(error).__name__}); the outcome is unknown")
-    bad_url = (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)
-    if isinstance(error, bad_url):
-        return Fatal(f"the Alpaca base URL is not usable ({type(error).__name__})")
-    if isinstance(error, requests.exceptions.RequestException):
-        return Retryable(f"network error talking to Alpaca ({type(error).__name__}); the outcome is unknown")
-    if isinstance(error, ValidationError):
-        if error.title.endswith("Request"):
-            return Rejected(f"alpaca-py refused the {error.title}: {_first_error(error)}")
-        return Fatal(f"Alpaca answered a {error.title} alpaca-py cannot read: {_first_error(error)}")
-    return Fatal(f"unexpected error from alpaca-py ({type(error).__name__}): {_one_line(str(error))}")
-
-
-def _translate_api_error(error: APIError) -> ExchangeError:
-    status = error.status_code
-    code, message = _error_body(error)
-    text = f"Alpaca HTTP {status}" + (f" code {code}" if code is not None else "") + f": {message}"
-    lowered = message.lower()
-    if status == 429:
-        return RateLimited(text, _retry_after(error))
-    if status is None or status >= 500 or status == 408:
-        return Retryable(text)
-    if status == 401:
-        return Fatal(text)
-    if status == 403:
-        if "insufficient" in lowered:
-            return InsufficientFunds(text)
-        return Fatal(text) if "forbidden" in lowered else Rejected(text)
-    if "client_order_id must be unique" in lowered:
-        return DuplicateOrder(text)
-    if "asset" in lowered and ("not found" in lowered or "not tradable" in lowered or "not active" in lowered):
-        return UnknownSymbol(text)
-    if status == 404 or "not cancelable" in lowered or ("already in" in lowered and "state" in lowered):
-        return UnknownOrder(text)
-    if any(word in lowered for word in _FILTER_WORDS):
-        return FilterFailure(text)
-    return Rejected(text)
-
-
-def _error_body(error: APIError) -> tuple[int | None, str]:
-    """Alpaca's {"code", "message"} body, or the first line of whatever else came back (a proxy's HTML page)."""
-    response = error.response
-    raw = response.text if response is not None else str(error)
-    try:
-        body = json.loads(raw)
-    except (TypeError, ValueError):
-        body = None
-    if isinstance(body, dict):
-        code = body.get("code")
-        return (code if isinstance(code, int) else None), _one_line(str(body.get("message") or "no message"))
-    return None, _one_line(raw) or "no details"
-
-
-def _retry_after(error: APIError) -> float | None:
-    response = error.response
-    value = response.headers.get("Retry-After") if response is not None else None
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _first_error(error: ValidationError) -> str:
-    first = error.errors()[0] if error.errors() else {"msg": str(error)}
-    return _one_line(str(first.get("msg", "")))
-
-
-def _one_line(text: str, limit: int = 200) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 3] + "..."
-
 
 # ---- the adapter --------------------------------------------------------------------------------
 
@@ -576,168 +449,3 @@ class AlpacaExchange:
 
     def _robson_symbol(self, wire: str) -> str:
         return self._by_wire.get(wire, f"{wire}/{QUOTE}")
-
-
-# ---- requests and conversions -----------------------------------------------------------------
-
-_PARAMETERS = {  # which of price and stop_price each order type takes
-    OrderType.MARKET: (False, False),
-    OrderType.LIMIT: (True, False),
-    OrderType.STOP_MARKET: (False, True),
-    OrderType.STOP_LIMIT: (True, True),
-    OrderType.TAKE_PROFIT_LIMIT: (True, True),
-}
-
-
-def _simple_request(request: OrderRequest, wire: str) -> AlpacaOrderRequest:
-    _check_parameters(request)
-    common: dict[str, Any] = {
-        "symbol": wire,
-        "qty": float(request.quantity),
-        "side": _alpaca_side(request.side),
-        "client_order_id": request.client_order_id,
-    }
-    price = float(request.price) if request.price is not None else None
-    stop = float(request.stop_price) if request.stop_price is not None else None
-    if request.type is OrderType.MARKET:
-        return MarketOrderRequest(time_in_force=TimeInForce.DAY, **common)
-    if request.type is OrderType.LIMIT:
-        return LimitOrderRequest(time_in_force=TimeInForce.GTC, limit_price=price, **common)
-    if request.type is OrderType.STOP_MARKET:
-        return StopOrderRequest(time_in_force=TimeInForce.GTC, stop_price=stop, **common)
-    if request.type is OrderType.STOP_LIMIT:
-        return StopLimitOrderRequest(time_in_force=TimeInForce.GTC, stop_price=stop, limit_price=price, **common)
-    if request.stop_price != request.price:
-        raise Rejected("Alpaca has no take-profit-limit order: only one whose trigger equals its limit can be a limit")
-    return LimitOrderRequest(time_in_force=TimeInForce.GTC, limit_price=price, **common)
-
-
-def _check_parameters(request: OrderRequest) -> None:
-    takes_price, takes_stop = _PARAMETERS[request.type]
-    for name, value, wanted in (("price", request.price, takes_price), ("stop_price", request.stop_price, takes_stop)):
-        if value is not None and not wanted:
-            raise Rejected(f"a {request.type} order takes no {name}")
-        if value is None and wanted:
-            raise Rejected(f"a {request.type} order needs a {name}")
-        if value is not None and (not value.is_finite() or value <= 0):
-            raise Rejected(f"{name} must be a positive number, got {value}")
-    if not request.quantity.is_finite() or request.quantity <= 0:
-        raise Rejected(f"quantity must be a positive number, got {request.quantity}")
-
-
-def _oco_request(request: OcoRequest, wire: str) -> LimitOrderRequest:
-    return LimitOrderRequest(
-        symbol=wire,
-        qty=float(request.quantity),
-        side=_alpaca_side(request.side),
-        time_in_force=TimeInForce.GTC,
-        order_class=OrderClass.OCO,
-        client_order_id=request.target_client_order_id,
-        take_profit=TakeProfitRequest(limit_price=float(request.target_price)),
-        stop_loss=StopLossRequest(stop_price=float(request.stop_price)),
-    )
-
-
-def _bracket_request(
-    request: OrderRequest, wire: str, stop_price: Decimal, target_price: Decimal
-) -> AlpacaOrderRequest:
-    if request.type not in (OrderType.MARKET, OrderType.LIMIT):
-        raise Rejected(f"a bracket entry must be a MARKET or LIMIT order, not {request.type}")
-    _check_parameters(request)
-    common: dict[str, Any] = {
-        "symbol": wire,
-        "qty": float(request.quantity),
-        "side": _alpaca_side(request.side),
-        "time_in_force": TimeInForce.GTC,  # the exits live as long as the entry: a DAY bracket drops them at close
-        "client_order_id": request.client_order_id,
-        "order_class": OrderClass.BRACKET,
-        "take_profit": TakeProfitRequest(limit_price=float(target_price)),
-        "stop_loss": StopLossRequest(stop_price=float(stop_price)),
-    }
-    if request.type is OrderType.MARKET:
-        return MarketOrderRequest(**common)
-    assert request.price is not None
-    return LimitOrderRequest(limit_price=float(request.price), **common)
-
-
-def _latest_trade_request(wire: str) -> StockLatestTradeRequest:
-    return StockLatestTradeRequest(symbol_or_symbols=wire)
-
-
-def _expect(value: object, model: type[M]) -> M:
-    if not isinstance(value, model):
-        raise Fatal(f"alpaca-py answered {type(value).__name__} where {model.__name__} was due")
-    return value
-
-
-def _wire_symbol(symbol: str) -> str:
-    try:
-        base, quote = split_symbol(symbol)
-    except InvalidValue as error:
-        raise UnknownSymbol(str(error)) from None
-    if quote != QUOTE or f"{base}/{quote}" != symbol:
-        raise UnknownSymbol(f"Alpaca symbols look like AAPL/USD, got {symbol!r}")
-    return base
-
-
-def _alpaca_side(side: OrderSide) -> AlpacaSide:
-    return AlpacaSide.BUY if side is OrderSide.BUY else AlpacaSide.SELL
-
-
-_TYPES = {
-    AlpacaType.MARKET: OrderType.MARKET,
-    AlpacaType.LIMIT: OrderType.LIMIT,
-    AlpacaType.STOP: OrderType.STOP_MARKET,
-    AlpacaType.STOP_LIMIT: OrderType.STOP_LIMIT,
-    AlpacaType.TRAILING_STOP: OrderType.STOP_MARKET,
-}
-
-_CLOSED = {
-    AlpacaStatus.FILLED: OrderStatus.FILLED,
-    AlpacaStatus.CANCELED: OrderStatus.CANCELED,
-    AlpacaStatus.REPLACED: OrderStatus.CANCELED,  # superseded by the order that replaced it
-    AlpacaStatus.EXPIRED: OrderStatus.EXPIRED,
-    AlpacaStatus.REJECTED: OrderStatus.REJECTED,
-}
-
-
-def _order_type(order: AlpacaOrder) -> OrderType:
-    kind = order.type or order.order_type
-    if kind not in _TYPES:
-        raise Fatal(f"Alpaca order {order.client_order_id} has a type Robson does not trade: {kind}")
-    return _TYPES[kind]
-
-
-def _status(order: AlpacaOrder) -> OrderStatus:
-    """Alpaca's 18 statuses onto Robson's: anything not final is working (held bracket legs included)."""
-    if order.status in _CLOSED:
-        return _CLOSED[order.status]
-    filled = _decimal(order.filled_qty) or ZERO
-    if order.status == AlpacaStatus.CALCULATED and filled == _decimal(order.qty):
-        return OrderStatus.FILLED
-    return OrderStatus.PARTIALLY_FILLED if filled > 0 else OrderStatus.NEW
-
-
-def _decimal(value: object) -> Decimal | None:
-    """Alpaca's numbers are strings; the data API's are JSON numbers, taken by their shortest text, not their bits."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    return Decimal(str(value))
-
-
-def _time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
-
-
-def _duration(delta: timedelta) -> str:
-    minutes = max(int(delta.total_seconds() // 60), 0)
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    return (f"{days}d " if days else "") + f"{hours}h {minutes:02d}m"

@@ -1,0 +1,276 @@
+"""BinanceExchange: the ExchangePort over ccxt's synchronous client."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import ccxt  # type: ignore[import-untyped]
+import ccxt.pro  # type: ignore[import-untyped]
+
+from robson.domain.fills import Fill
+from robson.domain.instrument import Instrument
+from robson.domain.orders import OrderStatus
+from robson.domain.values import ZERO, OrderSide, is_on_step
+from robson.execution.adapters.binance.errors import _redact, _RedactedLog, translate
+from robson.execution.adapters.binance.feed import BinanceFeed
+from robson.execution.adapters.binance.wire import (
+    BINANCE_TYPES,
+    ORDER_STATUSES,
+    _amount,
+    _Client,
+    _config,
+    _fill,
+    _instrument,
+    _order_kind,
+    _order_shape,
+    _point_at,
+)
+from robson.ports import (
+    Balance,
+    Fatal,
+    FeeRates,
+    FilterFailure,
+    OcoRequest,
+    OrderReport,
+    OrderRequest,
+    Rejected,
+    UnknownSymbol,
+)
+
+T = TypeVar("T")
+
+# ---- the exchange --------------------------------------------------------------------------------------------
+
+
+class BinanceExchange:
+    """ExchangePort for Binance spot (REST, signed with an HMAC key)."""
+
+    name = "binance"
+    supports_short = False  # spot: selling needs the base asset
+
+    def __init__(
+        self,
+        api_key: str,
+        secret: str,
+        *,
+        base_url: str | None = None,
+        ws_url: str | None = None,
+        timeout_ms: int = 10000,
+        symbols: Sequence[str] | None = None,
+    ) -> None:
+        self._secrets = tuple(s for s in (api_key, secret) if s)
+        self._client = _Client(_config(api_key, secret, base_url, timeout_ms))
+        self._client.logger = _RedactedLog(logging.getLogger(f"{__name__}.http"), self._secrets)
+        _point_at(self._client, base_url, None)
+        self._settings = (base_url, ws_url, timeout_ms)
+        self._symbols = frozenset(symbols) if symbols else None
+        self._lock = threading.RLock()  # one request at a time: the client keeps the last reply
+        self._fees: FeeRates | None = None
+        self._list_ids: dict[tuple[str, int], str] = {}  # (symbol, Binance orderListId) -> our list id
+
+    def price_feed(self, symbols: Sequence[str] | None = None) -> BinanceFeed:
+        """A websocket feed on the same venue, with this exchange's REST as its fallback."""
+        base_url, ws_url, timeout_ms = self._settings
+        wanted = list(symbols) if symbols else sorted(self._symbols or ())
+        return BinanceFeed(wanted, base_url=base_url, ws_url=ws_url, timeout_ms=timeout_ms, rest=self)
+
+    # ---- reading --------------------------------------------------------------------------------------------
+
+    def instruments(self) -> dict[str, Instrument]:
+        """Spot markets that are trading (only `symbols` when given), with their PRICE/LOT/NOTIONAL filters."""
+        found = {}
+        for symbol, market in self._markets().items():
+            wanted = self._symbols is None or symbol in self._symbols
+            if wanted and market.get("spot") and market["info"].get("status") == "TRADING":
+                found[symbol] = _instrument(market)
+        return found
+
+    def fee_rates(self, symbol: str) -> FeeRates:
+        self._market(symbol)
+        if self._fees is None:
+            self._read_account()
+        assert self._fees is not None
+        return self._fees
+
+    def last_price(self, symbol: str) -> Decimal | None:
+        market = self._market(symbol)
+        raw = self._call(lambda client: client.publicGetTickerPrice({"symbol": market["id"]}))
+        return _amount(raw, "price") if isinstance(raw, dict) and raw.get("price") else None
+
+    def balances(self) -> dict[str, Balance]:
+        """Every asset the account holds (free or locked); zero balances are left out."""
+        return self._read_account()
+
+    def get_order(self, symbol: str, client_order_id: str) -> OrderReport:
+        self._market(symbol)
+        order = self._call(lambda c: c.fetch_order(None, symbol, {"origClientOrderId": client_order_id}))
+        return self._report(order["info"])
+
+    def open_orders(self, symbol: str | None = None) -> list[OrderReport]:
+        """Open orders, oldest first."""
+        if symbol is not None:
+            self._market(symbol)
+        orders = self._call(lambda client: client.fetch_open_orders(symbol))
+        raws = sorted((o["info"] for o in orders), key=lambda raw: (int(raw.get("time", 0)), int(raw["orderId"])))
+        return [self._report(raw) for raw in raws]
+
+    # ---- trading --------------------------------------------------------------------------------------------
+
+    def place_order(self, request: OrderRequest) -> OrderReport:
+        market = self._market(request.symbol)
+        kind, price, params = _order_shape(request)
+        self._check_offered(market, BINANCE_TYPES[request.type])
+        self._check_steps(market, request.quantity, request.price, request.stop_price)
+        params |= {"newClientOrderId": request.client_order_id, "newOrderRespType": "FULL"}
+        side, quantity = request.side.value.lower(), str(request.quantity)
+        order = self._call(lambda c: c.create_order(request.symbol, kind, side, quantity, price, params))
+        return self._report(order["info"])
+
+    def place_oco(self, request: OcoRequest) -> tuple[OrderReport, OrderReport]:
+        """POST /api/v3/orderList/oco: the target as a LIMIT_MAKER, the stop as a STOP_LOSS; for a SELL the
+        target is the leg above the market, for a BUY the leg below. Returns (stop, target)."""
+        market = self._market(request.symbol)
+        self._check_steps(market, request.quantity, request.target_price, request.stop_price)
+        self._check_offered(market, "STOP_LOSS", "LIMIT_MAKER")
+        stop = {"Type": "STOP_LOSS", "StopPrice": str(request.stop_price)}
+        target = {"Type": "LIMIT_MAKER", "Price": str(request.target_price)}
+        stop["ClientOrderId"], target["ClientOrderId"] = request.stop_client_order_id, request.target_client_order_id
+        above, below = (target, stop) if request.side is OrderSide.SELL else (stop, target)
+        params = {
+            "symbol": market["id"],
+            "side": request.side.value,
+            "quantity": str(request.quantity),
+            "listClientOrderId": request.list_id,
+            "newOrderRespType": "FULL",
+            **{f"above{key}": value for key, value in above.items()},
+            **{f"below{key}": value for key, value in below.items()},
+        }
+        raw = self._call(lambda client: client.privatePostOrderListOco(params))
+        self._list_ids[(request.symbol, int(raw["orderListId"]))] = str(raw["listClientOrderId"])
+        legs = {str(leg["clientOrderId"]): leg for leg in raw["orderReports"]}
+        try:
+            stop_raw, target_raw = legs[request.stop_client_order_id], legs[request.target_client_order_id]
+        except KeyError:
+            raise Fatal(f"Binance answered OCO {request.list_id} without both of its legs") from None
+        return self._report(stop_raw), self._report(target_raw)
+
+    def cancel_order(self, symbol: str, client_order_id: str) -> OrderReport:
+        """Cancel one order; Binance cancels the rest of its OCO list with it."""
+        self._market(symbol)
+        order = self._call(lambda c: c.cancel_order(None, symbol, {"origClientOrderId": client_order_id}))
+        return self._report(order["info"])
+
+    def cancel_list(self, symbol: str, list_id: str) -> list[OrderReport]:
+        """Cancel a whole OCO list by our list id (DELETE /api/v3/orderList)."""
+        market = self._market(symbol)
+        params = {"symbol": market["id"], "listClientOrderId": list_id}
+        raw = self._call(lambda client: client.privateDeleteOrderList(params))
+        return [self._report(leg) for leg in raw["orderReports"]]
+
+    # ---- inside ---------------------------------------------------------------------------------------------
+
+    def _call(self, action: Callable[[Any], T]) -> T:
+        """Run one ccxt call; its failure leaves as a ports error with the keys redacted."""
+        with self._lock:
+            self._client.reply = None
+            try:
+                return action(self._client)
+            except ccxt.BaseError as error:
+                translated = translate(error, self._client.reply)
+                translated.args = tuple(_redact(str(a), self._secrets) for a in translated.args)
+                raise translated from None
+
+    def _markets(self) -> dict[str, Any]:
+        markets: dict[str, Any] = self._call(lambda client: client.load_markets())
+        return markets
+
+    def _market(self, symbol: str) -> dict[str, Any]:
+        market = self._markets().get(symbol)
+        if market is None or not market.get("spot"):
+            raise UnknownSymbol(f"Invalid symbol: {symbol} is not a Binance spot market.")
+        return dict(market)
+
+    @staticmethod
+    def _check_offered(market: Mapping[str, Any], *binance_types: str) -> None:
+        """Refuse an order type the symbol does not list, with its name (ccxt's own refusal names neither)."""
+        offered = market["info"].get("orderTypes", [])
+        for binance_type in binance_types:
+            if binance_type not in offered:
+                raise Rejected(f"Binance offers no {binance_type} orders on {market['symbol']}")
+
+    @staticmethod
+    def _check_steps(market: Mapping[str, Any], quantity: Decimal, *prices: Decimal | None) -> None:
+        """Refuse off-grid amounts here as Binance would: ccxt would silently truncate or round them instead."""
+        instrument = _instrument(market)
+        if any(p is not None and not is_on_step(p, instrument.tick_size) for p in prices):
+            raise FilterFailure("Filter failure: PRICE_FILTER")
+        if not is_on_step(quantity, instrument.step_size):
+            raise FilterFailure("Filter failure: LOT_SIZE")
+
+    def _read_account(self) -> dict[str, Balance]:
+        raw = self._call(lambda client: client.privateGetAccount())
+        rates = raw.get("commissionRates")
+        if rates:
+            self._fees = FeeRates(_amount(rates, "maker"), _amount(rates, "taker"))
+        else:  # older accounts: commissions in basis points
+            self._fees = FeeRates(Decimal(raw["makerCommission"]) / 10000, Decimal(raw["takerCommission"]) / 10000)
+        found = {}
+        for entry in raw["balances"]:
+            balance = Balance(str(entry["asset"]), _amount(entry, "free"), _amount(entry, "locked"))
+            if balance.total != ZERO:
+                found[balance.asset] = balance
+        return found
+
+    def _symbol_of(self, market_id: str) -> str:
+        markets = self._client.markets_by_id or {}
+        found = markets.get(market_id)
+        if not found:
+            raise Fatal(f"Binance answered about {market_id}, a market it did not list")
+        return str(found[0]["symbol"])
+
+    def _report(self, raw: Mapping[str, Any]) -> OrderReport:
+        """An OrderReport from a raw Binance order (POST/GET/DELETE order, openOrders or an OCO leg)."""
+        symbol = self._symbol_of(str(raw["symbol"]))
+        client_order_id = str(raw.get("origClientOrderId") or raw["clientOrderId"])
+        kind, price, stop_price = _order_kind(raw)
+        side = OrderSide(raw["side"])
+        filled = _amount(raw, "executedQty")
+        if "fills" in raw:
+            at = int(raw.get("transactTime", 0))
+            fills = [_fill(entry, client_order_id, symbol, side, at) for entry in raw["fills"]]
+        else:
+            fills = self._fills(symbol, int(raw["orderId"]), client_order_id, side) if filled else []
+        return OrderReport(
+            client_order_id=client_order_id,
+            exchange_order_id=str(raw["orderId"]),
+            symbol=symbol,
+            side=side,
+            type=kind,
+            status=ORDER_STATUSES.get(str(raw["status"]), OrderStatus.NEW),
+            quantity=_amount(raw, "origQty"),
+            filled_quantity=filled,
+            price=price,
+            stop_price=stop_price,
+            list_id=self._list_id(symbol, int(raw.get("orderListId", -1))),
+            fills=tuple(fills),
+        )
+
+    def _fills(self, symbol: str, order_id: int, client_order_id: str, side: OrderSide) -> list[Fill]:
+        params = {"orderId": order_id}
+        trades = self._call(lambda client: client.fetch_my_trades(symbol, None, 1000, params))
+        rows = [t["info"] for t in trades if int(t["info"]["orderId"]) == order_id]
+        return [_fill(row, client_order_id, symbol, side, int(row["time"])) for row in rows]
+
+    def _list_id(self, symbol: str, number: int) -> str | None:
+        """Our list id for Binance's numeric orderListId: remembered from place_oco, else asked of the venue."""
+        if number < 0:
+            return None
+        if (symbol, number) not in self._list_ids:
+            params = {"orderListId": number}
+            raw = self._call(lambda client: client.privateGetOrderList(params))
+            self._list_ids[(symbol, number)] = str(raw["listClientOrderId"])
+        return self._list_ids[(symbol, number)]
