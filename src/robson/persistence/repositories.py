@@ -7,16 +7,16 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Select, bindparam, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, insert, select, update
 
 from robson.domain.errors import ConcurrentChange
 from robson.domain.events import DomainEvent
 from robson.domain.fills import Fill
 from robson.domain.operation import Operation, OperationStatus
 from robson.persistence.mapping import Row, fill_row, operation_from_rows, operation_row, order_row
-from robson.persistence.sql import upsert
+from robson.persistence.sql import Prepared, upsert
 from robson.persistence.tables import audit_events, fills, operations, orders
 from robson.ports import AuditRecord
 
@@ -37,12 +37,12 @@ class _Stored:
     fills: set[str]
 
 
-# Built once: a statement built per call costs more to compile-and-cache than to run.
-_INSERT_ORDER = insert(orders).returning(orders.c.id)
-_INSERT_FILLS = insert(fills)
-_INSERT_AUDIT = insert(audit_events)
-_UPDATE_OPERATION = update(operations).where(
-    operations.c.id == bindparam("_id"), operations.c.version == bindparam("_read")
+# The writes of every save, the exit's included: compiled once, run on the driver's cursor.
+_INSERT_ORDER = Prepared(insert(orders).returning(orders.c.id))
+_INSERT_FILLS = Prepared(insert(fills))
+_INSERT_AUDIT = Prepared(insert(audit_events))
+_UPDATE_OPERATION = Prepared(
+    update(operations).where(operations.c.id == bindparam("_id"), operations.c.version == bindparam("_read"))
 )
 
 
@@ -148,10 +148,10 @@ class SqlOperationRepository:
         assert operation.id is not None
         version = operation.version
         changed = {name: value for name, value in row.items() if name not in before or before[name] != value}
-        written = self.session.execute(
-            _UPDATE_OPERATION, changed | {"_id": operation.id, "_read": version, "version": version + 1}
+        written = _UPDATE_OPERATION.execute(
+            self.session, changed | {"_id": operation.id, "_read": version, "version": version + 1}
         )
-        if cast(CursorResult[Any], written).rowcount == 0:
+        if written.rowcount == 0:
             if self.session.scalar(select(operations.c.id).where(operations.c.id == operation.id)) is not None:
                 raise ConcurrentChange(
                     f"operation {operation.id} was changed by another process since it was read; nothing was written"
@@ -171,14 +171,14 @@ class SqlOperationRepository:
         for row in changed:
             order = by_client_id[row["client_order_id"]]
             if order.id is None:  # never stored: usually one at a time (an exit, an entry)
-                order.id = self.session.execute(_INSERT_ORDER, row).scalar_one()
+                order.id = _INSERT_ORDER.execute(self.session, row).fetchone()[0]
             else:
                 known.append(row)
             stored.orders[row["client_order_id"]] = row
         if known:
             upsert(self.session, orders, known, keys=["client_order_id"])
         if new:
-            self.session.execute(_INSERT_FILLS, [fill_row(fill) | {"operation_id": operation.id} for fill in new])
+            _INSERT_FILLS.execute_many(self.session, [fill_row(fill) | {"operation_id": operation.id} for fill in new])
             stored.fills.update(fill.trade_id for fill in new)
 
     def _load(self, query: Select[Any]) -> builtins.list[Operation]:
@@ -232,7 +232,7 @@ class SqlAuditLog:
             }
             for event in events
         ]
-        self.session.execute(_INSERT_AUDIT, rows)
+        _INSERT_AUDIT.execute_many(self.session, rows)
 
     def list(self, entity: str | None = None, entity_id: str | None = None) -> builtins.list[AuditRecord]:
         query = select(audit_events).order_by(audit_events.c.id)

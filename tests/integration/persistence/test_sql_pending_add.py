@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, insert, select, update
+from sqlalchemy import Engine, insert, select, update
 
 from robson.domain.operation import Operation, OperationStatus, PendingAdd
 from robson.domain.position import PositionStatus
@@ -19,6 +18,7 @@ from robson.persistence.repositories import SqlOperationRepository
 from robson.persistence.tables import operations
 from robson.persistence.unit_of_work import SqlUnitOfWork
 
+from .statements import recorded
 from .test_sql_operations import enter, plan
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -59,19 +59,8 @@ def add_columns(engine: Engine, operation_id: int) -> tuple[Any, ...]:
         return tuple(connection.execute(select(*ADD_COLUMNS).where(operations.c.id == operation_id)).one())
 
 
-@contextmanager
-def operation_updates(engine: Engine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        if statement.lstrip().upper().startswith("UPDATE OPERATIONS"):
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+def operation_updates(engine: Engine) -> AbstractContextManager[list[str]]:
+    return recorded(engine, "UPDATE OPERATIONS")
 
 
 def test_a_pending_add_survives_a_reload_exactly(sessions: Sessions) -> None:
