@@ -1,7 +1,13 @@
-"""The composition root: the one place that builds adapters, repositories, the clock and the use-case context."""
+"""The composition root: the one place that builds adapters, repositories, the clock and the use-case context.
+
+The venue is `settings.exchange`: paper (the paper exchange in the ledger's database, its prices pushed by hand or
+by a demo), binance (ccxt REST and websockets) or alpaca (alpaca-py, prices polled). Live keys come from
+robson.credentials; the instruments (and so the sizing's lot rules) always come from the venue itself.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,32 +16,66 @@ from decimal import Decimal
 from sqlalchemy.engine import Engine
 
 from robson.clock import SystemClock
-from robson.config import Settings
+from robson.config import BINANCE_REST_URL, BINANCE_STREAM_URL, Settings
+from robson.credentials import VenueKeys, venue_keys
+from robson.domain.errors import InvalidValue
 from robson.execution.adapters.faults import CrashAfterExitSent
 from robson.execution.adapters.paper import PaperExchange
 from robson.execution.adapters.paper_feed import PaperFeed
+from robson.execution.adapters.polling_feed import PollingFeed
 from robson.execution.matching import FeeSchedule, SlippageModel
 from robson.notify.log import LogNotifier
-from robson.persistence.database import checkpoint, create_engine_for, migrate, session_factory
+from robson.persistence.database import Sessions, checkpoint, create_engine_for, migrate, session_factory
 from robson.persistence.paper_store import SqlPaperStore
 from robson.persistence.unit_of_work import SqlUnitOfWork
-from robson.ports import Clock, ExchangePort, Notifier, PaperMarket, PriceFeed, UnitOfWork
+from robson.ports import Clock, ExchangePort, Fatal, Notifier, PaperMarket, PriceFeed, UnitOfWork
 from robson.services.context import Context, RetryPolicy
+from robson.services.routing import ExecutionRules
 
 CLOSE_LOOK_SECONDS = Decimal("0.25")  # how often a manual close looks at its marketable limit
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
 class App:
     settings: Settings
     context: Context
-    market: PaperMarket  # the paper venue's market side (only paper is wired so far)
+    market: PaperMarket | None  # the paper venue's market side; None on a live venue (the market moves itself)
     database_url: str
     engine: Engine
-    feed: PriceFeed  # the monitor's price stream (the paper venue's prices, polled)
+    open_feed: Callable[[], PriceFeed]  # the monitor's price stream, opened on first use (`feed`)
+    _feed: PriceFeed | None = None
+
+    @property
+    def feed(self) -> PriceFeed:
+        """The paper venue's prices polled; Binance's websockets (REST while down); Alpaca's last prices polled."""
+        if self._feed is None:
+            self._feed = self.open_feed()
+        return self._feed
+
+    def paper_market(self, command: str) -> PaperMarket:
+        """The paper venue's market side, for the commands that move it; a one-line refusal on a live venue."""
+        if self.market is None:
+            raise InvalidValue(
+                f"{command} works on the paper exchange only; the venue is {self.settings.exchange} "
+                "(set ROBSON_EXCHANGE=paper or use --exchange paper)"
+            )
+        return self.market
 
     def close(self) -> None:
+        closing = getattr(self._feed, "close", None)
+        if callable(closing):
+            closing()  # a websocket feed's thread and connection
+        self._feed = None
         self.engine.dispose()
+
+
+@dataclass(frozen=True, slots=True)
+class Venue:
+    exchange: ExchangePort
+    market: PaperMarket | None
+    open_feed: Callable[[], PriceFeed]
 
 
 def build(
@@ -48,25 +88,18 @@ def build(
     notifier: Notifier | None = None,
 ) -> App:
     settings = settings or Settings()
+    keys = None if settings.exchange == "paper" else venue_keys(settings.exchange)  # missing: refused before any I/O
     url = database_url or settings.resolved_database_url
     engine = create_engine_for(url, schema)
     migrate(engine)
     sessions = session_factory(engine)
     clock = clock or SystemClock()
-    exchange = PaperExchange(
-        SqlPaperStore(sessions),
-        settings.paper.all_instruments(),
-        FeeSchedule(settings.paper.maker_fee, settings.paper.taker_fee),
-        SlippageModel(settings.paper.slippage_bps / Decimal(10000)),
-        clock,
-    )
-    if not exchange.balances() and not exchange.open_orders():
-        exchange.reset(dict(settings.paper.initial_balances))
+    venue = _venue(settings, keys, sessions, clock)
     unit_of_work: Callable[[], UnitOfWork] = lambda: SqlUnitOfWork(sessions, actor=actor)  # noqa: E731
-    venue: ExchangePort = CrashAfterExitSent(exchange) if settings.crash_after_exit_sent else exchange
+    exchange = venue.exchange
     context = Context(
         unit_of_work=unit_of_work,
-        exchange=venue,
+        exchange=CrashAfterExitSent(exchange) if settings.crash_after_exit_sent else exchange,
         clock=clock,
         strategies=settings.strategies,
         slippage_rate=settings.slippage_rate,
@@ -85,5 +118,82 @@ def build(
             float(settings.retry_max_wait_seconds),
         ),
         sleep=time.sleep,
+        execution=ExecutionRules(
+            settings.max_slippage_bps,
+            settings.on_excess_slippage,
+            settings.wide_spread_bps,
+            int(settings.fill_timeout_seconds / CLOSE_LOOK_SECONDS),
+        ),
     )
-    return App(settings, context, exchange, url, engine, PaperFeed(exchange))
+    return App(settings, context, venue.market, url, engine, venue.open_feed)
+
+
+def _venue(settings: Settings, keys: VenueKeys | None, sessions: Sessions, clock: Clock) -> Venue:
+    if keys is None:
+        return _paper(settings, sessions, clock)
+    if settings.exchange == "binance":
+        return _binance(settings, keys)
+    return _alpaca(settings, keys, clock)
+
+
+def _paper(settings: Settings, sessions: Sessions, clock: Clock) -> Venue:
+    paper = PaperExchange(
+        SqlPaperStore(sessions),
+        settings.paper.all_instruments(),
+        FeeSchedule(settings.paper.maker_fee, settings.paper.taker_fee),
+        SlippageModel(settings.paper.slippage_bps / Decimal(10000)),
+        clock,
+    )
+    if not paper.balances() and not paper.open_orders():
+        paper.reset(dict(settings.paper.initial_balances))
+    return Venue(paper, paper, lambda: PaperFeed(paper))
+
+
+def _binance(settings: Settings, keys: VenueKeys) -> Venue:
+    from robson.execution.adapters.binance import BinanceExchange  # ccxt loads only for this venue
+
+    config = settings.binance
+    exchange = BinanceExchange(
+        keys.api_key.get_secret_value(),
+        keys.secret.get_secret_value(),
+        # the official URLs stay ccxt's own, with its rate limiting; another URL is a test venue (no pacing)
+        base_url=None if config.base_url == BINANCE_REST_URL else config.base_url,
+        ws_url=None if config.ws_url == BINANCE_STREAM_URL else config.ws_url,
+        timeout_ms=config.timeout_ms,
+        symbols=settings.binance_symbols,
+    )
+    return Venue(exchange, None, lambda: exchange.price_feed(_traded(exchange, settings.binance_symbols)))
+
+
+def _alpaca(settings: Settings, keys: VenueKeys, clock: Clock) -> Venue:
+    from robson.execution.adapters.alpaca import AlpacaExchange  # alpaca-py loads only for this venue
+    from robson.execution.adapters.alpaca.wire import DEFAULT_SYMBOLS
+
+    config = settings.alpaca
+    symbols = config.symbols or DEFAULT_SYMBOLS
+    exchange = AlpacaExchange(
+        keys.api_key.get_secret_value(),
+        keys.secret.get_secret_value(),
+        paper=config.paper,
+        base_url=config.base_url,
+        data_url=config.data_url,
+        clock=clock,
+        symbols=symbols,
+        timeout=float(config.timeout_seconds),
+    )
+
+    def open_feed() -> PriceFeed:
+        return PollingFeed(exchange, _traded(exchange, symbols), float(config.poll_seconds), time.monotonic)
+
+    return Venue(exchange, None, open_feed)
+
+
+def _traded(exchange: ExchangePort, wanted: tuple[str, ...]) -> list[str]:
+    """The symbols to watch: those of the configured ones that the venue lists as trading."""
+    traded = sorted(exchange.instruments())
+    missing = [symbol for symbol in wanted if symbol not in traded]
+    if missing:
+        log.warning("%s does not trade %s: not watched", exchange.name, ", ".join(missing))
+    if not traded:
+        raise Fatal(f"none of the configured symbols trades on {exchange.name}: nothing to watch")
+    return traded

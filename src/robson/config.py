@@ -11,6 +11,7 @@ import typing
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, field_validator, model_validator
@@ -143,6 +144,81 @@ class PaperSettings(_Strict):
         return value
 
 
+Venue = Literal["paper", "binance", "alpaca"]
+VENUES: tuple[str, ...] = typing.get_args(Venue)
+BINANCE_REST_URL = "https://api.binance.com"
+BINANCE_STREAM_URL = "wss://stream.binance.com:9443/ws"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _url(value: str, secure: str, plain: str) -> str:
+    """A URL of the secure scheme; the plain one only on this machine (a local test venue). Keys never travel
+    in clear text over a network."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in (secure, plain) or not parts.hostname:
+        raise ValueError(f"must be a URL of the form {secure}://host, got {value!r}")
+    if parts.scheme == plain and parts.hostname not in LOOPBACK_HOSTS:
+        raise ValueError(f"must be {secure}:// (plain {plain}:// only to 127.0.0.1), got {value!r}")
+    return value.strip().rstrip("/")
+
+
+def _symbols(value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not value:
+        raise ValueError("is empty: list at least one symbol, or leave it out for the default")
+    normal = []
+    for symbol in value:
+        base, quote = split_symbol(symbol)
+        normal.append(f"{base}/{quote}")
+    return tuple(dict.fromkeys(normal))
+
+
+class BinanceSettings(_Strict):
+    """Binance spot. The keys come from the environment or the keyring (robson.credentials), never from here."""
+
+    base_url: str = BINANCE_REST_URL
+    ws_url: str = BINANCE_STREAM_URL
+    timeout_ms: int = Field(10000, ge=100, le=120_000)
+    symbols: tuple[str, ...] | None = None  # what to load and watch; default: the configured instruments' symbols
+
+    @field_validator("base_url")
+    @classmethod
+    def _rest_url(cls, value: str) -> str:
+        return _url(value, "https", "http")
+
+    @field_validator("ws_url")
+    @classmethod
+    def _stream_url(cls, value: str) -> str:
+        return _url(value, "wss", "ws")
+
+    @field_validator("symbols")
+    @classmethod
+    def _some_symbols(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        return _symbols(value)
+
+
+class AlpacaSettings(_Strict):
+    """Alpaca (US equities), paper trading unless `paper = false`. Keys as for Binance."""
+
+    paper: bool = True
+    base_url: str | None = None  # default: alpaca-py's (paper-api or api.alpaca.markets)
+    data_url: str | None = None  # default: alpaca-py's market data URL (or base_url when that is set)
+    symbols: tuple[str, ...] | None = None  # default: the adapter's (AAPL/USD, MSFT/USD, SPY/USD, QQQ/USD)
+    timeout_seconds: Decimal = Field(Decimal("10"), gt=0, le=Decimal("120"))
+    poll_seconds: Decimal = Field(Decimal("2"), ge=Decimal("0.2"), le=Decimal("60"))  # last prices, per symbol
+
+    @field_validator("base_url", "data_url")
+    @classmethod
+    def _rest_url(cls, value: str | None) -> str | None:
+        return None if value is None else _url(value, "https", "http")
+
+    @field_validator("symbols")
+    @classmethod
+    def _some_symbols(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        return _symbols(value)
+
+
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("robson", appauthor=False))
 
@@ -161,11 +237,13 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=default_data_dir)
     database_url: str | None = None
-    exchange: Literal["paper"] = "paper"
-    quote: str = "USDT"
+    exchange: Venue = "paper"  # where orders go; the keys of a live venue: see robson.credentials
+    quote: str = "USDT"  # the account currency (USD by default on alpaca)
     slippage_allowance_bps: Decimal | None = Field(None, ge=0, lt=Decimal("1000"))
     max_entry_deviation_percent: Decimal = Field(Decimal("1"), gt=0, le=Decimal("50"))
     paper: PaperSettings = PaperSettings()
+    binance: BinanceSettings = BinanceSettings()
+    alpaca: AlpacaSettings = AlpacaSettings()
     risk: dict[str, RiskOverrides] = Field(default_factory=dict)
     groups: dict[str, str] = Field(default_factory=dict)  # symbol -> sector or category, for the group limit
     exits: dict[str, ExitSettings] = Field(default_factory=dict)  # per strategy; "default" for the rest
@@ -175,9 +253,23 @@ class Settings(BaseSettings):
     retry_attempts: int = Field(4, ge=1, le=20)  # sends of one order in all, after unknown outcomes
     retry_first_wait_seconds: Decimal = Field(Decimal("0.2"), gt=0, le=Decimal("60"))
     retry_max_wait_seconds: Decimal = Field(Decimal("5"), gt=0, le=Decimal("600"))
+    # entries, targets and time exits: the most their expected fill may be from the price they were sized at, and
+    # what happens beyond it (a limit capped at that tolerance, or nothing sent); stops always go at market
+    max_slippage_bps: Decimal = Field(Decimal("50"), gt=0, le=Decimal("1000"))
+    on_excess_slippage: Literal["limit", "refuse"] = "limit"
+    wide_spread_bps: Decimal = Field(Decimal("20"), gt=0, le=Decimal("1000"))  # above it: a limit at the touch
+    fill_timeout_seconds: Decimal = Field(Decimal("5"), ge=0, le=Decimal("600"))  # a partial entry, then cancel
     crash_after_exit_sent: bool = False  # the crash-recovery drill only: SIGKILL right after an exit is accepted
 
     _strategies: dict[str, RiskLimits] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _venue_quote(cls, data: object) -> object:
+        """Alpaca accounts are in USD: the quote follows unless it was set."""
+        if isinstance(data, dict) and data.get("exchange") == "alpaca" and "quote" not in data:
+            return {**data, "quote": "USD"}
+        return data
 
     @model_validator(mode="after")
     def _check_exits(self) -> Settings:
@@ -203,6 +295,11 @@ class Settings(BaseSettings):
     @property
     def strategies(self) -> dict[str, RiskLimits]:
         return dict(self._strategies)
+
+    @property
+    def binance_symbols(self) -> tuple[str, ...]:
+        """What the Binance venue loads and watches: [binance] symbols, else the configured instruments'."""
+        return self.binance.symbols or tuple(self.paper.all_instruments())
 
     @property
     def resolved_database_url(self) -> str:

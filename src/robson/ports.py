@@ -150,6 +150,27 @@ class Balance:
 
 
 @dataclass(frozen=True, slots=True)
+class Quote:
+    """The best bid and ask: what a market sell and a market buy of a small size would get."""
+
+    bid: Decimal
+    ask: Decimal
+
+    @property
+    def mid(self) -> Decimal:
+        return (self.bid + self.ask) / 2
+
+    @property
+    def spread_bps(self) -> Decimal:
+        """The spread in basis points of the mid."""
+        return ((self.ask - self.bid) * 10000 / self.mid).quantize(Decimal("0.01"))
+
+    def touch(self, side: OrderSide) -> Decimal:
+        """The price a market order on this side takes first: the ask for a buy, the bid for a sell."""
+        return self.ask if side is OrderSide.BUY else self.bid
+
+
+@dataclass(frozen=True, slots=True)
 class FeeRates:
     maker: Decimal
     taker: Decimal
@@ -166,6 +187,8 @@ class ExchangePort(Protocol):
     def fee_rates(self, symbol: str) -> FeeRates: ...
 
     def last_price(self, symbol: str) -> Decimal | None: ...
+
+    def quote(self, symbol: str) -> Quote | None: ...  # the best bid and ask, None when the book is empty
 
     def balances(self) -> dict[str, Balance]: ...
 

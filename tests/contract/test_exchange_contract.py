@@ -19,7 +19,16 @@ from robson.execution.adapters.binance import BinanceExchange
 from robson.execution.adapters.memory_store import MemoryPaperStore
 from robson.execution.adapters.paper import PaperExchange
 from robson.execution.matching import FeeSchedule, SlippageModel
-from robson.ports import DuplicateOrder, ExchangePort, InsufficientFunds, OrderRequest, UnknownOrder
+from robson.ports import (
+    DuplicateOrder,
+    ExchangePort,
+    InsufficientFunds,
+    OcoRequest,
+    OrderReport,
+    OrderRequest,
+    UnknownOrder,
+)
+from tests.fakes import alpaca_server, binance_server
 from tests.fakes.alpaca_server import FAKE_KEY_ID, FAKE_SECRET_KEY, AlpacaFake
 from tests.fakes.binance_server import BinanceFake
 
@@ -35,6 +44,7 @@ class Venue:
     quantity: Decimal  # a quantity the account can afford, on the venue's grid
     too_much: Decimal  # a quantity it cannot
     set_price: Callable[[Decimal], None]
+    partially: Callable[[], None] | None = None  # the next order's first execution fills only part of it (a fault)
 
 
 def _paper() -> Iterator[Venue]:
@@ -51,7 +61,10 @@ def _paper() -> Iterator[Venue]:
 def _binance() -> Iterator[Venue]:
     with BinanceFake(balances={"USDT": D(10000)}, prices={"BTCUSDT": D(30000)}) as fake:
         exchange = BinanceExchange("key", "secret", base_url=fake.url, timeout_ms=2000)
-        yield Venue(exchange, "BTC/USDT", D(30000), D("0.001"), D(1), lambda p: fake.set_price("BTCUSDT", p))
+        yield Venue(
+            exchange, "BTC/USDT", D(30000), D("0.001"), D(1), lambda p: fake.set_price("BTCUSDT", p) and None,
+            lambda: fake.inject("POST /api/v3/order", binance_server.Fault.partial_fill("0.5")),
+        )  # fmt: skip
 
 
 def _alpaca() -> Iterator[Venue]:
@@ -60,7 +73,10 @@ def _alpaca() -> Iterator[Venue]:
         exchange = AlpacaExchange(
             FAKE_KEY_ID, FAKE_SECRET_KEY, base_url=fake.url, symbols=("AAPL/USD",), clock=ManualClock(NOW), timeout=2
         )
-        yield Venue(exchange, "AAPL/USD", D(150), D(2), D(1000), lambda p: fake.set_price("AAPL", p))
+        yield Venue(
+            exchange, "AAPL/USD", D(150), D(2), D(1000), lambda p: fake.set_price("AAPL", p),
+            lambda: fake.inject("POST /v2/orders", alpaca_server.Fault.PARTIAL_FILL),
+        )  # fmt: skip
 
 
 @pytest.fixture(params=["paper", "binance", "alpaca"])
@@ -72,6 +88,16 @@ def test_it_lists_the_symbol_with_its_filters(venue: Venue) -> None:
     instrument = venue.exchange.instruments()[venue.symbol]
     assert instrument.tick_size > 0 and instrument.step_size > 0
     assert venue.exchange.last_price(venue.symbol) == venue.price
+
+
+def test_the_quote_brackets_the_market_and_a_market_buy_fills_at_or_inside_the_ask(venue: Venue) -> None:
+    quote = venue.exchange.quote(venue.symbol)
+    assert quote is not None
+    assert quote.bid <= venue.price <= quote.ask and quote.spread_bps >= 0
+    report = venue.exchange.place_order(
+        OrderRequest("c-q1", venue.symbol, OrderSide.BUY, OrderType.MARKET, venue.quantity)
+    )
+    assert all(fill.price <= quote.ask for fill in report.fills)
 
 
 def test_a_market_buy_fills_whole_with_exact_fills(venue: Venue) -> None:
@@ -127,3 +153,143 @@ def test_more_than_the_account_can_pay_is_refused_as_insufficient_funds(venue: V
         venue.exchange.place_order(OrderRequest("c-f1", venue.symbol, OrderSide.BUY, OrderType.MARKET, venue.too_much))
     with pytest.raises(UnknownOrder):
         venue.exchange.get_order(venue.symbol, "c-f1")
+
+
+# ---- protection: OCO lists, stop orders -------------------------------------------------------------------------
+
+CENT = D("0.01")
+# The leg of an OCO the venue closes when the other fills: Binance (and its fake) say EXPIRED, the paper venue and
+# Alpaca say CANCELED. The port does not pin one; the engine treats both as final (orders.apply_report).
+SIBLING_CLOSED = {OrderStatus.CANCELED, OrderStatus.EXPIRED}
+
+
+def _held(venue: Venue) -> Decimal:
+    """Buy the venue's quantity at market, so that there is something to protect; returns the quantity held."""
+    bought = venue.exchange.place_order(
+        OrderRequest("c-h1", venue.symbol, OrderSide.BUY, OrderType.MARKET, venue.quantity)
+    )
+    assert bought.status is OrderStatus.FILLED
+    return bought.filled_quantity
+
+
+def _oco(venue: Venue) -> tuple[OcoRequest, OrderReport, OrderReport]:
+    quantity = _held(venue)
+    stop, target = (venue.price * D("0.95")).quantize(CENT), (venue.price * D("1.05")).quantize(CENT)
+    request = OcoRequest("c-p1", venue.symbol, OrderSide.SELL, quantity, "c-s1", stop, "c-t1", target)
+    placed_stop, placed_target = venue.exchange.place_oco(request)
+    return request, placed_stop, placed_target
+
+
+def _filled_whole(report: OrderReport, quantity: Decimal) -> None:
+    assert report.status is OrderStatus.FILLED
+    assert report.filled_quantity == quantity == sum(f.quantity for f in report.fills)
+
+
+def test_an_oco_rests_both_legs_listed_and_found(venue: Venue) -> None:
+    request, stop, target = _oco(venue)
+    assert (stop.client_order_id, stop.type, stop.stop_price) == ("c-s1", OrderType.STOP_MARKET, request.stop_price)
+    # the target's type is the venue's: TAKE_PROFIT_LIMIT on paper and Binance, a plain LIMIT on Alpaca
+    assert (target.client_order_id, target.price) == ("c-t1", request.target_price)
+    for leg in (stop, target):
+        assert (leg.status, leg.filled_quantity, leg.quantity) == (OrderStatus.NEW, 0, request.quantity)
+        assert (leg.side, leg.list_id) == (OrderSide.SELL, "c-p1")
+    assert {r.client_order_id for r in venue.exchange.open_orders(venue.symbol)} == {"c-s1", "c-t1"}
+    for cid in ("c-s1", "c-t1"):
+        found = venue.exchange.get_order(venue.symbol, cid)
+        assert (found.client_order_id, found.status, found.list_id) == (cid, OrderStatus.NEW, "c-p1")
+
+
+def test_the_target_filling_closes_the_stop_leg(venue: Venue) -> None:
+    request, _, _ = _oco(venue)
+    venue.set_price(request.target_price)
+    target = venue.exchange.get_order(venue.symbol, "c-t1")
+    _filled_whole(target, request.quantity)
+    assert all(f.price >= request.target_price for f in target.fills)  # a sell limit never fills below its price
+    stop = venue.exchange.get_order(venue.symbol, "c-s1")
+    assert stop.status in SIBLING_CLOSED and stop.filled_quantity == 0
+    assert venue.exchange.open_orders(venue.symbol) == []
+
+
+def test_crossing_the_stop_fills_the_stop_leg(venue: Venue) -> None:
+    request, _, _ = _oco(venue)
+    venue.set_price(request.stop_price - 1)
+    stop = venue.exchange.get_order(venue.symbol, "c-s1")
+    _filled_whole(stop, request.quantity)
+    assert all(0 < f.price <= request.stop_price for f in stop.fills)
+    target = venue.exchange.get_order(venue.symbol, "c-t1")
+    assert target.status in SIBLING_CLOSED and target.filled_quantity == 0
+    assert venue.exchange.open_orders(venue.symbol) == []
+
+
+@pytest.mark.parametrize("kind", [OrderType.STOP_MARKET, OrderType.STOP_LIMIT])
+def test_a_stop_loss_rests_until_the_price_crosses_it(venue: Venue, kind: OrderType) -> None:
+    quantity = _held(venue)
+    stop = (venue.price * D("0.95")).quantize(CENT)
+    limit = (stop * D("0.99")).quantize(CENT) if kind is OrderType.STOP_LIMIT else None
+    placed = venue.exchange.place_order(OrderRequest("c-s2", venue.symbol, OrderSide.SELL, kind, quantity, limit, stop))
+    assert (placed.status, placed.filled_quantity, placed.type, placed.stop_price) == (OrderStatus.NEW, 0, kind, stop)
+    assert [r.client_order_id for r in venue.exchange.open_orders(venue.symbol)] == ["c-s2"]
+
+    venue.set_price(stop + 1)  # near, not through
+    assert venue.exchange.get_order(venue.symbol, "c-s2").status is OrderStatus.NEW
+
+    venue.set_price(stop - 1)  # through the stop (and not through the stop-limit's limit)
+    report = venue.exchange.get_order(venue.symbol, "c-s2")
+    _filled_whole(report, quantity)
+    assert all(f.price <= stop and (limit is None or f.price >= limit) for f in report.fills)
+    assert venue.exchange.open_orders(venue.symbol) == []
+
+
+def test_a_partial_fill_reports_what_filled_and_fills_the_rest_later(venue: Venue) -> None:
+    if venue.partially is None:
+        pytest.skip("the paper venue fills whole orders only (matching.py simulates no partial fills)")
+    venue.partially()
+    report = venue.exchange.place_order(
+        OrderRequest("c-q1", venue.symbol, OrderSide.BUY, OrderType.MARKET, venue.quantity)
+    )
+    assert report.status is OrderStatus.PARTIALLY_FILLED and report.quantity == venue.quantity
+    assert 0 < report.filled_quantity < venue.quantity
+    assert report.filled_quantity == sum(f.quantity for f in report.fills)
+    assert [r.client_order_id for r in venue.exchange.open_orders(venue.symbol)] == ["c-q1"]
+    found = venue.exchange.get_order(venue.symbol, "c-q1")
+    assert (found.status, found.filled_quantity) == (OrderStatus.PARTIALLY_FILLED, report.filled_quantity)
+
+    venue.set_price(venue.price + 1)  # the rest trades
+    done = venue.exchange.get_order(venue.symbol, "c-q1")
+    _filled_whole(done, venue.quantity)
+    assert len({f.trade_id for f in done.fills}) == len(done.fills) == 2  # each execution once
+    assert venue.exchange.open_orders(venue.symbol) == []
+
+
+def test_cancelling_a_partly_filled_order_keeps_what_filled(venue: Venue) -> None:
+    if venue.partially is None:
+        pytest.skip("the paper venue fills whole orders only (matching.py simulates no partial fills)")
+    venue.partially()
+    placed = venue.exchange.place_order(
+        OrderRequest("c-q2", venue.symbol, OrderSide.BUY, OrderType.MARKET, venue.quantity)
+    )
+    cancelled = venue.exchange.cancel_order(venue.symbol, "c-q2")
+    assert cancelled.status is OrderStatus.CANCELED
+    assert cancelled.filled_quantity == placed.filled_quantity == sum(f.quantity for f in cancelled.fills) > 0
+    assert venue.exchange.open_orders(venue.symbol) == []
+    venue.set_price(venue.price + 1)  # nothing more trades
+    found = venue.exchange.get_order(venue.symbol, "c-q2")
+    assert (found.status, found.filled_quantity) == (OrderStatus.CANCELED, placed.filled_quantity)
+
+
+def test_cancelling_a_filled_order_is_refused_as_unknown(venue: Venue) -> None:
+    _held(venue)
+    with pytest.raises(UnknownOrder):  # as Binance -2011 'Unknown order sent.': nothing is left to cancel
+        venue.exchange.cancel_order(venue.symbol, "c-h1")
+    assert venue.exchange.get_order(venue.symbol, "c-h1").status is OrderStatus.FILLED
+
+
+def test_fees_are_reported_in_the_fills_in_the_quote_asset(venue: Venue) -> None:
+    report = venue.exchange.place_order(
+        OrderRequest("c-f2", venue.symbol, OrderSide.BUY, OrderType.MARKET, venue.quantity)
+    )
+    rate = venue.exchange.fee_rates(venue.symbol).taker
+    quote = venue.exchange.instruments()[venue.symbol].quote
+    assert report.fills
+    for fill in report.fills:  # the taker rate on the notional (Alpaca charges none on US equities)
+        assert (fill.fee_asset, fill.fee) == (quote, rate * fill.price * fill.quantity)

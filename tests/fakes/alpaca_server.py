@@ -25,7 +25,7 @@ import threading
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from enum import StrEnum
@@ -181,6 +181,7 @@ class AlpacaFake:
         self._cash = cash
         self._holdings: dict[str, Holding] = {}
         self._prices: dict[str, Decimal] = {}
+        self.quotes: dict[str, tuple[Decimal, Decimal]] = {}  # symbol -> (bid, ask); else both at the last price
         self._assets: dict[str, dict[str, Any]] = {}
         self.orders: dict[str, FakeOrder] = {}  # by Alpaca id, in creation order
         self.activities: list[dict[str, Any]] = []
@@ -255,6 +256,7 @@ class AlpacaFake:
             ("GET", "/v2/positions/{symbol}", self._position),
             ("GET", "/v2/account/activities/{activity_type}", self._activities),
             ("GET", "/v2/stocks/trades/latest", self._latest_trades),
+            ("GET", "/v2/stocks/quotes/latest", self._latest_quotes),
         ]
 
     # ---- what tests drive -----------------------------------------------------------------------
@@ -319,6 +321,16 @@ class AlpacaFake:
     def orders_with_client_id(self, client_order_id: str) -> list[FakeOrder]:
         with self._lock:
             return [o for o in self.orders.values() if o.client_order_id == client_order_id]
+
+    def snapshot_orders(self) -> list[FakeOrder]:
+        """Every order the venue accepted (bracket and OCO legs included), oldest first, as copies."""
+        with self._lock:
+            return [replace(o, legs=list(o.legs)) for o in self.orders.values()]
+
+    def snapshot_activities(self) -> list[dict[str, Any]]:
+        """Every FILL activity (one per execution), oldest first, as copies."""
+        with self._lock:
+            return [dict(a) for a in self.activities]
 
     @property
     def cash(self) -> Decimal:
@@ -502,6 +514,24 @@ class AlpacaFake:
                     "z": "C",
                 }
         return 200, {"trades": trades}
+
+    def _latest_quotes(self, request: web.Request, body: Any) -> tuple[int, Any]:
+        quotes = {}
+        for symbol in request.query.get("symbols", "").split(","):
+            if symbol in self._prices:
+                bid, ask = self.quotes.get(symbol, (self._prices[symbol], self._prices[symbol]))
+                quotes[symbol] = {
+                    "t": _iso(self._now()),
+                    "ax": "V",
+                    "ap": float(ask),  # JSON numbers, as the data API sends them
+                    "as": 1,
+                    "bx": "V",
+                    "bp": float(bid),
+                    "bs": 1,
+                    "c": ["R"],
+                    "z": "C",
+                }
+        return 200, {"quotes": quotes}
 
     # ---- orders: reading and cancelling ---------------------------------------------------------------
 

@@ -7,8 +7,8 @@ and one-shot faults, so the adapter is tested against HTTP and websockets instea
         fake.set_price("BTCUSDT", "31000")
 
 It ignores timestamp, recvWindow and signature. Prices move only through `set_price`: market orders fill at the
-last price, resting limits at their limit price, stops at the price that triggered them; an OCO leg that fills
-expires its sibling. Fees are 0.1% of the notional, paid in the quote asset. Not supported: quoteOrderQty,
+last price, resting limits at their limit price, stops at the price that triggered them; an OCO leg that fills, even
+partly, expires its sibling. Fees are 0.1% of the notional, paid in the quote asset. Not supported: quoteOrderQty,
 trailing deltas, iceberg orders, self-trade prevention.
 """
 
@@ -191,7 +191,8 @@ class Fault:
 
     @classmethod
     def partial_fill(cls, fraction: str = "0.5") -> Fault:
-        """The order's first execution fills only this fraction; the rest stays open for a later set_price."""
+        """The order's first execution fills only this fraction; the rest stays open for a later set_price. On an OCO
+        (POST /api/v3/orderList/oco) it applies to whichever leg executes first; its sibling expires all the same."""
         return cls("partial", fraction=Decimal(fraction))
 
 
@@ -201,6 +202,7 @@ class FakeRequest:
     path: str
     params: dict[str, str]
     api_key: str | None
+    received_at: float = 0.0  # time.perf_counter() when the request reached the handler
 
     @property
     def route(self) -> str:
@@ -405,7 +407,7 @@ class FakeVenue:
         fills = [self._execute(order, fill_price)] if fill_price is not None else []
         return {**self._result(order), "fills": fills}
 
-    def place_oco(self, params: dict[str, str]) -> dict[str, Any]:
+    def place_oco(self, params: dict[str, str], partial: Decimal | None = None) -> dict[str, Any]:
         symbol = self.symbol(params)
         assert symbol is not None
         side = params.get("side", "")
@@ -441,6 +443,7 @@ class FakeVenue:
         self.lists[list_id] = {"listClientOrderId": list_cid, "symbol": symbol, "time": now_ms()}
         for leg in (below, above):
             leg.list_id = list_id
+            leg.partial = partial
             self._add(leg)
         return self._list_result(list_id, "EXEC_STARTED", "EXECUTING")
 
@@ -657,9 +660,9 @@ class FakeVenue:
         }
         self.next_trade_id += 1
         self.trades.append(trade)
-        if order.status == "FILLED" and order.list_id >= 0:
+        if order.list_id >= 0:  # as on Binance: once one leg fills, fully or partly, the other is cancelled
             for other in self._legs(order.list_id):
-                if other.is_open:
+                if other is not order and other.is_open:
                     self._close(other, "EXPIRED")
         fill = {k: trade[k] for k in ("price", "qty", "commission", "commissionAsset")}
         return {**fill, "tradeId": trade["id"]}
@@ -732,6 +735,7 @@ class BinanceFake:
             prices if prices is not None else {"BTCUSDT": "30000.00", "ETHUSDT": "2000.00"},
         )
         self.api_key = api_key  # when set, signed requests with another key get 401 -2015
+        self.quotes: dict[str, tuple[Decimal, Decimal]] = {}  # symbol -> (bid, ask); else both at the last price
         self._faults: dict[str, deque[Fault]] = defaultdict(deque)
         self._requests: list[FakeRequest] = []
         self._streams: list[_Stream] = []
@@ -855,7 +859,9 @@ class BinanceFake:
         params = dict(request.query)
         if request.method in ("POST", "PUT"):
             params.update({k: str(v) for k, v in (await request.post()).items()})
-        entry = FakeRequest(request.method, request.path, params, request.headers.get("X-MBX-APIKEY"))
+        entry = FakeRequest(
+            request.method, request.path, params, request.headers.get("X-MBX-APIKEY"), time.perf_counter()
+        )
         with self._changed:
             self._requests.append(entry)
             queue = self._faults.get(entry.route)
@@ -917,8 +923,9 @@ class BinanceFake:
 
     async def _book_ticker(self, request: web.Request) -> web.Response:
         def book(symbol: str) -> dict[str, Any]:
-            price = wire(self.venue.prices[symbol])
-            return {"symbol": symbol, "bidPrice": price, "bidQty": "1.0", "askPrice": price, "askQty": "1.0"}
+            price = self.venue.prices[symbol]
+            bid, ask = self.quotes.get(symbol, (price, price))
+            return {"symbol": symbol, "bidPrice": wire(bid), "bidQty": "1.0", "askPrice": wire(ask), "askQty": "1.0"}
 
         return self._per_symbol(request, book)
 
@@ -944,7 +951,7 @@ class BinanceFake:
         return self._venue_call(open_orders)
 
     async def _place_oco(self, request: web.Request) -> web.Response:
-        return self._venue_call(lambda: self.venue.place_oco(request[PARAMS]))
+        return self._venue_call(lambda: self.venue.place_oco(request[PARAMS], request[PARTIAL]))
 
     async def _cancel_list(self, request: web.Request) -> web.Response:
         return self._venue_call(lambda: self.venue.cancel_list(request[PARAMS]))

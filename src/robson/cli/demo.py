@@ -16,6 +16,7 @@ from robson.backtest.demo import DemoReport, market_data, run_demo
 from robson.cli import parse, render
 from robson.cli.errors import guarded
 from robson.clock import ManualClock
+from robson.config import Settings
 from robson.services import views
 
 SYMBOLS = ("BTC/USDT", "ETH/USDT")
@@ -37,12 +38,14 @@ def register(app: typer.Typer) -> None:
             url = parse.database_url(db or str(Path(scratch) / "demo.db"))
             data = market_data(SYMBOLS, bars, seed, Decimal("0.01"))
             clock = ManualClock(min(candles[0].time for _, candles in data.values()))
-            robson = bootstrap.build(url, clock=clock, actor="demo")
+            # seeded markets pushed by hand: the paper venue always, whatever venue the settings name
+            robson = bootstrap.build(url, clock=clock, actor="demo", settings=Settings(exchange="paper"))
             try:
+                market = robson.paper_market("robson demo")
                 with Progress(transient=True, console=render.console) as progress:
                     task = progress.add_task("pushing prices", total=min(len(c) for _, c in data.values()))
                     report = run_demo(
-                        robson.context, robson.market, clock, data, operations, on_bar=lambda: progress.advance(task)
+                        robson.context, market, clock, data, operations, on_bar=lambda: progress.advance(task)
                     )
             finally:
                 robson.close()

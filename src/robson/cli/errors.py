@@ -11,6 +11,7 @@ from typing import ParamSpec, TypeVar
 import typer
 from pydantic import ValidationError
 
+from robson.credentials import MissingKeys
 from robson.domain.errors import DomainError, IllegalTransition, InvalidValue
 from robson.ports import ExchangeError, Rejected
 from robson.services.errors import Refused, SizingRefused
@@ -48,6 +49,8 @@ def guarded(command: Callable[P, R]) -> Callable[P, R]:
             raise fail(f"refused: {error}", REFUSED) from None
         except ValidationError as error:
             raise fail(_config_message(error), BAD_INPUT) from None
+        except MissingKeys as error:
+            raise fail(str(error), BAD_INPUT) from None
         except (DomainError, ExchangeError) as error:
             raise fail(str(error), 1) from None
         except Exception as error:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from robson.bootstrap import App
 from robson.cli import render
 from robson.cli.errors import guarded
+from robson.cli.venue import Builder, ExchangeOption
 from robson.services import execution
 from robson.services import reconcile as reconciliation
 
@@ -30,7 +29,7 @@ def _row(record: Any) -> dict[str, Any]:
     }
 
 
-def register(app: typer.Typer, build: Callable[[], App]) -> None:
+def register(app: typer.Typer, build: Builder) -> None:
     execution_app = typer.Typer(help="The execution log: slippage, fees, latency, retries.", no_args_is_help=True)
     app.add_typer(execution_app, name="execution")
 
@@ -61,10 +60,10 @@ def register(app: typer.Typer, build: Callable[[], App]) -> None:
 
     @app.command()
     @guarded
-    def reconcile(json_output: JsonOption = False) -> None:
+    def reconcile(exchange: ExchangeOption = None, json_output: JsonOption = False) -> None:
         """Compare the ledger with the venue: repair what is safe (fills while away, finished, vanished or never
         sent orders), flag the rest for you. Exit 4 when something needs your attention."""
-        result = reconciliation.reconcile(build().context)
+        result = reconciliation.reconcile(build(exchange).context)
         if json_output:
             render.emit_json([dataclasses.asdict(d) for d in result.differences])
         elif not result.differences:

@@ -10,6 +10,7 @@ import typer
 from robson import bootstrap
 from robson.cli import demo, execution, monitor, paper, parse, render, risk
 from robson.cli.errors import REFUSED, fail, guarded
+from robson.cli.venue import ExchangeOption, settings_for
 from robson.config import Settings
 from robson.domain.errors import InvalidValue
 from robson.domain.operation import OperationStatus
@@ -43,8 +44,8 @@ def main(
     STATE.database_url = parse.database_url(db)
 
 
-def _app() -> bootstrap.App:
-    return bootstrap.build(STATE.database_url, actor="cli")
+def _app(exchange: str | None = None) -> bootstrap.App:
+    return bootstrap.build(STATE.database_url, actor="cli", settings=settings_for(exchange))
 
 
 @app.command("size")
@@ -134,11 +135,12 @@ def plan(
     confidence: Annotated[
         str | None, typer.Option(help="Set when an automated signal proposes it: its confidence, 0..1.")
     ] = None,
+    exchange: ExchangeOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Store a PLANNED operation (or, with --add-to, a tranche) once every risk rule passes; print its sizing."""
     opt = parse.optional_amount
-    robson = _app()
+    robson = _app(exchange)
     signal = parse.fraction(confidence, "confidence") if confidence is not None else None
     if add_to is not None:
         if stop or target or rr:
@@ -185,9 +187,13 @@ def plan(
 
 @app.command()
 @guarded
-def validate(operation_id: Annotated[str, typer.Argument(metavar="ID")], json_output: JsonOption = False) -> None:
+def validate(
+    operation_id: Annotated[str, typer.Argument(metavar="ID")],
+    exchange: ExchangeOption = None,
+    json_output: JsonOption = False,
+) -> None:
     """Run the pre-trade checks (of the plan, or of a planned tranche); exit 3 if any fails."""
-    operation, decision = commands.validate(_app().context, parse.identifier(operation_id))
+    operation, decision = commands.validate(_app(exchange).context, parse.identifier(operation_id))
     view = views.decision_view(decision)
     render.emit_json({"id": operation.id, **view}) if json_output else render.decision(view, operation.id or 0)
     if not decision.approved:
@@ -205,9 +211,13 @@ def _outcome(outcome: trading.Outcome, json_output: bool, title: str) -> None:
 
 @app.command()
 @guarded
-def execute(operation_id: Annotated[str, typer.Argument(metavar="ID")], json_output: JsonOption = False) -> None:
+def execute(
+    operation_id: Annotated[str, typer.Argument(metavar="ID")],
+    exchange: ExchangeOption = None,
+    json_output: JsonOption = False,
+) -> None:
     """Place the entry (or the planned tranche) and its protective stop and target on the exchange."""
-    _outcome(commands.execute(_app().context, parse.identifier(operation_id)), json_output, "Executed")
+    _outcome(commands.execute(_app(exchange).context, parse.identifier(operation_id)), json_output, "Executed")
 
 
 @app.command()
@@ -222,12 +232,13 @@ def adopt(
     stop_percent: Annotated[str | None, typer.Option(help="Stop distance, % (default: the strategy's).")] = None,
     target_percent: Annotated[str | None, typer.Option(help="Target distance, % (default: the strategy's).")] = None,
     strategy: Annotated[str, typer.Option()] = "default",
+    exchange: ExchangeOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Create an ACTIVE operation for a position already held."""
     opt = parse.optional_amount
     outcome = following.adopt(
-        _app().context,
+        _app(exchange).context,
         symbol,
         parse.amount(qty, "quantity"),
         parse.amount(entry, "entry"),
@@ -271,26 +282,27 @@ def show(operation_id: Annotated[str, typer.Argument(metavar="ID")], json_output
 def close(
     operation_id: Annotated[str, typer.Argument(metavar="ID")],
     reason: Annotated[str, typer.Option(help="Why you close it (kept in the record).")],
+    exchange: ExchangeOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Cancel a PLANNED operation or exit an ACTIVE one at market (close reason MANUAL)."""
-    _outcome(trading.close(_app().context, parse.identifier(operation_id), reason), json_output, "Closed")
+    _outcome(trading.close(_app(exchange).context, parse.identifier(operation_id), reason), json_output, "Closed")
 
 
 @app.command()
 @guarded
-def portfolio(json_output: JsonOption = False) -> None:
+def portfolio(exchange: ExchangeOption = None, json_output: JsonOption = False) -> None:
     """Capital, available cash, positions, unrealized and today's realized P&L."""
-    context = _app().context
+    context = _app(exchange).context
     view = views.portfolio_view(portfolio_service.portfolio(context, context.quote))
     render.emit_json(view) if json_output else render.portfolio(view)
 
 
 @app.command()
 @guarded
-def sync(json_output: JsonOption = False) -> None:
+def sync(exchange: ExchangeOption = None, json_output: JsonOption = False) -> None:
     """Ask the venue about every working order and apply fills, exits and cancels."""
-    outcomes = following.sync(_app().context)
+    outcomes = following.sync(_app(exchange).context)
     if json_output:
         render.emit_json([{"id": o.operation.id, "changes": o.changes, "warnings": o.warnings} for o in outcomes])
         return

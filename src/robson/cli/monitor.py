@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import math
 import signal
-from collections.abc import Callable
 from types import FrameType
 from typing import Annotated
 
 import typer
 
-from robson.bootstrap import App
 from robson.cli import render
 from robson.cli.errors import guarded
+from robson.cli.venue import Builder, ExchangeOption
 from robson.domain.errors import InvalidValue
 from robson.monitor.loop import Monitor
 from robson.services.trading import Outcome
@@ -26,16 +25,16 @@ def _print(outcomes: list[Outcome]) -> None:
         render.notes(outcome.changes, outcome.warnings)
 
 
-def register(app: typer.Typer, build: Callable[[], App]) -> None:
+def register(app: typer.Typer, build: Builder) -> None:
     @app.command()
     @guarded
     def run(
         poll: Annotated[float | None, typer.Option(help="Seconds between polls of the feed.")] = None,
+        exchange: ExchangeOption = None,
     ) -> None:
         """Watch every open operation until Ctrl-C or SIGTERM: stops, targets, backstop, policy state."""
-        robson = build()
+        robson = build(exchange)
         settings = robson.settings
-        monitor = Monitor(robson.context, robson.feed, settings.monitor_stale_seconds)
         stopping: list[int] = []
 
         def stop_on(signum: int, frame: FrameType | None) -> None:
@@ -46,11 +45,13 @@ def register(app: typer.Typer, build: Callable[[], App]) -> None:
             interval = poll if poll is not None else float(settings.monitor_poll_seconds)
             if not math.isfinite(interval) or interval <= 0:
                 raise InvalidValue(f"--poll must be a number of seconds above zero, got {interval}")
-            render.console.print(f"robson run: watching (poll every {interval} s); Ctrl-C to stop")
+            monitor = Monitor(robson.context, robson.feed, settings.monitor_stale_seconds)
+            render.console.print(f"robson run: watching {settings.exchange} (poll every {interval} s); Ctrl-C to stop")
             monitor.run(lambda: bool(stopping), interval, report=_print)
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            robson.close()
         render.console.print(
             f"robson run: stopped after {monitor.ticks} ticks, {len(monitor.index)} operations watched"
         )
@@ -61,13 +62,17 @@ def register(app: typer.Typer, build: Callable[[], App]) -> None:
         once: Annotated[
             bool, typer.Option("--once", help="One pass: recover, evaluate, reconcile, then exit.")
         ] = False,
+        exchange: ExchangeOption = None,
     ) -> None:
         """One monitor pass (use robson run to keep watching)."""
         if not once:
             raise InvalidValue("use robson monitor --once for one pass, or robson run to keep watching")
-        robson = build()
-        monitor = Monitor(robson.context, robson.feed, robson.settings.monitor_stale_seconds)
-        outcomes = monitor.recover()
-        outcomes += monitor.poll_once()
+        robson = build(exchange)
+        try:
+            monitor = Monitor(robson.context, robson.feed, robson.settings.monitor_stale_seconds)
+            outcomes = monitor.recover()
+            outcomes += monitor.poll_once()
+        finally:
+            robson.close()
         _print(outcomes)
         render.console.print(f"monitor: {len(monitor.index)} operations watched")

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated
 
 import typer
 
-from robson.bootstrap import App
 from robson.cli import parse, render
 from robson.cli.errors import guarded
+from robson.cli.venue import Builder
 from robson.services import following, views
 
 
-def register(app: typer.Typer, build: Callable[[], App]) -> None:
+def register(app: typer.Typer, build: Builder) -> None:
     paper_app = typer.Typer(help="The paper exchange (paper mode only).", no_args_is_help=True)
     app.add_typer(paper_app, name="paper")
 
@@ -26,7 +25,8 @@ def register(app: typer.Typer, build: Callable[[], App]) -> None:
     ) -> None:
         """Paper mode: push a price into the paper exchange (drives fills, stops and targets)."""
         robson = build()
-        fills, outcomes = following.push_price(robson.context, robson.market, symbol, parse.amount(value, "price"))
+        market = robson.paper_market("robson price")
+        fills, outcomes = following.push_price(robson.context, market, symbol, parse.amount(value, "price"))
         if json_output:
             render.emit_json(
                 {
@@ -67,7 +67,7 @@ def register(app: typer.Typer, build: Callable[[], App]) -> None:
         """Start the paper account afresh: no orders, no fills, no prices, the given balances."""
         balances = parse.balances(balance or ["USDT=10000"])
         robson = build()
-        following.reset_paper(robson.context, robson.market, balances, force)
+        following.reset_paper(robson.context, robson.paper_market("robson paper reset"), balances, force)
         result = {asset: views.money(amount) for asset, amount in balances.items()}
         if json_output:
             render.emit_json({"balances": result})

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated
 
 import typer
 
-from robson.bootstrap import App
 from robson.cli import render
 from robson.cli.errors import guarded
+from robson.cli.venue import Builder, ExchangeOption
 from robson.services import policy, trading, views
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output; decimals as strings.")]
 
 
-def register(app: typer.Typer, build: Callable[[], App]) -> None:
+def register(app: typer.Typer, build: Builder) -> None:
     risk_app = typer.Typer(help="The risk engine: its state, tiers and limits.", no_args_is_help=True)
     app.add_typer(risk_app, name="risk")
 
@@ -49,10 +48,11 @@ def register(app: typer.Typer, build: Callable[[], App]) -> None:
     @guarded
     def kill(
         reason: Annotated[str, typer.Option(help="Why (kept in the record).")] = "",
+        exchange: ExchangeOption = None,
         json_output: JsonOption = False,
     ) -> None:
         """Kill switch: halt, cancel every open order, close every position at market (KILL_SWITCH)."""
-        context = build().context
+        context = build(exchange).context
         outcomes = trading.kill(context, reason)
         left = [o for o in outcomes if o.operation.status.value == "ACTIVE"]
         rows = [

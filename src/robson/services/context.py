@@ -14,6 +14,7 @@ from robson.ports import Clock, ExchangePort, Notifier, UnitOfWork
 from robson.risk.limits import RiskLimits
 from robson.risk.sizing import Costs
 from robson.services.errors import NotFound
+from robson.services.routing import ExecutionRules
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,7 @@ class Context:
     retry: RetryPolicy = field(default_factory=lambda: RetryPolicy())  # resending after an unknown outcome
     sleep: Callable[[float], None] = lambda seconds: None  # the backoff between sends (the root sleeps)
     stopwatch: Callable[[], float] = time.perf_counter  # for the execution log's latency
+    execution: ExecutionRules = field(default_factory=lambda: ExecutionRules())  # slippage, spread, partial fills
 
     def _exits_of(self, strategy: str) -> ExitPolicy | None:
         return self.exit_policies.get(strategy) or self.exit_policies.get("default")

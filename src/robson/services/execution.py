@@ -25,6 +25,7 @@ from robson.domain.values import ZERO, OrderSide
 from robson.ports import (
     Banned,
     DuplicateOrder,
+    ExchangeError,
     ExecutionRecord,
     OrderReport,
     RateLimited,
@@ -109,6 +110,19 @@ def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
     return wait
 
 
+def cancel(ctx: Context, symbol: str, client_order_id: str) -> OrderReport:
+    """Cancel an order through transient faults as a send goes through them: after a network error, a timeout, a
+    5xx or a 429 the venue is asked for the order first. No longer working: that is the answer (the cancel
+    arrived, or the order filled). Still working: the cancel goes again after the backoff. An order the venue
+    does not know raises UnknownOrder; a ban alerts, as for a send."""
+
+    def find() -> OrderReport | None:
+        report = ctx.exchange.get_order(symbol, client_order_id)
+        return None if report.status.is_open else report
+
+    return deliver(ctx, lambda: ctx.exchange.cancel_order(symbol, client_order_id), find, Attempts())
+
+
 def find_order(ctx: Context, symbol: str, client_order_id: str) -> OrderReport | None:
     """The venue's report of an order by its client order id, or None when the venue has no such order. Asking may
     itself fail (Retryable): then nothing is known and nothing may be sent."""
@@ -181,11 +195,13 @@ class Sent:
     quantity: Decimal
     requested_price: Decimal | None
     started: float
+    spread_bps: Decimal | None = None  # the spread the order was routed on, when it was asked for before sending
 
 
 def record(ctx: Context, sent: Sent, report: OrderReport | None, attempts: Attempts, status: str) -> ExecutionRecord:
     """The execution log's row for one send (stored by the caller with the breakers' count, in one commit)."""
     elapsed_ms = Decimal(f"{(ctx.stopwatch() - sent.started) * 1000:.3f}")
+    spread = sent.spread_bps if sent.spread_bps is not None else _spread_now(ctx, sent.symbol)
     executed = average_price(report)
     base = ctx.instrument(sent.symbol).base
     return ExecutionRecord(
@@ -207,7 +223,17 @@ def record(ctx: Context, sent: Sent, report: OrderReport | None, attempts: Attem
         retries=attempts.retries,
         status=status,
         error=attempts.error,
+        spread_bps=spread,
     )
+
+
+def _spread_now(ctx: Context, symbol: str) -> Decimal | None:
+    """The spread right after an order that was sent without asking first (a stop: nothing may delay it)."""
+    try:
+        quote = ctx.exchange.quote(symbol)
+    except ExchangeError:
+        return None
+    return quote.spread_bps if quote is not None else None
 
 
 # ---- reading the log ---------------------------------------------------------------------------------------------

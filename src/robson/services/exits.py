@@ -51,7 +51,7 @@ def _trigger(ctx: Context, operation_id: int, kind: str, price: Decimal, known: 
             return None  # the index was stale: the level moved
         op.start_exit(reason, ctx.clock.now(), price)
         outcome = Outcome(op)
-        exit_position(ctx, uow, op, reason, outcome)
+        exit_position(ctx, uow, op, reason, outcome, price)
         return outcome
 
 
@@ -148,7 +148,7 @@ def _carry_out(ctx: Context, uow: UnitOfWork, op: Operation, action: engine.Acti
     if action.kind is ActionKind.EXIT or action.quantity >= op.position.quantity:
         reason = action.reason if action.kind is ActionKind.EXIT else CloseReason.SCALE_OUT
         op.start_exit(reason, now, action.price)
-        exit_position(ctx, uow, op, reason, outcome)
+        exit_position(ctx, uow, op, reason, outcome, action.price)
         return
     _scale_out(ctx, uow, op, action.quantity, outcome)
 

@@ -16,7 +16,7 @@ from robson.risk.sizing import loss_per_unit
 from robson.services import orders, planning, policy
 from robson.services.context import Context
 from robson.services.errors import Refused
-from robson.services.trading import Outcome, enforce, protect
+from robson.services.trading import Outcome, cancel_working, enforce, protect
 
 
 def adopt(
@@ -123,17 +123,32 @@ def sync(ctx: Context, operation_ids: Collection[int] | None = None, *, enforce_
 
 
 def _ensure_protected(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Outcome) -> None:
-    """A position must never be left without its stop: re-protect it (or exit) when nothing guards it."""
-    if op.status is not OperationStatus.ACTIVE or op.position.is_flat or op.open_orders():
+    """A position must never be left without its stop: re-protect it (or exit) when working stops do not cover
+    all of it (none left, or a target leg filled in part and the venue cancelled its stop with it). An entry or
+    an exit still working is left to finish first."""
+    if op.status is not OperationStatus.ACTIVE or op.position.is_flat:
         return
     if op.protection == "internal":  # guarded by the monitor, by design: nothing rests on the venue
         return
+    if op.open_orders(OrderRole.ENTRY) or op.open_orders(OrderRole.EXIT):
+        return
+    covered = sum((order.remaining for order in op.open_orders(OrderRole.STOP)), ZERO)
+    if covered >= op.position.quantity:
+        return
+    if op.open_orders():  # what is left of the old protection goes first: it holds the asset
+        outcome.warnings.append(
+            f"operation {op.id} holds {op.position.quantity} with {covered} under a working stop: protecting it again"
+        )
+        cancel_working(ctx, uow, op, outcome)
+        if op.position.is_flat or op.status is not OperationStatus.ACTIVE:
+            return
+    else:
+        outcome.warnings.append(f"operation {op.id} had no protective order on the venue: protecting it again")
     base = ctx.instrument(op.symbol).base
     held = ctx.exchange.balances().get(base)
     if op.side is Side.LONG and (held is None or held.free < op.position.quantity):
         outcome.warnings.append(f"operation {op.id} holds {op.position.quantity} with no protective order")
         return
-    outcome.warnings.append(f"operation {op.id} had no protective order on the venue: protecting it again")
     protect(ctx, uow, op, outcome)
 
 

@@ -116,15 +116,21 @@ def forget(operation: Operation, order: Order, at: datetime) -> str:
     return f"order {order.client_order_id} is unknown to the venue: recorded as EXPIRED"
 
 
-def send(ctx: Context, operation: Operation, order: Order, reference: Decimal | None = None) -> OrderReport | None:
+def send(
+    ctx: Context,
+    operation: Operation,
+    order: Order,
+    reference: Decimal | None = None,
+    spread_bps: Decimal | None = None,
+) -> OrderReport | None:
     """Send one recorded order (see services/execution.py: exactly once, retried only when the venue provably does
     not have it). Returns the venue's report, or None when the venue refused it (recorded on the order) or never
     received it. `reference` is the market price when it was sent, for the execution log's slippage (the order's
-    own limit when not given)."""
+    own limit when not given); `spread_bps` the spread it was routed on (asked of the venue afterwards if not)."""
     request = OrderRequest(
         order.client_order_id, order.symbol, order.side, order.type, order.quantity, order.price, order.stop_price
     )
-    sent = _sent(ctx, operation, order, reference if reference is not None else order.price)
+    sent = _sent(ctx, operation, order, reference if reference is not None else order.price, spread_bps)
     attempts = execution.Attempts()
     report: OrderReport | None
     try:
@@ -143,11 +149,13 @@ def send(ctx: Context, operation: Operation, order: Order, reference: Decimal | 
     return report
 
 
-def _sent(ctx: Context, operation: Operation, order: Order, requested: Decimal | None) -> execution.Sent:
+def _sent(
+    ctx: Context, operation: Operation, order: Order, requested: Decimal | None, spread_bps: Decimal | None = None
+) -> execution.Sent:
     role = order.role.value if order.role is not None else "OTHER"
     return execution.Sent(
         operation.id, order.client_order_id, order.symbol, order.side, order.type, role, order.quantity, requested,
-        ctx.stopwatch(),
+        ctx.stopwatch(), spread_bps,
     )  # fmt: skip
 
 

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from robson.domain.errors import DomainError, InvalidValue
 from robson.domain.operation import CloseReason, Operation, OperationStatus
 from robson.domain.orders import Order, OrderRole, OrderStatus, OrderType
 from robson.domain.values import HUNDRED, ONE, OrderSide, ceil_to_step, floor_to_step
-from robson.ports import ExchangeError, UnitOfWork, UnknownOrder
+from robson.ports import ExchangeError, Quote, Retryable, UnitOfWork, UnknownOrder
 from robson.risk.sizing import loss_per_unit
-from robson.services import orders, planning, policy
+from robson.services import execution, orders, planning, policy, routing
 from robson.services.context import Context
 from robson.services.errors import NotFound, Refused
 
@@ -50,10 +50,14 @@ def execute(ctx: Context, operation_id: int) -> Outcome:
         decision = planning.decide(ctx, uow, op, entry=reference)
         if not decision.approved:
             raise Refused(decision.summary(), decision.failures)
+        side = op.side.entry_action
+        chosen = routing.route(
+            side, reference, quote_of(ctx, op.symbol), ctx.instrument(op.symbol).tick_size, ctx.execution, urgent=False
+        )
         now = ctx.clock.now()
-        entry = orders.new_order(op, OrderRole.ENTRY, op.side.entry_action, OrderType.MARKET, op.quantity, now)
+        entry = orders.new_order(op, OrderRole.ENTRY, side, chosen.type, op.quantity, now, price=chosen.limit)
         uow.commit()  # the intent is on record before the venue hears of it
-        report = orders.send(ctx, op, entry, reference)
+        report = orders.send(ctx, op, entry, reference, chosen.spread_bps)
         if report is None and entry.reject_reason == orders.NEVER_REACHED:
             uow.commit()  # nothing happened on the venue: the plan stays PLANNED and can be executed again
             raise Refused(f"the entry {orders.NEVER_REACHED}; nothing was placed, execute again")
@@ -62,10 +66,69 @@ def execute(ctx: Context, operation_id: int) -> Outcome:
             uow.commit()
             raise Refused(f"the venue rejected the entry: {entry.reject_reason}")
         outcome.changes += orders.apply_report(op, report, ctx.clock.now())
+        if not chosen.is_market:
+            outcome.warnings.append(f"entry: {chosen.why}")
         uow.commit()
+        _complete_entry(ctx, uow, op, entry, outcome)
         if not op.position.is_flat and op.protection == "exchange":
             protect(ctx, uow, op, outcome)
         return outcome
+
+
+def quote_of(ctx: Context, symbol: str) -> Quote | None:
+    """The venue's best bid and ask, or None when it has none or cannot say now (routing then goes by the
+    reference price alone)."""
+    try:
+        return ctx.exchange.quote(symbol)
+    except ExchangeError:
+        return None
+
+
+def _complete_entry(ctx: Context, uow: UnitOfWork, op: Operation, entry: Order, outcome: Outcome) -> None:
+    """Follow an entry that is still working (a partial fill, a limit resting) to completion; after
+    `fill_checks` looks the unfilled rest is cancelled, and the position is exactly what filled. An entry that
+    filled nothing leaves the plan PLANNED."""
+    if not entry.status.is_open:
+        return
+    follow(ctx, uow, op, OrderRole.ENTRY, ctx.execution.fill_checks, outcome)
+    if not entry.status.is_open:
+        return
+    cancel_open_orders(ctx, op, outcome)
+    uow.commit()
+    if entry.status.is_open:
+        outcome.warnings.append(f"the entry {entry.client_order_id} could not be cancelled; robson sync follows it")
+    elif op.status is OperationStatus.PLANNED:
+        raise Refused(f"the entry filled nothing and was cancelled; operation {op.id} stays PLANNED, execute again")
+    else:
+        outcome.warnings.append(
+            f"the entry filled {entry.filled_quantity} of {entry.quantity}; the rest was cancelled: the position and "
+            "its protection are what filled"
+        )
+
+
+def follow(
+    ctx: Context,
+    uow: UnitOfWork,
+    op: Operation,
+    role: OrderRole,
+    looks: int,
+    outcome: Outcome,
+    reason: CloseReason | None = None,
+) -> None:
+    """Look at the operation's working orders of `role` up to `looks` times (`ctx.wait` before each), adopting
+    every fill, until none is working. A look the venue cannot answer now is skipped."""
+    for _ in range(looks):
+        working = op.open_orders(role)
+        if not working:
+            return
+        ctx.wait()
+        for order in working:
+            try:
+                report = ctx.exchange.get_order(order.symbol, order.client_order_id)
+            except Retryable:
+                continue
+            outcome.changes += orders.apply_report(op, report, ctx.clock.now(), exit_reason=reason)
+        uow.commit()
 
 
 def _fit_to_market(ctx: Context, uow: UnitOfWork, op: Operation, reference: Decimal, outcome: Outcome) -> None:
@@ -139,7 +202,7 @@ def cancel_open_orders(ctx: Context, op: Operation, outcome: Outcome) -> None:
         if not order.status.is_open:  # an OCO sibling closed by the previous cancel
             continue
         try:
-            report = ctx.exchange.cancel_order(order.symbol, order.client_order_id)
+            report = execution.cancel(ctx, order.symbol, order.client_order_id)
         except UnknownOrder:
             report = None
         if report is None or report.status.is_open:
@@ -181,10 +244,19 @@ def replace_protection(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Ou
         protect(ctx, uow, op, outcome)
 
 
-def exit_position(ctx: Context, uow: UnitOfWork, op: Operation, reason: CloseReason, outcome: Outcome) -> None:
-    """Cancel the protective orders first, then close what is still held: at market for a triggered exit; for a
-    manual or emergency close with a marketable limit 0.1% through the price, then at market for whatever the
-    limit has not filled after `ctx.close_fallback_checks` looks."""
+def exit_position(
+    ctx: Context,
+    uow: UnitOfWork,
+    op: Operation,
+    reason: CloseReason,
+    outcome: Outcome,
+    reference: Decimal | None = None,
+) -> None:
+    """Cancel the protective orders first, then close what is still held. A crossed stop (or a position left
+    unprotected) goes at market at once, nothing asked of the venue before; a manual or emergency close first
+    sends a marketable limit 0.1% through the price, a target or time exit a limit when the routing guards it
+    (slippage, spread); whatever such a limit has not filled after `ctx.close_fallback_checks` looks goes at
+    market. `reference` is the price that triggered the exit, when the caller knows it."""
     cancel_working(ctx, uow, op, outcome)
     if op.position.is_flat:
         if op.status is OperationStatus.ACTIVE:
@@ -194,10 +266,11 @@ def exit_position(ctx: Context, uow: UnitOfWork, op: Operation, reason: CloseRea
     if op.exit_reason is None:
         op.start_exit(reason, ctx.clock.now())
     op.position.mark_closing()
-    last = ctx.exchange.last_price(op.symbol)
-    if reason in _LIMIT_FIRST and last is not None:
-        _send_exit(ctx, uow, op, reason, outcome, _through(ctx, op, last), last)
-        _await_fill(ctx, uow, op, reason, outcome)
+    last = reference if reference is not None and reason in _URGENT else ctx.exchange.last_price(op.symbol)
+    limit = _first_limit(ctx, op, reason, last, outcome) if last is not None else None
+    if limit is not None:
+        _send_exit(ctx, uow, op, reason, outcome, limit, last)
+        follow(ctx, uow, op, OrderRole.EXIT, ctx.close_fallback_checks, outcome, reason)
         if op.position.is_flat:
             return
         cancel_open_orders(ctx, op, outcome)  # the rest goes at market
@@ -205,7 +278,50 @@ def exit_position(ctx: Context, uow: UnitOfWork, op: Operation, reason: CloseRea
         if op.position.is_flat:
             return
         outcome.warnings.append(f"the marketable limit left {op.position.quantity} unfilled: sent at market")
-    _send_exit(ctx, uow, op, reason, outcome, None, last)
+    _market_exit(ctx, uow, op, reason, outcome, last)
+
+
+_URGENT = (CloseReason.STOP_LOSS, CloseReason.TRAILING_STOP, CloseReason.PROTECTION_FAILED, CloseReason.LIQUIDATION)
+MARKET_EXIT_ORDERS = 3  # market orders for one exit when the venue ends one with part of it unfilled
+
+
+def _first_limit(ctx: Context, op: Operation, reason: CloseReason, last: Decimal, outcome: Outcome) -> Decimal | None:
+    """The limit an exit tries first, or None for straight to market."""
+    if reason in _LIMIT_FIRST:
+        return _through(ctx, op, last)
+    if reason in _URGENT:
+        return None
+    side = op.side.exit_action
+    tick = ctx.instrument(op.symbol).tick_size
+    rules = replace(ctx.execution, on_excess_slippage="limit")  # an exit is guarded, never refused
+    chosen = routing.route(side, last, quote_of(ctx, op.symbol), tick, rules, urgent=False)
+    if chosen.is_market:
+        return None
+    outcome.warnings.append(f"exit: {chosen.why}")
+    return chosen.limit
+
+
+def _market_exit(
+    ctx: Context, uow: UnitOfWork, op: Operation, reason: CloseReason, outcome: Outcome, reference: Decimal | None
+) -> None:
+    """Exit at market. An order that fills only in part (a thin book) is followed for a few looks, its rest
+    cancelled if it is still working, and another market order sent for what is still held."""
+    for _ in range(MARKET_EXIT_ORDERS):
+        _send_exit(ctx, uow, op, reason, outcome, None, reference)
+        follow(ctx, uow, op, OrderRole.EXIT, ctx.close_fallback_checks, outcome, reason)
+        if op.position.is_flat:
+            return
+        if op.open_orders(OrderRole.EXIT):
+            cancel_open_orders(ctx, op, outcome)
+            uow.commit()
+            if op.position.is_flat:
+                return
+            if op.open_orders(OrderRole.EXIT):
+                outcome.warnings.append("an exit order could not be cancelled: robson sync follows it")
+                return
+    outcome.warnings.append(
+        f"{MARKET_EXIT_ORDERS} market orders left {op.position.quantity} {op.symbol} open: the next pass exits the rest"
+    )
 
 
 def _through(ctx: Context, op: Operation, last: Decimal) -> Decimal:
@@ -238,19 +354,6 @@ def _send_exit(
         raise Refused(f"the venue rejected the exit ({order.reject_reason}); operation {op.id} still holds a position")
     outcome.changes += orders.apply_report(op, report, ctx.clock.now(), exit_reason=reason)
     uow.commit()
-
-
-def _await_fill(ctx: Context, uow: UnitOfWork, op: Operation, reason: CloseReason, outcome: Outcome) -> None:
-    """Give a resting exit limit a few looks (`ctx.wait` between them) before the market takes the rest."""
-    for _ in range(ctx.close_fallback_checks):
-        working = op.open_orders(OrderRole.EXIT)
-        if not working or op.position.is_flat:
-            return
-        ctx.wait()
-        for order in working:
-            report = ctx.exchange.get_order(order.symbol, order.client_order_id)
-            outcome.changes += orders.apply_report(op, report, ctx.clock.now(), exit_reason=reason)
-        uow.commit()
 
 
 def close(ctx: Context, operation_id: int, note: str) -> Outcome:

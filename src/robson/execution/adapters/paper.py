@@ -44,6 +44,7 @@ from robson.ports import (
     OrderRequest,
     PaperChanges,
     PaperStore,
+    Quote,
     Rejected,
     UnknownOrder,
     UnknownSymbol,
@@ -117,6 +118,17 @@ class PaperExchange:
     def last_price(self, symbol: str) -> Decimal | None:
         self._instrument(symbol)
         return self._state.prices.get(symbol)
+
+    def quote(self, symbol: str) -> Quote | None:
+        """The prices a market sell and a market buy would fill at now (the last price moved by the slippage)."""
+        instrument = self._instrument(symbol)
+        last = self._state.prices.get(symbol)
+        if last is None:
+            return None
+        return Quote(
+            market_fill_price(OrderSide.SELL, last, self._slippage, instrument),
+            market_fill_price(OrderSide.BUY, last, self._slippage, instrument),
+        )
 
     def balances(self) -> dict[str, Balance]:
         return dict(self._state.balances)

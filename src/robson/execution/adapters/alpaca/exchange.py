@@ -44,6 +44,7 @@ from robson.execution.adapters.alpaca.wire import (
     _decimal,
     _duration,
     _expect,
+    _latest_quote_request,
     _latest_trade_request,
     _oco_request,
     _order_type,
@@ -61,6 +62,7 @@ from robson.ports import (
     OcoRequest,
     OrderReport,
     OrderRequest,
+    Quote,
     Rejected,
     UnknownOrder,
     UnknownSymbol,
@@ -163,6 +165,16 @@ class AlpacaExchange:
         trades = self._call(partial(self._data.get_stock_latest_trade, _latest_trade_request(wire)))
         trade = trades.get(wire) if isinstance(trades, dict) else None
         return _decimal(trade.get("p")) if isinstance(trade, dict) else None
+
+    def quote(self, symbol: str) -> Quote | None:
+        """The national best bid and offer (the data API's latest quote); None when either side is empty."""
+        wire = self._wire(symbol)
+        quotes = self._call(partial(self._data.get_stock_latest_quote, _latest_quote_request(wire)))
+        quote = quotes.get(wire) if isinstance(quotes, dict) else None
+        if not isinstance(quote, dict):
+            return None
+        bid, ask = _decimal(quote.get("bp")), _decimal(quote.get("ap"))
+        return Quote(bid, ask) if bid and ask else None
 
     def balances(self) -> dict[str, Balance]:
         account = self._ask(TradeAccount, self._trading.get_account)

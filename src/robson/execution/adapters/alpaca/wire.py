@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from alpaca.data.requests import StockLatestTradeRequest
+from alpaca.data.requests import StockLatestQuoteRequest, StockLatestTradeRequest
 from alpaca.trading.enums import OrderClass, TimeInForce
 from alpaca.trading.enums import OrderSide as AlpacaSide
 from alpaca.trading.enums import OrderStatus as AlpacaStatus
@@ -128,6 +128,10 @@ def _bracket_request(
 
 def _latest_trade_request(wire: str) -> StockLatestTradeRequest:
     return StockLatestTradeRequest(symbol_or_symbols=wire)
+
+
+def _latest_quote_request(wire: str) -> StockLatestQuoteRequest:
+    return StockLatestQuoteRequest(symbol_or_symbols=wire)
 
 
 def _expect(value: object, model: type[M]) -> M:

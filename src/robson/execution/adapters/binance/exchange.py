@@ -25,6 +25,7 @@ from robson.execution.adapters.binance.wire import (
     _config,
     _fill,
     _instrument,
+    _optional_amount,
     _order_kind,
     _order_shape,
     _point_at,
@@ -37,6 +38,7 @@ from robson.ports import (
     OcoRequest,
     OrderReport,
     OrderRequest,
+    Quote,
     Rejected,
     UnknownSymbol,
 )
@@ -100,6 +102,15 @@ class BinanceExchange:
         market = self._market(symbol)
         raw = self._call(lambda client: client.publicGetTickerPrice({"symbol": market["id"]}))
         return _amount(raw, "price") if isinstance(raw, dict) and raw.get("price") else None
+
+    def quote(self, symbol: str) -> Quote | None:
+        """The best bid and ask (GET /api/v3/ticker/bookTicker); None when either side of the book is empty."""
+        market = self._market(symbol)
+        raw = self._call(lambda client: client.publicGetTickerBookTicker({"symbol": market["id"]}))
+        if not isinstance(raw, dict):
+            return None
+        bid, ask = _optional_amount(raw, "bidPrice"), _optional_amount(raw, "askPrice")
+        return Quote(bid, ask) if bid is not None and ask is not None else None
 
     def balances(self) -> dict[str, Balance]:
         """Every asset the account holds (free or locked); zero balances are left out."""
