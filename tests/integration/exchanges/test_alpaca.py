@@ -14,6 +14,7 @@ from robson.clock import ManualClock
 from robson.domain.orders import OrderStatus, OrderType
 from robson.domain.values import OrderSide
 from robson.execution.adapters.alpaca import AlpacaExchange, MarketClosed, translate
+from robson.execution.adapters.alpaca.exchange import INSTRUMENTS_TTL
 from robson.ports import (
     DuplicateOrder,
     ExchangeError,
@@ -97,6 +98,17 @@ def test_instruments_are_whole_shares_on_a_cent_grid(fake: AlpacaFake) -> None:
     assert (aapl.base, aapl.quote, aapl.tick_size, aapl.step_size) == ("AAPL", "USD", D("0.01"), D("1"))
     assert (aapl.min_quantity, aapl.min_notional) == (D("1"), D("0"))
     assert [r.path for r in fake.requests_to("GET", "/v2/assets/AAPL")] == ["/v2/assets/AAPL"]
+
+
+def test_instruments_are_kept_for_a_while_then_read_again(fake: AlpacaFake) -> None:
+    clock = ManualClock(NOW)
+    exchange = AlpacaExchange(FAKE_KEY_ID, FAKE_SECRET_KEY, base_url=fake.url, symbols=(AAPL, "HALT/USD"), clock=clock)
+    assert list(exchange.instruments()) == list(exchange.instruments()) == [AAPL]
+    assert len(fake.requests_to("GET", "/v2/assets/AAPL")) == 1  # every sizing asks: one request per quarter hour
+    fake.add_asset("HALT", tradable=True)
+    clock.advance(INSTRUMENTS_TTL)
+    assert list(exchange.instruments()) == [AAPL, "HALT/USD"]  # trading resumed: seen on the next read
+    assert len(fake.requests_to("GET", "/v2/assets/AAPL")) == 2
 
 
 def test_an_asset_alpaca_does_not_know_is_an_unknown_symbol(fake: AlpacaFake) -> None:

@@ -528,3 +528,18 @@ def test_feed_falls_back_to_rest_while_the_socket_is_down_and_reconnects(fake: B
     assert ("BTC/USDT", Decimal("29600")) in collect_until(feed, ("BTC/USDT", Decimal("29600")))
     assert len(fake.requests_to("GET /api/v3/ticker/price")) == rest_calls  # live again: no REST
     assert feed.reconnects >= 1
+
+
+def test_a_symbol_binance_does_not_list_is_dropped_from_the_rest_fallback(fake: BinanceFake) -> None:
+    fake.drop_websockets(refuse_reconnects=True)
+    stream = BinanceFeed(
+        ["BTC/USDT", "DOGE/USDT"], base_url=fake.url, ws_url=fake.ws_url, timeout_ms=TIMEOUT_MS, backoff=(0.05,)
+    )
+    try:
+        assert stream.poll() == [("BTC/USDT", Decimal("30000"))]  # the unlisted one neither raises nor stops the rest
+        fake.set_price("BTCUSDT", "30100")
+        asked = len(fake.requests)
+        assert stream.poll() == [("BTC/USDT", Decimal("30100"))]
+        assert all("DOGE" not in str(r.params) for r in fake.requests[asked:])  # not asked for again
+    finally:
+        stream.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any, TypeVar
@@ -70,6 +70,7 @@ from robson.ports import (
 
 T = TypeVar("T")
 M = TypeVar("M")
+INSTRUMENTS_TTL = timedelta(minutes=15)
 
 # ---- the adapter --------------------------------------------------------------------------------
 
@@ -140,6 +141,7 @@ class AlpacaExchange:
         self._secrets = (api_key, secret)
         self._paper = paper
         self._clock = clock
+        self._instruments: tuple[datetime, dict[str, Instrument]] | None = None  # when read, and what
         self._legs: dict[str, _Leg] = {}  # Robson's client order ids of OCO legs placed by this process
         self._lists: dict[str, str] = {}  # client order id -> list id, for the group orders this process has seen
 
@@ -149,12 +151,18 @@ class AlpacaExchange:
     # ---- reading --------------------------------------------------------------------------------
 
     def instruments(self) -> dict[str, Instrument]:
+        """The configured symbols Alpaca trades now (one asset request each), kept for INSTRUMENTS_TTL: every
+        sizing asks, and a halt or a delisting is not news by the second."""
+        now = self._clock.now()
+        if self._instruments is not None and now - self._instruments[0] < INSTRUMENTS_TTL:
+            return dict(self._instruments[1])
         result = {}
         for symbol, wire in self._symbols.items():
             asset = self._ask(Asset, partial(self._trading.get_asset, wire))
             if asset.tradable and asset.status == AssetStatus.ACTIVE:
                 result[symbol] = Instrument(symbol, wire, QUOTE, TICK, ONE, min_quantity=ONE, min_notional=ZERO)
-        return result
+        self._instruments = (now, result)
+        return dict(result)
 
     def fee_rates(self, symbol: str) -> FeeRates:
         self._wire(symbol)

@@ -16,6 +16,7 @@ from robson.execution.adapters.binance.errors import _first_line, log
 from robson.execution.adapters.binance.wire import _amount, _config, _point_at
 from robson.ports import (
     Retryable,
+    UnknownSymbol,
 )
 
 # ---- the price feed ------------------------------------------------------------------------------------------
@@ -53,6 +54,7 @@ class BinanceFeed:
         self._ticks: list[tuple[str, Decimal]] = []
         self._streamed: dict[str, Decimal] = {}  # last price per symbol taken from the socket (feed thread only)
         self._delivered: dict[str, Decimal] = {}  # last price per symbol handed out by poll() (caller's thread)
+        self._unlisted: set[str] = set()  # symbols the venue said it does not list: no longer asked for
         self._live = threading.Event()
         self._closing = threading.Event()
         self._task: asyncio.Task[None] | None = None
@@ -92,10 +94,16 @@ class BinanceFeed:
     def _rest_ticks(self) -> list[tuple[str, Decimal]]:
         ticks = []
         for symbol in self.symbols:
+            if symbol in self._unlisted:
+                continue
             try:
                 price = self._rest.last_price(symbol)
             except Retryable as error:
                 log.warning("Binance REST price for %s unavailable: %s", symbol, error)
+                continue
+            except UnknownSymbol as error:  # delisted, or a symbol the venue never had: not watched any more
+                log.error("Binance does not list %s (%s): its price is no longer watched", symbol, error)
+                self._unlisted.add(symbol)
                 continue
             if price is not None:
                 ticks.append((symbol, price))
