@@ -5,6 +5,7 @@ Live, paper and backtest differ only in which adapters and which clock the compo
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -271,6 +272,9 @@ class OperationRepository(Protocol):
     def get(self, operation_id: int) -> Operation | None: ...
 
     def list(self, statuses: Sequence[OperationStatus] = ()) -> list[Operation]: ...
+
+    # open ones, those created or closed since `since`, and the last `last_closed` closed
+    def recent(self, since: datetime, last_closed: int) -> builtins.list[Operation]: ...
 
     def save(self, operation: Operation) -> None: ...
 

@@ -7,9 +7,10 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, insert, or_, select, update
 
 from robson.domain.errors import ConcurrentChange
 from robson.domain.events import DomainEvent
@@ -110,6 +111,29 @@ class SqlOperationRepository:
         query = select(operations).order_by(operations.c.id)
         if statuses:
             query = query.where(operations.c.status.in_([status.value for status in statuses]))
+        return self._load(query)
+
+    def recent(self, since: datetime, last_closed: int) -> builtins.list[Operation]:
+        """What the risk policy measures, without the whole history: every operation still PLANNED or ACTIVE,
+        every one created or closed at `since` or later, and the `last_closed` most recently closed."""
+        latest = (
+            select(operations.c.id)
+            .where(operations.c.status == OperationStatus.CLOSED.value)
+            .order_by(operations.c.closed_at.desc(), operations.c.id.desc())
+            .limit(last_closed)
+        )
+        query = (
+            select(operations)
+            .where(
+                or_(
+                    operations.c.status.in_([OperationStatus.PLANNED.value, OperationStatus.ACTIVE.value]),
+                    operations.c.created_at >= since,
+                    operations.c.closed_at >= since,
+                    operations.c.id.in_(latest.scalar_subquery()),
+                )
+            )
+            .order_by(operations.c.id)
+        )
         return self._load(query)
 
     # ---- for the unit of work ----------------------------------------------------------------

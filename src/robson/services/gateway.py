@@ -8,7 +8,7 @@ import itertools
 import math
 import statistics
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 from robson.domain.operation import Operation, OperationStatus
@@ -122,11 +122,20 @@ def snapshot(
     )
 
 
+def measured(uow: UnitOfWork, now: datetime) -> list[Operation]:
+    """The operations the risk rules measure, not the whole history: the open ones, those created or closed this
+    week or this month (today's trades, the periods' P&L), and the last closed ones (the loss streak, the recent
+    results). Loading every operation ever stored would make each decision slower as the ledger grows."""
+    today = now.astimezone(UTC).date()
+    start = min(today.replace(day=1), today - timedelta(days=today.weekday()))
+    return uow.operations.recent(datetime.combine(start, time(), tzinfo=UTC), policy_state.RECENT_TRADES)
+
+
 def decide(ctx: Context, uow: UnitOfWork, proposal: Proposal, strategy: str) -> checks.Decision:
     """Judge one order against every rule of its strategy and the account's policy state."""
     if proposal.intent is Intent.REDUCE:
         return checks.evaluate(proposal, _EMPTY, ctx.limits(strategy))
-    everything = uow.operations.list()  # today's trades include operations already closed today
+    everything = measured(uow, ctx.clock.now())  # today's trades include operations already closed today
     snap = snapshot(ctx, uow, everything, proposal.instrument.symbol, strategy, uow.policy.get())
     return checks.evaluate(proposal, snap, ctx.limits(strategy))
 

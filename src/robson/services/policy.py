@@ -111,7 +111,7 @@ def refresh(ctx: Context) -> Update:
     return _judge(
         ctx,
         lambda uow, state: breakers.mark(
-            state, ctx.limits("default"), readings(ctx, uow.operations.list(), now), now, ctx.quote
+            state, ctx.limits("default"), readings(ctx, gateway.measured(uow, now), now), now, ctx.quote
         ),
     )
 
@@ -199,7 +199,7 @@ def status(ctx: Context) -> RiskStatus:
     limits = ctx.limits("default")
     with ctx.unit_of_work() as uow:
         state = current(ctx, uow)
-        operations = uow.operations.list()
+        operations = gateway.measured(uow, ctx.clock.now())
     held = gateway.book(ctx, operations)
     equity = state.equity
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, time
 from decimal import Decimal
 
 from robson.domain.operation import Operation, OperationStatus
@@ -65,8 +65,9 @@ def realized_today(operations: list[Operation], now: datetime) -> Decimal:
 
 def portfolio(ctx: Context, quote: str) -> PortfolioView:
     uow: UnitOfWork
+    today = datetime.combine(ctx.clock.now().astimezone(UTC).date(), time(), tzinfo=UTC)
     with ctx.unit_of_work() as uow:
-        operations = uow.operations.list()
+        operations = uow.operations.recent(today, 0)  # the open ones, and those that traded today
     lines = []
     unrealized = ZERO
     for op in operations:
