@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from common import NoFeed, percentile, relaxed_limits
 from monitor_index import measure_ticks_per_second
 from robson.clock import ManualClock
 from robson.config import Settings
@@ -36,7 +37,6 @@ from robson.monitor.loop import Monitor
 from robson.persistence.database import checkpoint, create_engine_for, migrate, session_factory
 from robson.persistence.unit_of_work import SqlUnitOfWork
 from robson.ports import OrderReport, OrderRequest
-from robson.risk.limits import RiskLimits
 from robson.services import commands, planning
 from robson.services.context import Context
 
@@ -50,11 +50,6 @@ class Stopwatch(PaperExchange):
         report = super().place_order(request)
         self.accepted[request.client_order_id] = time.perf_counter()
         return report
-
-
-def _percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def latency(exits: int) -> list[float]:
@@ -73,16 +68,7 @@ def latency(exits: int) -> list[float]:
         )
         exchange.accepted = {}
         exchange.reset({"USDT": Decimal("100000000")})
-        limits = RiskLimits().replace(  # the bench stops out on purpose, hundreds of times: no tier may halt it
-            max_concurrent_operations=10_000,
-            max_trades_per_day=10_000,
-            max_orders_per_minute=1_000_000,
-            max_consecutive_losses=0,
-            max_daily_loss_percent=Decimal("100"),
-            max_weekly_loss_percent=Decimal("100"),
-            max_monthly_loss_percent=Decimal("100"),
-            max_drawdown_percent=Decimal("100"),
-        )
+        limits = relaxed_limits()
         ctx = Context(
             unit_of_work=lambda: SqlUnitOfWork(sessions),
             exchange=exchange,
@@ -93,7 +79,7 @@ def latency(exits: int) -> list[float]:
         )
         samples = []
         price = Decimal("90000")
-        monitor = Monitor(ctx, _NoFeed())
+        monitor = Monitor(ctx, NoFeed())
         for _ in range(exits):
             exchange.push_price("BTC/USDT", price)
             planned = planning.plan(ctx, "BTC/USDT", Side.LONG, price, price - Decimal("1800"))
@@ -110,11 +96,6 @@ def latency(exits: int) -> list[float]:
             samples.append((accepted - started) * 1e6)
         engine.dispose()
     return samples
-
-
-class _NoFeed:
-    def poll(self) -> list[tuple[str, Decimal]]:
-        return []
 
 
 def main() -> None:
@@ -136,7 +117,7 @@ def main() -> None:
     for run in range(args.runs):
         samples = latency(args.exits)
         p50s.append(statistics.median(samples) / 1000)
-        p99s.append(_percentile(samples, 0.99) / 1000)
+        p99s.append(percentile(samples, 0.99) / 1000)
         print(f"    run {run + 1}: p50 {p50s[-1]:.3f} ms, p99 {p99s[-1]:.3f} ms", file=sys.stderr)
     p50, p99 = statistics.median(p50s), statistics.median(p99s)
     print(f"(b) tick crossing a stop -> exit accepted by the paper venue, {args.runs} runs of {args.exits} exits:")
