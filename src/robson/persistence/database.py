@@ -45,7 +45,9 @@ def create_engine_for(url: str, schema: str | None = None) -> Engine:
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed)
+        # last in, first out: the connection that wrote last is handed out again, and SQLite keeps a connection's
+        # page cache only while no other connection writes: the next exit then finds its pages in memory
+        engine = create_engine(parsed, pool_use_lifo=True)
         event.listen(engine, "connect", _configure_sqlite)
         return engine
     if schema is not None:

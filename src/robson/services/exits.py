@@ -158,7 +158,7 @@ def _scale_out(ctx: Context, uow: UnitOfWork, op: Operation, quantity: Decimal, 
     order = orders.new_order(op, OrderRole.EXIT, op.side.exit_action, OrderType.MARKET, quantity, ctx.clock.now())
     op.record("ScaleOutTriggered", ctx.clock.now(), {}, {"quantity": str(quantity)})
     uow.commit()
-    report = orders.send(ctx, op, order)
+    report = orders.send(ctx, op, order, within=uow)
     if report is not None:
         outcome.changes += orders.apply_report(op, report, ctx.clock.now(), exit_reason=CloseReason.SCALE_OUT)
     else:

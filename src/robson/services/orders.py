@@ -13,7 +13,16 @@ from robson.domain.events import DomainEvent
 from robson.domain.operation import CloseReason, Operation
 from robson.domain.orders import Order, OrderRole, OrderStatus, OrderType
 from robson.domain.values import OrderSide
-from robson.ports import ExecutionRecord, OcoRequest, OrderReport, OrderRequest, Rejected, Retryable, UnknownOrder
+from robson.ports import (
+    ExecutionRecord,
+    OcoRequest,
+    OrderReport,
+    OrderRequest,
+    Rejected,
+    Retryable,
+    UnitOfWork,
+    UnknownOrder,
+)
 from robson.services import execution, policy
 from robson.services.context import Context
 
@@ -122,6 +131,7 @@ def send(
     order: Order,
     reference: Decimal | None = None,
     spread_bps: Decimal | None = None,
+    within: UnitOfWork | None = None,
 ) -> OrderReport | None:
     """Send one recorded order (see services/execution.py: exactly once, retried only when the venue provably does
     not have it). Returns the venue's report, or None when the venue refused it (recorded on the order) or never
@@ -145,7 +155,7 @@ def send(
         attempts.error, report = f"{refusal.kind}: {refusal}", None
     except Retryable:
         report = resolve_unknown(ctx, operation, order)
-    _count(ctx, order, report, [execution.record(ctx, sent, report, attempts, _status(order, report))])
+    _count(ctx, order, report, [execution.record(ctx, sent, report, attempts, _status(order, report))], within)
     return report
 
 
@@ -163,15 +173,22 @@ def _status(order: Order, report: OrderReport | None) -> str:
     return report.status.value if report is not None else order.status.value
 
 
-def _count(ctx: Context, order: Order, report: OrderReport | None, rows: list[ExecutionRecord]) -> None:
+def _count(
+    ctx: Context, order: Order, report: OrderReport | None, rows: list[ExecutionRecord], within: UnitOfWork | None
+) -> None:
     """Tell the breakers an order went out (or was refused): bursts and runs of rejections trip them. The execution
-    log's rows go in the same commit."""
+    log's rows go in the same commit: the caller's unit of work when given (every write of an order on one
+    connection, whose page cache then stays warm for the next exit), else one of its own."""
     if report is None and order.reject_reason == NEVER_REACHED:  # nothing reached the venue: nothing to count
+        if within is not None:
+            execution.log(within, rows)
+            within.commit()
+            return
         with ctx.unit_of_work() as uow:
             execution.log(uow, rows)
             uow.commit()
         return
-    policy.record_order(ctx, rejected=report is None, executions=rows)
+    policy.record_order(ctx, rejected=report is None, executions=rows, within=within)
 
 
 def resolve_unknown(ctx: Context, operation: Operation, order: Order) -> OrderReport | None:
@@ -184,7 +201,9 @@ def resolve_unknown(ctx: Context, operation: Operation, order: Order) -> OrderRe
         return None
 
 
-def send_protection(ctx: Context, operation: Operation, stop: Order, target: Order) -> tuple[OrderReport, ...] | None:
+def send_protection(
+    ctx: Context, operation: Operation, stop: Order, target: Order, within: UnitOfWork | None = None
+) -> tuple[OrderReport, ...] | None:
     assert stop.stop_price is not None and target.price is not None and stop.list_id is not None
     request = OcoRequest(
         stop.list_id,
@@ -220,5 +239,5 @@ def send_protection(ctx: Context, operation: Operation, stop: Order, target: Ord
         )
         for i, (leg, leg_sent) in enumerate(zip((stop, target), sent, strict=True))
     ]
-    _count(ctx, stop, result[0] if result else None, rows)
+    _count(ctx, stop, result[0] if result else None, rows, within)
     return result

@@ -94,13 +94,22 @@ def _tell(ctx: Context, alerts: Sequence[Alert]) -> None:
             ctx.notifier.notify(alert)
 
 
-def _judge(ctx: Context, rule: Callable[[UnitOfWork, PolicyState], Update]) -> Update:
-    """Apply one rule to the stored state in one unit of work: store, audit, commit, then alert."""
-    with ctx.unit_of_work() as uow:
-        update = rule(uow, current(ctx, uow))
-        _apply(ctx, uow, update)
-        uow.commit()
+def _judge(ctx: Context, rule: Callable[[UnitOfWork, PolicyState], Update], within: UnitOfWork | None = None) -> Update:
+    """Apply one rule to the stored state in one unit of work: store, audit, commit, then alert. `within`: the
+    caller's unit of work, committed with the rule's changes (one connection for all of an order's writes)."""
+    if within is not None:
+        update = _judged(ctx, rule, within)
+    else:
+        with ctx.unit_of_work() as uow:
+            update = _judged(ctx, rule, uow)
     _tell(ctx, update.alerts)
+    return update
+
+
+def _judged(ctx: Context, rule: Callable[[UnitOfWork, PolicyState], Update], uow: UnitOfWork) -> Update:
+    update = rule(uow, current(ctx, uow))
+    _apply(ctx, uow, update)
+    uow.commit()
     return update
 
 
@@ -132,16 +141,18 @@ def resume(ctx: Context, override: str) -> PolicyState:
     return _judge(ctx, lambda uow, state: breakers.resume(state, limits, override, ctx.clock.now(), ctx.quote)).state
 
 
-def record_order(ctx: Context, *, rejected: bool, executions: Sequence[ExecutionRecord] = ()) -> None:
+def record_order(
+    ctx: Context, *, rejected: bool, executions: Sequence[ExecutionRecord] = (), within: UnitOfWork | None = None
+) -> None:
     """Count an order sent to the venue, for the order-rate and rejection breakers, and store its execution log
-    rows in the same commit."""
+    rows in the same commit (the caller's unit of work when given)."""
     limits = ctx.limits("default")
 
     def rule(uow: UnitOfWork, state: PolicyState) -> Update:
         execution.log(uow, executions)
         return breakers.on_order(state, limits, ctx.clock.now(), rejected=rejected)
 
-    _judge(ctx, rule)
+    _judge(ctx, rule, within)
 
 
 def _sigmas(history: Sequence[Decimal], price: Decimal) -> Decimal | None:

@@ -57,7 +57,7 @@ def execute(ctx: Context, operation_id: int) -> Outcome:
         now = ctx.clock.now()
         entry = orders.new_order(op, OrderRole.ENTRY, side, chosen.type, op.quantity, now, price=chosen.limit)
         uow.commit()  # the intent is on record before the venue hears of it
-        report = orders.send(ctx, op, entry, reference, chosen.spread_bps)
+        report = orders.send(ctx, op, entry, reference, chosen.spread_bps, within=uow)
         if report is None and entry.reject_reason == orders.NEVER_REACHED:
             uow.commit()  # nothing happened on the venue: the plan stays PLANNED and can be executed again
             raise Refused(f"the entry {orders.NEVER_REACHED}; nothing was placed, execute again")
@@ -176,7 +176,7 @@ def protect(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Outcome) -> N
         list_id=list_id,
     )
     uow.commit()
-    reports = orders.send_protection(ctx, op, stop, target)
+    reports = orders.send_protection(ctx, op, stop, target, within=uow)
     if reports is not None:
         for report in reports:
             outcome.changes += orders.apply_report(op, report, ctx.clock.now())
@@ -345,7 +345,7 @@ def _send_exit(
         op, OrderRole.EXIT, op.side.exit_action, kind, op.position.quantity, ctx.clock.now(), price=limit
     )
     uow.commit()
-    report = orders.send(ctx, op, order, reference)
+    report = orders.send(ctx, op, order, reference, within=uow)
     if report is None:
         uow.commit()
         if limit is not None:

@@ -152,7 +152,7 @@ def execute_add(ctx: Context, operation_id: int) -> Outcome:
         entered_before = op.position.entered_quantity
         entry = orders.new_order(op, OrderRole.ENTRY, op.side.entry_action, OrderType.MARKET, add.quantity, now)
         uow.commit()
-        report = orders.send(ctx, op, entry, reference)
+        report = orders.send(ctx, op, entry, reference, within=uow)
         if report is None:
             if entry.reject_reason != orders.NEVER_REACHED:
                 op.drop_add(ctx.clock.now(), entry.reject_reason or "rejected")
