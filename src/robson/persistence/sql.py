@@ -85,7 +85,9 @@ class Prepared:
 
 
 def _observed(connection: Connection) -> bool:
-    return bool(connection.dispatch.before_cursor_execute or connection.dispatch.after_cursor_execute)
+    """Whether anything listens to this connection's or its engine's events (SQLAlchemy's own test, before every
+    statement it runs)."""
+    return bool(connection._has_events or connection.engine._has_events)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,14 +100,14 @@ class _Form:
     def bind(self, values: Row) -> Any:
         """The driver's parameters for one row; a value its column type refuses raises StatementError, as SQLAlchemy
         would."""
+        processors = self.processors
         try:
             processed = {
-                name: (self.processors[name](value) if name in self.processors else value)
-                for name, value in values.items()
+                name: (processors[name](value) if name in processors else value) for name, value in values.items()
             }
         except Exception as error:
             raise StatementError(f"({type(error).__name__}) {error}", self.sql, dict(values), error) from error
-        return tuple(processed[name] for name in self.names) if self.positional else processed
+        return [processed[name] for name in self.names] if self.positional else processed
 
 
 @functools.lru_cache(maxsize=256)
