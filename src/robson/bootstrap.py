@@ -132,7 +132,7 @@ def _venue(settings: Settings, keys: VenueKeys | None, sessions: Sessions, clock
     if keys is None:
         return _paper(settings, sessions, clock)
     if settings.exchange == "binance":
-        return _binance(settings, keys)
+        return _binance(settings, keys, clock)
     return _alpaca(settings, keys, clock)
 
 
@@ -149,7 +149,7 @@ def _paper(settings: Settings, sessions: Sessions, clock: Clock) -> Venue:
     return Venue(paper, paper, lambda: PaperFeed(paper))
 
 
-def _binance(settings: Settings, keys: VenueKeys) -> Venue:
+def _binance(settings: Settings, keys: VenueKeys, clock: Clock) -> Venue:
     from robson.execution.adapters.binance import BinanceExchange  # ccxt loads only for this venue
 
     config = settings.binance
@@ -161,6 +161,7 @@ def _binance(settings: Settings, keys: VenueKeys) -> Venue:
         ws_url=None if config.ws_url == BINANCE_STREAM_URL else config.ws_url,
         timeout_ms=config.timeout_ms,
         symbols=settings.binance_symbols,
+        clock=clock,
     )
     return Venue(exchange, None, lambda: exchange.price_feed(_traded(exchange, settings.binance_symbols)))
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import ccxt
 import pytest
 
+from robson.clock import ManualClock
 from robson.domain.orders import OrderStatus, OrderType
 from robson.domain.values import OrderSide
 from robson.execution.adapters.binance import BinanceExchange, BinanceFeed, translate
@@ -543,3 +544,23 @@ def test_a_symbol_binance_does_not_list_is_dropped_from_the_rest_fallback(fake: 
         assert all("DOGE" not in str(r.params) for r in fake.requests[asked:])  # not asked for again
     finally:
         stream.close()
+
+
+def test_after_a_ban_nothing_is_sent_until_it_ends(fake: BinanceFake) -> None:
+    clock = ManualClock(datetime(2030, 1, 2, tzinfo=UTC))
+    exchange = BinanceExchange(KEY, SECRET, base_url=fake.url, timeout_ms=TIMEOUT_MS, clock=clock)
+    exchange.balances()
+    fake.inject(ORDER, Fault.banned(retry_after=120))
+    with pytest.raises(Banned):
+        exchange.place_order(order("b1"))
+    asked = len(fake.requests)
+
+    clock.advance(timedelta(seconds=119))
+    for call in (lambda: exchange.place_order(order("b1")), exchange.balances, lambda: exchange.last_price("BTC/USDT")):
+        with pytest.raises(Banned, match=r"nothing is sent for 1 s more") as caught:
+            call()
+        assert caught.value.retry_after == pytest.approx(1)
+    assert len(fake.requests) == asked  # every request during a ban lengthens it: none was made
+
+    clock.advance(timedelta(seconds=1))
+    assert exchange.place_order(order("b1")).status is OrderStatus.FILLED

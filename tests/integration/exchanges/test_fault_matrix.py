@@ -125,11 +125,11 @@ class BinanceWorld:
         "partial": lambda: binance_server.Fault.partial_fill("0.5"),
     }
 
-    def __init__(self, fake: binance_server.BinanceFake) -> None:
+    def __init__(self, fake: binance_server.BinanceFake, clock: ManualClock) -> None:
         self.fake = fake
         self.exchange = BinanceExchange(
-            KEY, SECRET, base_url=fake.url, ws_url=fake.ws_url, timeout_ms=int(TIMEOUT_S * 1000)
-        )
+            KEY, SECRET, base_url=fake.url, ws_url=fake.ws_url, timeout_ms=int(TIMEOUT_S * 1000), clock=clock
+        )  # the app's clock: a ban is waited out on it
 
     def inject(self, route: str, fault: str) -> None:
         self.fake.inject(self.routes[route], self.faults[fault]())
@@ -223,10 +223,10 @@ class AlpacaWorld:
 
 
 @pytest.fixture
-def binance() -> Iterator[BinanceWorld]:
+def binance(clock: ManualClock) -> Iterator[BinanceWorld]:
     balances, prices = {"USDT": "10000"}, {"BTCUSDT": "30000", "ETHUSDT": "2000"}
     with binance_server.BinanceFake(balances=balances, prices=prices, api_key=KEY) as fake:
-        yield BinanceWorld(fake)
+        yield BinanceWorld(fake, clock)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -32,6 +33,8 @@ from robson.execution.adapters.binance.wire import (
 )
 from robson.ports import (
     Balance,
+    Banned,
+    Clock,
     Fatal,
     FeeRates,
     FilterFailure,
@@ -44,6 +47,7 @@ from robson.ports import (
 )
 
 T = TypeVar("T")
+BAN_WITHOUT_RETRY_AFTER = 120.0  # seconds of silence after a 418 that named no Retry-After (Binance's shortest ban)
 
 # ---- the exchange --------------------------------------------------------------------------------------------
 
@@ -63,8 +67,11 @@ class BinanceExchange:
         ws_url: str | None = None,
         timeout_ms: int = 10000,
         symbols: Sequence[str] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._secrets = tuple(s for s in (api_key, secret) if s)
+        self._clock = clock
+        self._banned_until: datetime | None = None  # after a 418: nothing is sent before then
         self._client = _Client(_config(api_key, secret, base_url, timeout_ms))
         self._client.logger = _RedactedLog(logging.getLogger(f"{__name__}.http"), self._secrets)
         _point_at(self._client, base_url, None)
@@ -185,15 +192,32 @@ class BinanceExchange:
     # ---- inside ---------------------------------------------------------------------------------------------
 
     def _call(self, action: Callable[[Any], T]) -> T:
-        """Run one ccxt call; its failure leaves as a ports error with the keys redacted."""
+        """Run one ccxt call; its failure leaves as a ports error with the keys redacted. After a ban (418) nothing
+        is sent until it ends: Binance lengthens a ban (2 minutes up to 3 days) for every request made during it."""
         with self._lock:
+            self._refuse_while_banned()
             self._client.reply = None
             try:
                 return action(self._client)
             except ccxt.BaseError as error:
                 translated = translate(error, self._client.reply)
                 translated.args = tuple(_redact(str(a), self._secrets) for a in translated.args)
+                if isinstance(translated, Banned):
+                    wait = translated.retry_after if translated.retry_after is not None else BAN_WITHOUT_RETRY_AFTER
+                    self._banned_until = self._now() + timedelta(seconds=wait)
                 raise translated from None
+
+    def _refuse_while_banned(self) -> None:
+        if self._banned_until is None:
+            return
+        left = (self._banned_until - self._now()).total_seconds()
+        if left <= 0:
+            self._banned_until = None
+            return
+        raise Banned(f"Binance banned this IP: nothing is sent for {left:.0f} s more (HTTP 418)", retry_after=left)
+
+    def _now(self) -> datetime:
+        return self._clock.now() if self._clock is not None else datetime.now(UTC)
 
     def _markets(self) -> dict[str, Any]:
         markets: dict[str, Any] = self._call(lambda client: client.load_markets())
