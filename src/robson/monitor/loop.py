@@ -15,18 +15,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import TypeVar
 
 from robson.domain.events import Alert
 from robson.domain.operation import Operation, OperationStatus
 from robson.exits.policy import ExitPolicy
 from robson.exits.state import ExitState, PositionView
 from robson.monitor.index import TriggerIndex
-from robson.ports import PriceFeed
+from robson.ports import Banned, ExchangeError, Fatal, PriceFeed
 from robson.services import exits, following, planning, policy, reconcile
 from robson.services.context import Context
 from robson.services.trading import Outcome
 
 log = logging.getLogger("robson.monitor")
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -55,6 +58,7 @@ class Monitor:
     last_tick: datetime | None = None
     stale_alerted: bool = False
     ticks: int = 0
+    venue_fault: str | None = None  # the alert code of the venue's current run of faults, if any
 
     # ---- start ---------------------------------------------------------------------------
     def rebuild(self) -> None:
@@ -208,13 +212,45 @@ class Monitor:
     ) -> None:
         """Run until `stop()` says so (Ctrl-C / SIGTERM set it): poll, act, mark to market at the heartbeat."""
         report = report or (lambda outcomes: None)
-        report(self.recover())
+        recovered: list[Outcome] | None = None
+        while recovered is None and not stop():  # a venue down at start: keep trying, nothing is lost meanwhile
+            recovered = self.survive(self.recover)
+            if recovered is None:
+                time.sleep(poll_seconds)
+        report(recovered or [])
         next_heartbeat = time.monotonic()
         while not stop():
-            report(self.poll_once())
+            report(self.survive(self.poll_once) or [])
             self.idle()
             if time.monotonic() >= next_heartbeat:
-                policy.refresh(self.ctx)
+                self.survive(lambda: policy.refresh(self.ctx), ends_faults=False)
                 log.info("heartbeat: %d operations watched, %d ticks", len(self.index), self.ticks)
                 next_heartbeat = time.monotonic() + heartbeat_seconds
             time.sleep(poll_seconds)
+
+    def survive(self, step: Callable[[], T], ends_faults: bool = True) -> T | None:
+        """Run one step of the watch; a venue fault does not end it (positions would go unwatched): the step is
+        tried again at the next pass, and the first fault of a run of them alerts VENUE_UNREACHABLE (a ban:
+        VENUE_BANNED). Returns None when the step failed. A fatal error other than a ban (a refused key, say) stops
+        the watch: nothing will work until a human acts. A pass that succeeds ends the run of faults (`ends_faults`:
+        the heartbeat's refresh does not, since it may not touch what failed)."""
+        try:
+            result = step()
+        except Banned as ban:
+            self._venue_fault("VENUE_BANNED", f"the venue banned this IP ({ban}): the watch goes on, sending nothing")
+            return None
+        except Fatal:
+            raise
+        except ExchangeError as error:
+            self._venue_fault("VENUE_UNREACHABLE", f"the venue failed ({type(error).__name__}: {error}); retrying")
+            return None
+        if self.venue_fault is not None and ends_faults:
+            log.info("the venue answers again after %s", self.venue_fault)
+            self.venue_fault = None
+        return result
+
+    def _venue_fault(self, code: str, message: str) -> None:
+        log.warning(message)
+        if self.venue_fault != code:
+            self.venue_fault = code
+            self._alert("critical" if code == "VENUE_BANNED" else "warning", code, message)

@@ -10,6 +10,8 @@ import pytest
 
 from robson import bootstrap
 from robson.clock import ManualClock
+from robson.config import ExitSettings, Settings
+from robson.notify.log import LogNotifier
 from tests.conftest import DatabaseTarget
 
 START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
@@ -41,3 +43,19 @@ def app(make_app: AppFactory) -> bootstrap.App:
     app = make_app()
     app.market.reset({"USDT": Decimal("10000")})
     return app
+
+
+@pytest.fixture
+def internal(database_target: DatabaseTarget, clock: ManualClock) -> Iterator[bootstrap.App]:
+    """A Robson whose default strategy is protected internally (the Iron Exit Protocol)."""
+    app = bootstrap.build(
+        database_target.url,
+        schema=database_target.schema,
+        clock=clock,
+        settings=Settings(exits={"default": ExitSettings(mode="internal")}),
+        actor="test",
+        notifier=LogNotifier(),
+    )
+    app.market.reset({"USDT": Decimal("10000")})
+    yield app
+    app.close()

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal as D
 
-import pytest
-
 from robson import bootstrap
 from robson.clock import ManualClock
-from robson.config import ExitSettings, Settings
 from robson.domain.operation import CloseReason, OperationStatus
 from robson.domain.orders import OrderRole, OrderStatus
 from robson.domain.values import Side
 from robson.monitor.loop import Monitor
 from robson.notify.log import LogNotifier
 from robson.services import commands, following, planning, trading
-from tests.conftest import DatabaseTarget
 
 
 def _open(app: bootstrap.App, price: D = D(90000), stop: D = D(88200)) -> int:
@@ -28,22 +23,6 @@ def _open(app: bootstrap.App, price: D = D(90000), stop: D = D(88200)) -> int:
     assert planned.operation.id is not None
     commands.execute(ctx, planned.operation.id)
     return planned.operation.id
-
-
-@pytest.fixture
-def internal(database_target: DatabaseTarget, clock: ManualClock) -> Iterator[bootstrap.App]:
-    """A Robson whose default strategy is protected internally (the Iron Exit Protocol)."""
-    app = bootstrap.build(
-        database_target.url,
-        schema=database_target.schema,
-        clock=clock,
-        settings=Settings(exits={"default": ExitSettings(mode="internal")}),
-        actor="test",
-        notifier=LogNotifier(),
-    )
-    app.market.reset({"USDT": D("10000")})
-    yield app
-    app.close()
 
 
 def test_exchange_managed_target_fill_is_only_observed(app: bootstrap.App) -> None:
