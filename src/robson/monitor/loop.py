@@ -17,6 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
+from robson.domain.errors import DomainError
 from robson.domain.events import Alert
 from robson.domain.operation import Operation, OperationStatus
 from robson.exits.policy import ExitPolicy
@@ -59,6 +60,7 @@ class Monitor:
     stale_alerted: bool = False
     ticks: int = 0
     venue_fault: str | None = None  # the alert code of the venue's current run of faults, if any
+    failed_exits: set[int] = field(default_factory=set)  # operations whose exit failed (alerted once each)
 
     # ---- start ---------------------------------------------------------------------------
     def rebuild(self) -> None:
@@ -115,7 +117,11 @@ class Monitor:
         for trigger in triggers:
             if self.modes.get(trigger.operation_id) == "internal":
                 known = self.operations.pop(trigger.operation_id, None)  # back below only if this exit went well
-                outcome = exits.trigger(self.ctx, trigger.operation_id, trigger.kind, price, known)
+                try:
+                    outcome = exits.trigger(self.ctx, trigger.operation_id, trigger.kind, price, known)
+                except (ExchangeError, DomainError) as error:  # one exit refused must not hold back the others
+                    self._exit_failed(trigger.operation_id, error)
+                    continue
                 if outcome is not None:
                     outcomes.append(outcome)
             else:
@@ -248,6 +254,15 @@ class Monitor:
             log.info("the venue answers again after %s", self.venue_fault)
             self.venue_fault = None
         return result
+
+    def _exit_failed(self, operation_id: int, error: Exception) -> None:
+        """An exit the venue refused or could not take: it stays in the index, so the next tick crossing its level
+        tries again; the trader hears of it once."""
+        message = f"operation {operation_id}: the exit failed ({error}); tried again on the next crossing tick"
+        log.error(message)
+        if operation_id not in self.failed_exits:
+            self.failed_exits.add(operation_id)
+            self._alert("critical", "EXIT_FAILED", message)
 
     def _venue_fault(self, code: str, message: str) -> None:
         log.warning(message)

@@ -3,6 +3,7 @@ alerted once per run of faults; only a fatal error other than a ban (nothing wil
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from decimal import Decimal as D
 
@@ -12,7 +13,16 @@ from robson import bootstrap
 from robson.domain.operation import CloseReason, OperationStatus
 from robson.monitor.loop import Monitor
 from robson.notify.log import LogNotifier
-from robson.ports import Banned, ExchangeError, Fatal, Retryable
+from robson.ports import (
+    Banned,
+    ExchangeError,
+    ExchangePort,
+    Fatal,
+    InsufficientFunds,
+    OrderReport,
+    OrderRequest,
+    Retryable,
+)
 from robson.services import planning
 
 from .test_monitor import _open
@@ -70,3 +80,38 @@ def test_a_fatal_error_ends_the_watch(internal: bootstrap.App) -> None:
     feed = Flaky([Fatal("Binance refused the API key")], [])
     with pytest.raises(Fatal, match="refused the API key"):
         Monitor(internal.context, feed).run(_after(10, feed), poll_seconds=0)
+
+
+class RefusesExitsOf:
+    """The paper venue, refusing every exit order of one operation (a venue-side problem with that one)."""
+
+    def __init__(self, inner: ExchangePort, operation_id: int) -> None:
+        self.inner, self.prefix = inner, f"rb{operation_id}-x"
+        self.name, self.supports_short = inner.name, inner.supports_short
+
+    def __getattr__(self, attribute: str) -> object:
+        return getattr(self.inner, attribute)
+
+    def place_order(self, request: OrderRequest) -> OrderReport:
+        if request.client_order_id.startswith(self.prefix):
+            raise InsufficientFunds("Account has insufficient balance for requested action.")
+        return self.inner.place_order(request)
+
+
+def test_one_refused_exit_does_not_hold_back_the_others_and_is_tried_again(internal: bootstrap.App) -> None:
+    first, second = _open(internal, stop=D(88300)), _open(internal, stop=D(88200))
+    ctx = dataclasses.replace(internal.context, exchange=RefusesExitsOf(internal.context.exchange, first))
+    monitor = Monitor(ctx, Flaky([], []))
+    monitor.recover()
+    assert internal.market is not None
+    for price in (D(88000), D(87900)):  # two ticks through both stops
+        internal.market.push_price("BTC/USDT", price)
+        monitor.on_tick("BTC/USDT", price)
+
+    assert planning.load(ctx, second).status is OperationStatus.CLOSED
+    refused = planning.load(ctx, first)
+    assert refused.status is OperationStatus.ACTIVE and not refused.position.is_flat
+    assert first in monitor.index  # still watched: the next crossing tick tries again
+    exits_sent = [o for o in refused.orders if o.client_order_id.startswith(f"rb{first}-x")]
+    assert len(exits_sent) == 2  # one per crossing tick, each refused and recorded
+    assert _codes(internal).count("EXIT_FAILED") == 1
