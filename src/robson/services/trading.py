@@ -106,6 +106,24 @@ def _complete_entry(ctx: Context, uow: UnitOfWork, op: Operation, entry: Order, 
         )
 
 
+def settle(
+    ctx: Context,
+    uow: UnitOfWork,
+    op: Operation,
+    role: OrderRole,
+    looks: int,
+    outcome: Outcome,
+    reason: CloseReason | None = None,
+) -> bool:
+    """Follow the operation's working orders of `role` (`follow`), then cancel whatever of them is still working,
+    keeping any fill that raced the cancel. True when one is working even so (the cancel did not go through)."""
+    follow(ctx, uow, op, role, looks, outcome, reason)
+    if op.open_orders(role):
+        cancel_open_orders(ctx, op, outcome)
+        uow.commit()
+    return bool(op.open_orders(role))
+
+
 def follow(
     ctx: Context,
     uow: UnitOfWork,
@@ -270,11 +288,7 @@ def exit_position(
     limit = _first_limit(ctx, op, reason, last, outcome) if last is not None else None
     if limit is not None:
         _send_exit(ctx, uow, op, reason, outcome, limit, last)
-        follow(ctx, uow, op, OrderRole.EXIT, ctx.close_fallback_checks, outcome, reason)
-        if op.position.is_flat:
-            return
-        cancel_open_orders(ctx, op, outcome)  # the rest goes at market
-        uow.commit()
+        settle(ctx, uow, op, OrderRole.EXIT, ctx.close_fallback_checks, outcome, reason)  # the rest goes at market
         if op.position.is_flat:
             return
         outcome.warnings.append(f"the marketable limit left {op.position.quantity} unfilled: sent at market")
@@ -308,17 +322,12 @@ def _market_exit(
     cancelled if it is still working, and another market order sent for what is still held."""
     for _ in range(MARKET_EXIT_ORDERS):
         _send_exit(ctx, uow, op, reason, outcome, None, reference)
-        follow(ctx, uow, op, OrderRole.EXIT, ctx.close_fallback_checks, outcome, reason)
+        still_working = settle(ctx, uow, op, OrderRole.EXIT, ctx.close_fallback_checks, outcome, reason)
         if op.position.is_flat:
             return
-        if op.open_orders(OrderRole.EXIT):
-            cancel_open_orders(ctx, op, outcome)
-            uow.commit()
-            if op.position.is_flat:
-                return
-            if op.open_orders(OrderRole.EXIT):
-                outcome.warnings.append("an exit order could not be cancelled: robson sync follows it")
-                return
+        if still_working:
+            outcome.warnings.append("an exit order could not be cancelled: robson sync follows it")
+            return
     outcome.warnings.append(
         f"{MARKET_EXIT_ORDERS} market orders left {op.position.quantity} {op.symbol} open: the next pass exits the rest"
     )
