@@ -18,6 +18,7 @@ from robson.domain.values import Side
 from robson.services import audit, commands, following, planning, trading, tranches, views
 from robson.services import portfolio as portfolio_service
 from robson.services.sizing import METHODS, Costs, LotRules, SizingParams, size
+from robson.services.working import Outcome
 
 app = typer.Typer(
     name="robson",
@@ -200,7 +201,7 @@ def validate(
         raise fail(f"refused: {decision.summary()}", REFUSED)
 
 
-def _outcome(outcome: trading.Outcome, json_output: bool, title: str) -> None:
+def _outcome(outcome: Outcome, json_output: bool, title: str) -> None:
     view = views.operation_view(outcome.operation, detail=True)
     if json_output:
         render.emit_json({**view, "changes": outcome.changes, "warnings": outcome.warnings})

@@ -14,7 +14,7 @@ from robson.cli.errors import guarded
 from robson.cli.venue import Builder, ExchangeOption
 from robson.domain.errors import InvalidValue
 from robson.monitor.loop import Monitor
-from robson.services.trading import Outcome
+from robson.services.working import Outcome
 
 
 def _print(outcomes: list[Outcome]) -> None:

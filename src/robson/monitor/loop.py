@@ -26,7 +26,7 @@ from robson.monitor.index import TriggerIndex
 from robson.ports import Banned, ExchangeError, Fatal, PriceFeed
 from robson.services import exits, following, planning, policy, reconcile
 from robson.services.context import Context
-from robson.services.trading import Outcome
+from robson.services.working import Outcome
 
 log = logging.getLogger("robson.monitor")
 

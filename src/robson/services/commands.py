@@ -6,7 +6,7 @@ from robson.domain.operation import Operation, OperationStatus
 from robson.risk.checks import Decision
 from robson.services import planning, trading, tranches
 from robson.services.context import Context
-from robson.services.trading import Outcome
+from robson.services.working import Outcome
 
 
 def _is_add(ctx: Context, operation_id: int) -> bool:

@@ -14,8 +14,10 @@ from robson.exits.policy import ExitPolicy
 from robson.exits.state import ActionKind
 from robson.ports import UnitOfWork
 from robson.services import following, orders
+from robson.services.closing import exit_position
 from robson.services.context import Context
-from robson.services.trading import Outcome, cancel_working, exit_position, protect, replace_protection
+from robson.services.trading import protect, replace_protection
+from robson.services.working import Outcome, cancel_working
 
 
 def trigger(

@@ -16,7 +16,8 @@ from robson.risk.sizing import loss_per_unit
 from robson.services import orders, planning, policy
 from robson.services.context import Context
 from robson.services.errors import Refused
-from robson.services.trading import Outcome, cancel_working, enforce, protect
+from robson.services.trading import enforce, protect
+from robson.services.working import Outcome, cancel_working
 
 
 def adopt(

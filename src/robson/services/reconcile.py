@@ -16,7 +16,7 @@ from robson.domain.operation import OperationStatus
 from robson.domain.values import ZERO, Side
 from robson.services import following
 from robson.services.context import Context
-from robson.services.trading import Outcome
+from robson.services.working import Outcome
 
 
 @dataclass(frozen=True, slots=True)

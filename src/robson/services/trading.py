@@ -1,29 +1,27 @@
-"""Execute a plan, protect a position, take it out again, adopt one already held, and follow the venue."""
+"""Execute a plan and protect its position; close one by hand, flatten everything, the kill switch."""
 
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from robson.domain.errors import DomainError, InvalidValue
 from robson.domain.operation import CloseReason, Operation, OperationStatus
-from robson.domain.orders import Order, OrderRole, OrderStatus, OrderType
-from robson.domain.values import HUNDRED, ONE, OrderSide, ceil_to_step, floor_to_step
-from robson.ports import ExchangeError, Quote, Retryable, UnitOfWork, UnknownOrder
+from robson.domain.orders import Order, OrderRole, OrderType
+from robson.domain.values import HUNDRED
+from robson.ports import ExchangeError, UnitOfWork
 from robson.risk.sizing import loss_per_unit
-from robson.services import execution, orders, planning, policy, routing
+from robson.services import orders, planning, policy, routing
+from robson.services.closing import exit_position
 from robson.services.context import Context
 from robson.services.errors import NotFound, Refused
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What a use case did to one operation, and anything the trader must know."""
-
-    operation: Operation
-    changes: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+from robson.services.working import (
+    Outcome,
+    cancel_open_orders,
+    cancel_working,
+    follow,
+    quote_of,
+)
 
 
 def _get(uow: UnitOfWork, operation_id: int) -> Operation:
@@ -75,15 +73,6 @@ def execute(ctx: Context, operation_id: int) -> Outcome:
         return outcome
 
 
-def quote_of(ctx: Context, symbol: str) -> Quote | None:
-    """The venue's best bid and ask, or None when it has none or cannot say now (routing then goes by the
-    reference price alone)."""
-    try:
-        return ctx.exchange.quote(symbol)
-    except ExchangeError:
-        return None
-
-
 def _complete_entry(ctx: Context, uow: UnitOfWork, op: Operation, entry: Order, outcome: Outcome) -> None:
     """Follow an entry that is still working (a partial fill, a limit resting) to completion; after
     `fill_checks` looks the unfilled rest is cancelled, and the position is exactly what filled. An entry that
@@ -104,49 +93,6 @@ def _complete_entry(ctx: Context, uow: UnitOfWork, op: Operation, entry: Order, 
             f"the entry filled {entry.filled_quantity} of {entry.quantity}; the rest was cancelled: the position and "
             "its protection are what filled"
         )
-
-
-def settle(
-    ctx: Context,
-    uow: UnitOfWork,
-    op: Operation,
-    role: OrderRole,
-    looks: int,
-    outcome: Outcome,
-    reason: CloseReason | None = None,
-) -> bool:
-    """Follow the operation's working orders of `role` (`follow`), then cancel whatever of them is still working,
-    keeping any fill that raced the cancel. True when one is working even so (the cancel did not go through)."""
-    follow(ctx, uow, op, role, looks, outcome, reason)
-    if op.open_orders(role):
-        cancel_open_orders(ctx, op, outcome)
-        uow.commit()
-    return bool(op.open_orders(role))
-
-
-def follow(
-    ctx: Context,
-    uow: UnitOfWork,
-    op: Operation,
-    role: OrderRole,
-    looks: int,
-    outcome: Outcome,
-    reason: CloseReason | None = None,
-) -> None:
-    """Look at the operation's working orders of `role` up to `looks` times (`ctx.wait` before each), adopting
-    every fill, until none is working. A look the venue cannot answer now is skipped."""
-    for _ in range(looks):
-        working = op.open_orders(role)
-        if not working:
-            return
-        ctx.wait()
-        for order in working:
-            try:
-                report = ctx.exchange.get_order(order.symbol, order.client_order_id)
-            except Retryable:
-                continue
-            outcome.changes += orders.apply_report(op, report, ctx.clock.now(), exit_reason=reason)
-        uow.commit()
 
 
 def _fit_to_market(ctx: Context, uow: UnitOfWork, op: Operation, reference: Decimal, outcome: Outcome) -> None:
@@ -214,155 +160,12 @@ def _reason_for_unprotected(ctx: Context, op: Operation) -> CloseReason:
     return CloseReason.PROTECTION_FAILED
 
 
-def cancel_open_orders(ctx: Context, op: Operation, outcome: Outcome) -> None:
-    """Cancel every working order of the operation, adopting any fill that raced the cancel."""
-    for order in op.open_orders():
-        if not order.status.is_open:  # an OCO sibling closed by the previous cancel
-            continue
-        try:
-            report = execution.cancel(ctx, order.symbol, order.client_order_id)
-        except UnknownOrder:
-            report = None
-        if report is None or report.status.is_open:
-            try:
-                report = ctx.exchange.get_order(order.symbol, order.client_order_id)
-            except UnknownOrder:
-                _unknown_to_the_venue(ctx, op, order, outcome)
-                continue
-        outcome.changes += orders.apply_report(op, report, ctx.clock.now())
-        for sibling in op.open_orders():
-            if sibling.list_id is not None and sibling.list_id == order.list_id:
-                outcome.changes += orders.apply_report(
-                    op, ctx.exchange.get_order(sibling.symbol, sibling.client_order_id), ctx.clock.now()
-                )
-
-
-def _unknown_to_the_venue(ctx: Context, op: Operation, order: Order, outcome: Outcome) -> None:
-    said = orders.forget(op, order, ctx.clock.now())
-    if order.status is not OrderStatus.REJECTED:
-        outcome.warnings.append(said)
-
-
-MARKETABLE_THROUGH = Decimal("0.001")  # a manual or emergency close crosses the price by 0.1%
-_LIMIT_FIRST = (CloseReason.MANUAL, CloseReason.KILL_SWITCH)
-
-
-def cancel_working(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Outcome) -> None:
-    """Cancel the operation's working orders, if it has any, and record what the venue said."""
-    if op.open_orders():
-        cancel_open_orders(ctx, op, outcome)
-        uow.commit()
-
-
 def replace_protection(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Outcome) -> None:
     """Rest a new stop and target for the current quantity and stop. Spot locks the asset under the old list, so
     it goes first; if the new one is refused, `protect` exits the position."""
     cancel_working(ctx, uow, op, outcome)
     if op.status is OperationStatus.ACTIVE and not op.position.is_flat:
         protect(ctx, uow, op, outcome)
-
-
-def exit_position(
-    ctx: Context,
-    uow: UnitOfWork,
-    op: Operation,
-    reason: CloseReason,
-    outcome: Outcome,
-    reference: Decimal | None = None,
-) -> None:
-    """Cancel the protective orders first, then close what is still held. A crossed stop (or a position left
-    unprotected) goes at market at once, nothing asked of the venue before; a manual or emergency close first
-    sends a marketable limit 0.1% through the price, a target or time exit a limit when the routing guards it
-    (slippage, spread); whatever such a limit has not filled after `ctx.close_fallback_checks` looks goes at
-    market. `reference` is the price that triggered the exit, when the caller knows it."""
-    cancel_working(ctx, uow, op, outcome)
-    if op.position.is_flat:
-        if op.status is OperationStatus.ACTIVE:
-            op.close(reason, ctx.clock.now())
-            uow.commit()
-        return
-    if op.exit_reason is None:
-        op.start_exit(reason, ctx.clock.now())
-    op.position.mark_closing()
-    last = reference if reference is not None and reason in _URGENT else ctx.exchange.last_price(op.symbol)
-    limit = _first_limit(ctx, op, reason, last, outcome) if last is not None else None
-    if limit is not None:
-        _send_exit(ctx, uow, op, reason, outcome, limit, last)
-        settle(ctx, uow, op, OrderRole.EXIT, ctx.close_fallback_checks, outcome, reason)  # the rest goes at market
-        if op.position.is_flat:
-            return
-        outcome.warnings.append(f"the marketable limit left {op.position.quantity} unfilled: sent at market")
-    _market_exit(ctx, uow, op, reason, outcome, last)
-
-
-_URGENT = (CloseReason.STOP_LOSS, CloseReason.TRAILING_STOP, CloseReason.PROTECTION_FAILED, CloseReason.LIQUIDATION)
-MARKET_EXIT_ORDERS = 3  # market orders for one exit when the venue ends one with part of it unfilled
-
-
-def _first_limit(ctx: Context, op: Operation, reason: CloseReason, last: Decimal, outcome: Outcome) -> Decimal | None:
-    """The limit an exit tries first, or None for straight to market."""
-    if reason in _LIMIT_FIRST:
-        return _through(ctx, op, last)
-    if reason in _URGENT:
-        return None
-    side = op.side.exit_action
-    tick = ctx.instrument(op.symbol).tick_size
-    rules = replace(ctx.execution, on_excess_slippage="limit")  # an exit is guarded, never refused
-    chosen = routing.route(side, last, quote_of(ctx, op.symbol), tick, rules, urgent=False)
-    if chosen.is_market:
-        return None
-    outcome.warnings.append(f"exit: {chosen.why}")
-    return chosen.limit
-
-
-def _market_exit(
-    ctx: Context, uow: UnitOfWork, op: Operation, reason: CloseReason, outcome: Outcome, reference: Decimal | None
-) -> None:
-    """Exit at market. An order that fills only in part (a thin book) is followed for a few looks, its rest
-    cancelled if it is still working, and another market order sent for what is still held."""
-    for _ in range(MARKET_EXIT_ORDERS):
-        _send_exit(ctx, uow, op, reason, outcome, None, reference)
-        still_working = settle(ctx, uow, op, OrderRole.EXIT, ctx.close_fallback_checks, outcome, reason)
-        if op.position.is_flat:
-            return
-        if still_working:
-            outcome.warnings.append("an exit order could not be cancelled: robson sync follows it")
-            return
-    outcome.warnings.append(
-        f"{MARKET_EXIT_ORDERS} market orders left {op.position.quantity} {op.symbol} open: the next pass exits the rest"
-    )
-
-
-def _through(ctx: Context, op: Operation, last: Decimal) -> Decimal:
-    tick = ctx.instrument(op.symbol).tick_size
-    if op.side.exit_action is OrderSide.SELL:
-        return floor_to_step(last * (ONE - MARKETABLE_THROUGH), tick)
-    return ceil_to_step(last * (ONE + MARKETABLE_THROUGH), tick)
-
-
-def _send_exit(
-    ctx: Context,
-    uow: UnitOfWork,
-    op: Operation,
-    reason: CloseReason,
-    outcome: Outcome,
-    limit: Decimal | None,
-    reference: Decimal | None = None,
-) -> None:
-    kind = OrderType.MARKET if limit is None else OrderType.LIMIT
-    order = orders.new_order(
-        op, OrderRole.EXIT, op.side.exit_action, kind, op.position.quantity, ctx.clock.now(), price=limit
-    )
-    uow.commit()
-    report = orders.send(ctx, op, order, reference, within=uow)
-    if report is None:
-        uow.commit()
-        if limit is not None:
-            outcome.warnings.append(f"the marketable limit was refused ({order.reject_reason}): sending at market")
-            return
-        raise Refused(f"the venue rejected the exit ({order.reject_reason}); operation {op.id} still holds a position")
-    outcome.changes += orders.apply_report(op, report, ctx.clock.now(), exit_reason=reason)
-    uow.commit()
 
 
 def close(ctx: Context, operation_id: int, note: str) -> Outcome:

@@ -19,7 +19,8 @@ from robson.risk.tranches import rebased_stop
 from robson.services import gateway, orders, policy, portfolio
 from robson.services.context import Context
 from robson.services.errors import NotFound, Refused
-from robson.services.trading import Outcome, replace_protection
+from robson.services.trading import replace_protection
+from robson.services.working import Outcome
 
 
 @dataclass(frozen=True, slots=True)

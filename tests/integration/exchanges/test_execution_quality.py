@@ -15,7 +15,7 @@ from robson.domain.orders import OrderRole, OrderStatus, OrderType
 from robson.domain.values import Side
 from robson.execution.adapters.binance import BinanceExchange
 from robson.exits.policy import ExitPolicy, ProtectionMode
-from robson.services import commands, execution, exits, planning, trading
+from robson.services import closing, commands, execution, exits, planning
 from robson.services.context import Context
 from robson.services.errors import Refused
 from robson.services.routing import ExecutionRules
@@ -169,4 +169,4 @@ def test_a_stop_goes_at_market_whatever_the_book_and_a_thin_book_is_finished_by_
     assert sum(fake.balance("BTC")) == D(0)
     logged = [r for r in execution.history(ctx) if r.role == "EXIT"]
     assert logged and all(r.spread_bps == D("487.80") for r in logged)  # asked right after, never before
-    assert trading.MARKET_EXIT_ORDERS >= 2
+    assert closing.MARKET_EXIT_ORDERS >= 2

@@ -1,0 +1,122 @@
+"""Taking a position out: a crossed stop at market at once, nothing asked of the venue first; a manual or
+emergency close through a marketable limit, then market; a target or time exit guarded by the routing."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+from robson.domain.operation import CloseReason, Operation, OperationStatus
+from robson.domain.orders import OrderRole, OrderType
+from robson.domain.values import ONE, OrderSide, ceil_to_step, floor_to_step
+from robson.ports import UnitOfWork
+from robson.services import orders, routing
+from robson.services.context import Context
+from robson.services.errors import Refused
+from robson.services.working import Outcome, cancel_working, quote_of, settle
+
+MARKETABLE_THROUGH = Decimal("0.001")  # a manual or emergency close crosses the price by 0.1%
+_LIMIT_FIRST = (CloseReason.MANUAL, CloseReason.KILL_SWITCH)
+
+
+def exit_position(
+    ctx: Context,
+    uow: UnitOfWork,
+    op: Operation,
+    reason: CloseReason,
+    outcome: Outcome,
+    reference: Decimal | None = None,
+) -> None:
+    """Cancel the protective orders first, then close what is still held. A crossed stop (or a position left
+    unprotected) goes at market at once, nothing asked of the venue before; a manual or emergency close first
+    sends a marketable limit 0.1% through the price, a target or time exit a limit when the routing guards it
+    (slippage, spread); whatever such a limit has not filled after `ctx.close_fallback_checks` looks goes at
+    market. `reference` is the price that triggered the exit, when the caller knows it."""
+    cancel_working(ctx, uow, op, outcome)
+    if op.position.is_flat:
+        if op.status is OperationStatus.ACTIVE:
+            op.close(reason, ctx.clock.now())
+            uow.commit()
+        return
+    if op.exit_reason is None:
+        op.start_exit(reason, ctx.clock.now())
+    op.position.mark_closing()
+    last = reference if reference is not None and reason in _URGENT else ctx.exchange.last_price(op.symbol)
+    limit = _first_limit(ctx, op, reason, last, outcome) if last is not None else None
+    if limit is not None:
+        _send_exit(ctx, uow, op, reason, outcome, limit, last)
+        settle(ctx, uow, op, OrderRole.EXIT, ctx.close_fallback_checks, outcome, reason)  # the rest goes at market
+        if op.position.is_flat:
+            return
+        outcome.warnings.append(f"the marketable limit left {op.position.quantity} unfilled: sent at market")
+    _market_exit(ctx, uow, op, reason, outcome, last)
+
+
+_URGENT = (CloseReason.STOP_LOSS, CloseReason.TRAILING_STOP, CloseReason.PROTECTION_FAILED, CloseReason.LIQUIDATION)
+MARKET_EXIT_ORDERS = 3  # market orders for one exit when the venue ends one with part of it unfilled
+
+
+def _first_limit(ctx: Context, op: Operation, reason: CloseReason, last: Decimal, outcome: Outcome) -> Decimal | None:
+    """The limit an exit tries first, or None for straight to market."""
+    if reason in _LIMIT_FIRST:
+        return _through(ctx, op, last)
+    if reason in _URGENT:
+        return None
+    side = op.side.exit_action
+    tick = ctx.instrument(op.symbol).tick_size
+    rules = replace(ctx.execution, on_excess_slippage="limit")  # an exit is guarded, never refused
+    chosen = routing.route(side, last, quote_of(ctx, op.symbol), tick, rules, urgent=False)
+    if chosen.is_market:
+        return None
+    outcome.warnings.append(f"exit: {chosen.why}")
+    return chosen.limit
+
+
+def _market_exit(
+    ctx: Context, uow: UnitOfWork, op: Operation, reason: CloseReason, outcome: Outcome, reference: Decimal | None
+) -> None:
+    """Exit at market. An order that fills only in part (a thin book) is followed for a few looks, its rest
+    cancelled if it is still working, and another market order sent for what is still held."""
+    for _ in range(MARKET_EXIT_ORDERS):
+        _send_exit(ctx, uow, op, reason, outcome, None, reference)
+        still_working = settle(ctx, uow, op, OrderRole.EXIT, ctx.close_fallback_checks, outcome, reason)
+        if op.position.is_flat:
+            return
+        if still_working:
+            outcome.warnings.append("an exit order could not be cancelled: robson sync follows it")
+            return
+    outcome.warnings.append(
+        f"{MARKET_EXIT_ORDERS} market orders left {op.position.quantity} {op.symbol} open: the next pass exits the rest"
+    )
+
+
+def _through(ctx: Context, op: Operation, last: Decimal) -> Decimal:
+    tick = ctx.instrument(op.symbol).tick_size
+    if op.side.exit_action is OrderSide.SELL:
+        return floor_to_step(last * (ONE - MARKETABLE_THROUGH), tick)
+    return ceil_to_step(last * (ONE + MARKETABLE_THROUGH), tick)
+
+
+def _send_exit(
+    ctx: Context,
+    uow: UnitOfWork,
+    op: Operation,
+    reason: CloseReason,
+    outcome: Outcome,
+    limit: Decimal | None,
+    reference: Decimal | None = None,
+) -> None:
+    kind = OrderType.MARKET if limit is None else OrderType.LIMIT
+    order = orders.new_order(
+        op, OrderRole.EXIT, op.side.exit_action, kind, op.position.quantity, ctx.clock.now(), price=limit
+    )
+    uow.commit()
+    report = orders.send(ctx, op, order, reference, within=uow)
+    if report is None:
+        uow.commit()
+        if limit is not None:
+            outcome.warnings.append(f"the marketable limit was refused ({order.reject_reason}): sending at market")
+            return
+        raise Refused(f"the venue rejected the exit ({order.reject_reason}); operation {op.id} still holds a position")
+    outcome.changes += orders.apply_report(op, report, ctx.clock.now(), exit_reason=reason)
+    uow.commit()
