@@ -20,6 +20,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -40,6 +43,7 @@ from robson.persistence.database import checkpoint, create_engine_for, migrate, 
 from robson.persistence.unit_of_work import SqlUnitOfWork
 from robson.ports import OrderReport, OrderRequest
 from robson.services import commands, planning
+from robson.services import exits as exit_use_case
 from robson.services.context import Context
 
 
@@ -54,13 +58,38 @@ class Stopwatch(PaperExchange):
         return report
 
 
-def latency(exits: int, steady: bool = True) -> list[float]:
-    """Microseconds from `on_tick` with a crossing price to the venue accepting the exit, one sample per exit.
+@dataclass
+class Bench:
+    """A whole Robson on a fresh SQLite ledger with the paper venue: the monitor's process, as `robson run` has it."""
 
-    steady (what `robson run` lives through): the operations are opened first, then the stops are crossed one
-    after another, the monitor doing nothing else in between but its housekeeping. Otherwise each exit follows
-    the planning and execution of its own operation in the same process (which `robson run` never does: plans
-    come from other processes), so every exit starts with the processor's caches full of that other work."""
+    ctx: Context
+    exchange: Stopwatch
+    clock: ManualClock
+    monitor: Monitor
+    price: Decimal = Decimal("90000")
+
+    def open_one(self, stop: Decimal) -> int:
+        self.exchange.push_price("BTC/USDT", self.price)
+        planned = planning.plan(self.ctx, "BTC/USDT", Side.LONG, self.price, stop)
+        assert planned.operation.id is not None
+        commands.execute(self.ctx, planned.operation.id)
+        return planned.operation.id
+
+    def cross(self, crossing: Decimal) -> float:
+        """One tick at `crossing` after a second of quiet; returns when the tick started (perf_counter)."""
+        self.monitor.idle()  # as `robson run` between passes: the ledger's checkpoint, once a minute
+        self.clock.advance(timedelta(seconds=1))
+        self.exchange.push_price("BTC/USDT", crossing)  # the venue's price moves; no order rests there (internal)
+        started = time.perf_counter()
+        self.monitor.on_tick("BTC/USDT", crossing)
+        return started
+
+    def accepted(self, operation_id: int) -> float:
+        return self.exchange.accepted[f"rb{operation_id}-x1"]
+
+
+@contextmanager
+def robson() -> Iterator[Bench]:
     settings = Settings()
     clock = ManualClock(datetime(2026, 11, 2, 9, tzinfo=UTC))
     with tempfile.TemporaryDirectory() as directory:
@@ -86,37 +115,75 @@ def latency(exits: int, steady: bool = True) -> list[float]:
             exit_policies={"default": ExitPolicy(mode=ProtectionMode.INTERNAL)},
             housekeeping=lambda: checkpoint(engine),
         )
-        price = Decimal("90000")
-        monitor = Monitor(ctx, NoFeed())
+        yield Bench(ctx, exchange, clock, Monitor(ctx, NoFeed()))
+        engine.dispose()
 
-        def open_one(stop: Decimal) -> int:
-            exchange.push_price("BTC/USDT", price)
-            planned = planning.plan(ctx, "BTC/USDT", Side.LONG, price, stop)
-            assert planned.operation.id is not None
-            commands.execute(ctx, planned.operation.id)
-            return planned.operation.id
 
-        def cross(operation_id: int, crossing: Decimal) -> float:
-            monitor.idle()  # as `robson run` between passes: the ledger's checkpoint, once a minute
-            clock.advance(timedelta(seconds=1))
-            exchange.push_price("BTC/USDT", crossing)  # the venue's price moves; no order rests there (internal)
-            started = time.perf_counter()
-            monitor.on_tick("BTC/USDT", crossing)
-            return (exchange.accepted[f"rb{operation_id}-x1"] - started) * 1e6
+def latency(exits: int, steady: bool = True) -> list[float]:
+    """Microseconds from `on_tick` with a crossing price to the venue accepting the exit, one sample per exit.
 
-        samples = []
+    steady (what `robson run` lives through): the operations are opened first, then the stops are crossed one
+    after another, the monitor doing nothing else in between but its housekeeping. Otherwise each exit follows
+    the planning and execution of its own operation in the same process (which `robson run` never does: plans
+    come from other processes), so every exit starts with the processor's caches full of that other work."""
+    with robson() as bench:
         if steady:  # stops 1 apart, 88,200 down: each crossing price crosses exactly one of them
             stops = [Decimal("88200") - Decimal(i) for i in range(exits)]
-            opened = [open_one(stop) for stop in stops]
-            monitor.rebuild()
-            samples = [cross(op, stop - Decimal("0.5")) for op, stop in zip(opened, stops, strict=True)]
+            opened = [bench.open_one(stop) for stop in stops]
+            bench.monitor.rebuild()
+            crossings = [(op, stop - Decimal("0.5")) for op, stop in zip(opened, stops, strict=True)]
         else:
-            for _ in range(exits):
-                operation_id = open_one(price - Decimal("1800"))
-                monitor.rebuild()
-                samples.append(cross(operation_id, price - Decimal("1900")))
-        engine.dispose()
-    return samples
+            crossings = []
+        samples = []
+        for index in range(exits):
+            if steady:
+                operation_id, crossing = crossings[index]
+            else:
+                operation_id, crossing = bench.open_one(bench.price - Decimal("1800")), bench.price - Decimal("1900")
+                bench.monitor.rebuild()
+            started = bench.cross(crossing)
+            samples.append((bench.accepted(operation_id) - started) * 1e6)
+        return samples
+
+
+def gap(ticks: int, per_tick: int, one_by_one: bool = False) -> list[float]:
+    """Microseconds from `on_tick` with a price through `per_tick` stops at once (a gap) to the venue accepting the
+    last of their exits, one sample per tick. `one_by_one`: each exit booked before the next is sent, as Robson
+    did before the exits of one tick were sent together (for comparison)."""
+    stride = per_tick + 5
+    with robson() as bench:
+        groups = [
+            [bench.open_one(Decimal("88200") - stride * tick - i) for i in range(per_tick)] for tick in range(ticks)
+        ]
+        bench.monitor.rebuild()
+        samples = []
+        with _booked_one_by_one() if one_by_one else nullcontext():
+            for tick, opened in enumerate(groups):
+                started = bench.cross(Decimal("88200") - stride * tick - per_tick)
+                samples.append((max(bench.accepted(op) for op in opened) - started) * 1e6)
+        return samples
+
+
+@contextmanager
+def _booked_one_by_one() -> Iterator[None]:
+    """The monitor hands the exit use case one crossing at a time: each exit is booked before the next is sent."""
+    batched = exit_use_case.trigger
+
+    def one_at_a_time(
+        ctx: Context, crossings: Sequence[exit_use_case.Crossing], price: Decimal
+    ) -> exit_use_case.Triggered:
+        done = exit_use_case.Triggered()
+        for crossing in crossings:
+            each = batched(ctx, [crossing], price)
+            done.outcomes += each.outcomes
+            done.failed |= each.failed
+        return done
+
+    exit_use_case.trigger = one_at_a_time  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        exit_use_case.trigger = batched  # type: ignore[assignment]
 
 
 def _runs(runs: int, exits: int, steady: bool) -> tuple[list[float], list[float]]:
@@ -141,6 +208,7 @@ def main() -> None:
     parser.add_argument("--exits", type=int, default=300)
     parser.add_argument("--ticks", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--gap", type=int, default=10, help="stops one tick crosses at once, for (c)")
     args = parser.parse_args()
 
     small, large = [], []
@@ -162,6 +230,20 @@ def main() -> None:
         "    for comparison, each exit right after planning and executing its operation in the same process",
         args.runs, args.exits, *interleaved,
     )  # fmt: skip
+    _report_gap(args.runs, max(1, args.exits // args.gap), args.gap)
+
+
+def _report_gap(runs: int, ticks: int, per_tick: int) -> None:
+    together, one_by_one = [], []
+    for _ in range(runs):
+        together.append(gap(ticks, per_tick))
+        one_by_one.append(gap(ticks, per_tick, one_by_one=True))
+    print(f"(c) one tick through {per_tick} stops at once (a gap) -> the last of their exits accepted, {runs} runs of")
+    print(f"    {ticks} ticks (no target: the plans ask < 5 s; this is what a crash costs the last stop in line):")
+    for label, runs_ in (("sent together, then booked", together), ("each booked before the next", one_by_one)):
+        p50 = statistics.median(statistics.median(s) / 1000 for s in runs_)
+        p99 = statistics.median(percentile(s, 0.99) / 1000 for s in runs_)
+        print(f"    {label}: median p50 {p50:.3f} ms, median p99 {p99:.3f} ms")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
-from robson.domain.errors import DomainError
 from robson.domain.events import Alert
 from robson.domain.operation import Operation, OperationStatus
 from robson.exits.policy import ExitPolicy
@@ -113,19 +112,19 @@ class Monitor:
         triggers = self.index.crossed(symbol, price, price)
         if not triggers:
             return outcomes
+        crossed: list[exits.Crossing] = []
         observed: list[int] = []
         for trigger in triggers:
             if self.modes.get(trigger.operation_id) == "internal":
                 known = self.operations.pop(trigger.operation_id, None)  # back below only if this exit went well
-                try:
-                    outcome = exits.trigger(self.ctx, trigger.operation_id, trigger.kind, price, known)
-                except (ExchangeError, DomainError) as error:  # one exit refused must not hold back the others
-                    self._exit_failed(trigger.operation_id, error)
-                    continue
-                if outcome is not None:
-                    outcomes.append(outcome)
+                crossed.append(exits.Crossing(trigger.operation_id, trigger.kind, known))
             else:
                 observed.append(trigger.operation_id)
+        if crossed:  # every exit of this tick goes out before any is booked
+            done = exits.trigger(self.ctx, crossed, price)
+            outcomes += done.outcomes
+            for operation_id, error in done.failed.items():  # one exit refused does not hold back the others
+                self._exit_failed(operation_id, error)
         if observed:
             outcomes += exits.observe(self.ctx, observed)
         for outcome in outcomes:

@@ -3,13 +3,15 @@ emergency close through a marketable limit, then market; a target or time exit g
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
 
+from robson.domain.errors import ConcurrentChange, DomainError
 from robson.domain.operation import CloseReason, Operation, OperationStatus
 from robson.domain.orders import OrderRole, OrderType
 from robson.domain.values import ONE, OrderSide, ceil_to_step, floor_to_step
-from robson.ports import UnitOfWork
+from robson.ports import ExchangeError, UnitOfWork
 from robson.services import orders, routing
 from robson.services.context import Context
 from robson.services.errors import Refused
@@ -41,7 +43,7 @@ def exit_position(
     if op.exit_reason is None:
         op.start_exit(reason, ctx.clock.now())
     op.position.mark_closing()
-    last = reference if reference is not None and reason in _URGENT else ctx.exchange.last_price(op.symbol)
+    last = reference if reference is not None and reason in URGENT else ctx.exchange.last_price(op.symbol)
     limit = _first_limit(ctx, op, reason, last, outcome) if last is not None else None
     if limit is not None:
         _send_exit(ctx, uow, op, reason, outcome, limit, last)
@@ -52,7 +54,7 @@ def exit_position(
     _market_exit(ctx, uow, op, reason, outcome, last)
 
 
-_URGENT = (CloseReason.STOP_LOSS, CloseReason.TRAILING_STOP, CloseReason.PROTECTION_FAILED, CloseReason.LIQUIDATION)
+URGENT = (CloseReason.STOP_LOSS, CloseReason.TRAILING_STOP, CloseReason.PROTECTION_FAILED, CloseReason.LIQUIDATION)
 MARKET_EXIT_ORDERS = 3  # market orders for one exit when the venue ends one with part of it unfilled
 
 
@@ -60,7 +62,7 @@ def _first_limit(ctx: Context, op: Operation, reason: CloseReason, last: Decimal
     """The limit an exit tries first, or None for straight to market."""
     if reason in _LIMIT_FIRST:
         return _through(ctx, op, last)
-    if reason in _URGENT:
+    if reason in URGENT:
         return None
     side = op.side.exit_action
     tick = ctx.instrument(op.symbol).tick_size
@@ -73,12 +75,23 @@ def _first_limit(ctx: Context, op: Operation, reason: CloseReason, last: Decimal
 
 
 def _market_exit(
-    ctx: Context, uow: UnitOfWork, op: Operation, reason: CloseReason, outcome: Outcome, reference: Decimal | None
+    ctx: Context,
+    uow: UnitOfWork,
+    op: Operation,
+    reason: CloseReason,
+    outcome: Outcome,
+    reference: Decimal | None,
+    placed: orders.Placed | None = None,
 ) -> None:
     """Exit at market. An order that fills only in part (a thin book) is followed for a few looks, its rest
-    cancelled if it is still working, and another market order sent for what is still held."""
+    cancelled if it is still working, and another market order sent for what is still held. `placed`: the first
+    market order, already sent (`market_exits`), whose answer is yet to be booked."""
     for _ in range(MARKET_EXIT_ORDERS):
-        _send_exit(ctx, uow, op, reason, outcome, None, reference)
+        if placed is None:
+            _send_exit(ctx, uow, op, reason, outcome, None, reference)
+        else:
+            _booked(ctx, uow, op, reason, outcome, placed, None)
+            placed = None
         still_working = settle(ctx, uow, op, OrderRole.EXIT, ctx.close_fallback_checks, outcome, reason)
         if op.position.is_flat:
             return
@@ -88,6 +101,46 @@ def _market_exit(
     outcome.warnings.append(
         f"{MARKET_EXIT_ORDERS} market orders left {op.position.quantity} {op.symbol} open: the next pass exits the rest"
     )
+
+
+def market_exits(
+    ctx: Context,
+    uow: UnitOfWork,
+    exits: Sequence[tuple[Operation, CloseReason, Outcome]],
+    reference: Decimal,
+    failed: dict[int, Exception],
+) -> None:
+    """Urgent exits of operations with nothing working on the venue (one tick crossing several stops): every
+    exit's intent on record in one commit, then every order sent, one right after another, and only then each
+    answer booked and followed as `_market_exit` does. No exit waits for another's bookkeeping. An exit the venue
+    refused or could not take is left in `failed` (its intent stays on record for reconciliation) and the others
+    go on. `reference`: the price that crossed their levels."""
+    now = ctx.clock.now()
+    intents = []
+    for op, reason, outcome in exits:
+        op.position.mark_closing()
+        order = orders.new_order(op, OrderRole.EXIT, op.side.exit_action, OrderType.MARKET, op.position.quantity, now)
+        intents.append((op, reason, outcome, order))
+    uow.commit()  # every intent on record before the venue hears of any
+    placed = []
+    for op, reason, outcome, order in intents:
+        try:
+            placed.append((op, reason, outcome, orders.place(ctx, op, order, reference)))
+        except (ExchangeError, DomainError) as error:
+            failed[_id(op)] = error
+    for op, reason, outcome, sent in placed:
+        try:
+            _market_exit(ctx, uow, op, reason, outcome, reference, sent)
+        except ConcurrentChange:
+            raise
+        except (Refused, ExchangeError, DomainError) as error:
+            uow.commit()  # what the venue did is kept; the next crossing tick (or sync) takes it from there
+            failed[_id(op)] = error
+
+
+def _id(op: Operation) -> int:
+    assert op.id is not None
+    return op.id
 
 
 def _through(ctx: Context, op: Operation, last: Decimal) -> Decimal:
@@ -111,12 +164,27 @@ def _send_exit(
         op, OrderRole.EXIT, op.side.exit_action, kind, op.position.quantity, ctx.clock.now(), price=limit
     )
     uow.commit()
-    report = orders.send(ctx, op, order, reference, within=uow)
+    _booked(ctx, uow, op, reason, outcome, orders.place(ctx, op, order, reference), limit)
+
+
+def _booked(
+    ctx: Context,
+    uow: UnitOfWork,
+    op: Operation,
+    reason: CloseReason,
+    outcome: Outcome,
+    placed: orders.Placed,
+    limit: Decimal | None,
+) -> None:
+    """Book an exit order's answer and apply it to the operation. A refused marketable limit is only a warning
+    (the market order follows); a refused market order raises Refused."""
+    report = orders.book(ctx, placed, within=uow)
     if report is None:
         uow.commit()
+        reject_reason = placed.order.reject_reason
         if limit is not None:
-            outcome.warnings.append(f"the marketable limit was refused ({order.reject_reason}): sending at market")
+            outcome.warnings.append(f"the marketable limit was refused ({reject_reason}): sending at market")
             return
-        raise Refused(f"the venue rejected the exit ({order.reject_reason}); operation {op.id} still holds a position")
+        raise Refused(f"the venue rejected the exit ({reject_reason}); operation {op.id} still holds a position")
     outcome.changes += orders.apply_report(op, report, ctx.clock.now(), exit_reason=reason)
     uow.commit()

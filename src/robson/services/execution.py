@@ -198,9 +198,13 @@ class Sent:
     spread_bps: Decimal | None = None  # the spread the order was routed on, when it was asked for before sending
 
 
-def record(ctx: Context, sent: Sent, report: OrderReport | None, attempts: Attempts, status: str) -> ExecutionRecord:
-    """The execution log's row for one send (stored by the caller with the breakers' count, in one commit)."""
-    elapsed_ms = Decimal(f"{(ctx.stopwatch() - sent.started) * 1000:.3f}")
+def record(
+    ctx: Context, sent: Sent, report: OrderReport | None, attempts: Attempts, status: str, answered: float | None = None
+) -> ExecutionRecord:
+    """The execution log's row for one send (stored by the caller with the breakers' count, in one commit).
+    `answered`: the stopwatch's reading when the venue answered, if that was not just now."""
+    finished = answered if answered is not None else ctx.stopwatch()
+    elapsed_ms = Decimal(f"{(finished - sent.started) * 1000:.3f}")
     spread = sent.spread_bps if sent.spread_bps is not None else _spread_now(ctx, sent.symbol)
     executed = average_price(report)
     base = ctx.instrument(sent.symbol).base

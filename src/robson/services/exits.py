@@ -2,59 +2,126 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from robson.domain.errors import ConcurrentChange
+from robson.domain.errors import ConcurrentChange, DomainError
 from robson.domain.operation import CloseReason, Operation, OperationStatus
 from robson.domain.orders import OrderRole, OrderType
 from robson.exits import engine
 from robson.exits.policy import ExitPolicy
 from robson.exits.state import ActionKind
-from robson.ports import UnitOfWork
-from robson.services import following, orders
+from robson.ports import ExchangeError, UnitOfWork
+from robson.services import closing, following, orders
 from robson.services.closing import exit_position
 from robson.services.context import Context
+from robson.services.errors import Refused
 from robson.services.trading import protect, replace_protection
 from robson.services.working import Outcome, cancel_working
 
 
-def trigger(
-    ctx: Context, operation_id: int, kind: str, price: Decimal, known: Operation | None = None
-) -> Outcome | None:
-    """An internally protected operation's stop (or target) was crossed: exit at market now, with the reason
-    recorded before the order is sent so that a restart finishes the same exit, never a second one.
+@dataclass(frozen=True, slots=True)
+class Crossing:
+    """A level of an internally protected operation that a price crossed, as the monitor's index saw it."""
 
-    `known` is the operation as the caller last read it (the monitor keeps those it watches): used without a
-    read when nothing of it works on the venue. If another process changed it meanwhile, the write of the exit's
-    intent is refused before anything is sent, and the exit is decided again on the operation read afresh."""
-    if known is not None and not known.open_orders():
+    operation_id: int
+    kind: str  # STOP or TARGET
+    known: Operation | None = None  # the operation as the caller last read or wrote it, if it keeps it
+
+
+@dataclass(slots=True)
+class Triggered:
+    outcomes: list[Outcome] = field(default_factory=list)
+    failed: dict[int, Exception] = field(default_factory=dict)  # operation id -> why its exit failed
+    done: set[int] = field(default_factory=set)  # the crossings decided, whatever came of them
+
+    def fail(self, op: Operation, error: Exception) -> None:
+        assert op.id is not None
+        self.failed[op.id] = error
+
+
+def trigger(ctx: Context, crossings: Sequence[Crossing], price: Decimal) -> Triggered:
+    """Internally protected operations whose stop (or target) `price` crossed: exit at market now, with each
+    reason recorded before its order is sent, so that a restart finishes the same exit, never a second one.
+    All the exits of one tick go out before any is booked (`closing.market_exits`).
+
+    A `known` operation is used without a read when nothing of it works on the venue. If another process changed
+    one meanwhile, the write is refused (before anything is sent, when it is the intents' write), and the
+    crossings not yet done are decided again on the operations read afresh: one whose exit is already in flight
+    is left to sync. An exit the venue refused or could not take is in `failed`; the others still go."""
+    done = Triggered()
+    try:
+        _trigger(ctx, crossings, price, done)
+    except ConcurrentChange:
+        again = [Crossing(c.operation_id, c.kind) for c in crossings if c.operation_id not in done.done]
         try:
-            return _trigger(ctx, operation_id, kind, price, known)
-        except ConcurrentChange:
-            pass
-    return _trigger(ctx, operation_id, kind, price, None)
+            _trigger(ctx, again, price, done)
+        except ConcurrentChange as error:  # changed again meanwhile: the next crossing tick decides afresh
+            done.failed |= {c.operation_id: error for c in again if c.operation_id not in done.done}
+    return done
 
 
-def _trigger(ctx: Context, operation_id: int, kind: str, price: Decimal, known: Operation | None) -> Outcome | None:
+def _trigger(ctx: Context, crossings: Sequence[Crossing], price: Decimal, done: Triggered) -> None:
+    now = ctx.clock.now()
     with ctx.unit_of_work() as uow:
-        op = uow.operations.attach(known) if known is not None else uow.operations.get(operation_id)
-        if op is None or op.status is not OperationStatus.ACTIVE or op.position.is_flat:
-            return None
-        if op.open_orders(OrderRole.EXIT):
-            return None  # an exit is already in flight: sync resolves it
-        sign = op.side.sign
-        if kind == "STOP" and (price - op.stop_price) * sign <= 0:
-            reason = CloseReason.TRAILING_STOP if op.trailing_active else CloseReason.STOP_LOSS
-        elif kind == "TARGET" and op.target_price is not None and (op.target_price - price) * sign <= 0:
-            reason = CloseReason.TAKE_PROFIT
-        else:
-            return None  # the index was stale: the level moved
-        op.start_exit(reason, ctx.clock.now(), price)
-        outcome = Outcome(op)
-        exit_position(ctx, uow, op, reason, outcome, price)
-        return outcome
+        ready: list[tuple[Operation, CloseReason, Outcome]] = []  # urgent, nothing working on the venue: out now
+        others: list[tuple[Operation, CloseReason, Outcome]] = []  # orders to cancel first, or a guarded target
+        for crossing in crossings:
+            op = _read(uow, crossing)
+            reason = _reason(op, crossing.kind, price) if op is not None else None
+            if op is None or reason is None:
+                done.done.add(crossing.operation_id)
+                continue
+            try:
+                op.start_exit(reason, now, price)
+            except DomainError as error:
+                done.fail(op, error)
+                done.done.add(crossing.operation_id)
+                continue
+            urgent = reason in closing.URGENT and not op.open_orders()
+            (ready if urgent else others).append((op, reason, Outcome(op)))
+        if ready:
+            closing.market_exits(ctx, uow, ready, price, done.failed)
+            _done(done, ready)
+        for op, reason, outcome in others:
+            try:
+                exit_position(ctx, uow, op, reason, outcome, price)
+            except ConcurrentChange:
+                raise
+            except (Refused, ExchangeError, DomainError) as error:
+                uow.commit()
+                done.fail(op, error)
+            _done(done, [(op, reason, outcome)])
+
+
+def _read(uow: UnitOfWork, crossing: Crossing) -> Operation | None:
+    known = crossing.known
+    if known is not None and not known.open_orders():
+        return uow.operations.attach(known)
+    return uow.operations.get(crossing.operation_id)
+
+
+def _reason(op: Operation, kind: str, price: Decimal) -> CloseReason | None:
+    """Why this operation exits at `price`, or None: it is no longer open, its exit is already in flight (sync
+    resolves it), or the index was stale (the level moved)."""
+    if op.status is not OperationStatus.ACTIVE or op.position.is_flat or op.open_orders(OrderRole.EXIT):
+        return None
+    sign = op.side.sign
+    if kind == "STOP" and (price - op.stop_price) * sign <= 0:
+        return CloseReason.TRAILING_STOP if op.trailing_active else CloseReason.STOP_LOSS
+    if kind == "TARGET" and op.target_price is not None and (op.target_price - price) * sign <= 0:
+        return CloseReason.TAKE_PROFIT
+    return None
+
+
+def _done(done: Triggered, exits: Sequence[tuple[Operation, CloseReason, Outcome]]) -> None:
+    for op, _, outcome in exits:
+        assert op.id is not None
+        done.done.add(op.id)
+        if op.id not in done.failed:
+            done.outcomes.append(outcome)
 
 
 def observe(ctx: Context, operation_ids: Collection[int]) -> list[Outcome]:

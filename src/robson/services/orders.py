@@ -6,6 +6,7 @@ recognised by the venue and an unknown outcome can be resolved by asking for tha
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -137,6 +138,30 @@ def send(
     not have it). Returns the venue's report, or None when the venue refused it (recorded on the order) or never
     received it. `reference` is the market price when it was sent, for the execution log's slippage (the order's
     own limit when not given); `spread_bps` the spread it was routed on (asked of the venue afterwards if not)."""
+    return book(ctx, place(ctx, operation, order, reference, spread_bps), within)
+
+
+@dataclass(slots=True)
+class Placed:
+    """An order the venue has answered (`report`; None: refused, recorded on the order, or never received), its
+    bookkeeping not yet done: see `book`."""
+
+    order: Order
+    report: OrderReport | None
+    sent: execution.Sent
+    attempts: execution.Attempts
+    answered: float  # ctx.stopwatch() when the venue answered
+
+
+def place(
+    ctx: Context,
+    operation: Operation,
+    order: Order,
+    reference: Decimal | None = None,
+    spread_bps: Decimal | None = None,
+) -> Placed:
+    """The sending half of `send`: the venue's answer, and nothing written anywhere yet. Several exits of one
+    tick are all placed before any of them is booked, so that none waits for another's bookkeeping."""
     request = OrderRequest(
         order.client_order_id, order.symbol, order.side, order.type, order.quantity, order.price, order.stop_price
     )
@@ -155,7 +180,15 @@ def send(
         attempts.error, report = f"{refusal.kind}: {refusal}", None
     except Retryable:
         report = resolve_unknown(ctx, operation, order)
-    _count(ctx, order, report, [execution.record(ctx, sent, report, attempts, _status(order, report))], within)
+    return Placed(order, report, sent, attempts, ctx.stopwatch())
+
+
+def book(ctx: Context, placed: Placed, within: UnitOfWork | None = None) -> OrderReport | None:
+    """The bookkeeping half of `send`: the breakers' count and the execution log's row, committed (in `within`
+    when given). Returns the venue's report, to be applied to the operation by the caller."""
+    order, report = placed.order, placed.report
+    row = execution.record(ctx, placed.sent, report, placed.attempts, _status(order, report), placed.answered)
+    _count(ctx, order, report, [row], within)
     return report
 
 

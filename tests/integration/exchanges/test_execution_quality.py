@@ -158,9 +158,9 @@ def test_a_stop_goes_at_market_whatever_the_book_and_a_thin_book_is_finished_by_
     fake.inject(ORDER, Fault.partial_fill("0.5"))
     with ctx.unit_of_work() as uow:
         known = uow.operations.get(operation_id)
-    outcome = exits.trigger(ctx, operation_id, "STOP", D("29300"), known)
-    assert outcome is not None
-    op = outcome.operation
+    done = exits.trigger(ctx, [exits.Crossing(operation_id, "STOP", known)], D("29300"))
+    assert not done.failed and len(done.outcomes) == 1
+    op = done.outcomes[0].operation
     exits_sent = [o for o in op.orders if o.role is OrderRole.EXIT]
     assert [o.type for o in exits_sent] == [OrderType.MARKET, OrderType.MARKET]
     assert exits_sent[0].status is OrderStatus.CANCELED and exits_sent[1].status is OrderStatus.FILLED

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -23,19 +24,25 @@ def clock() -> ManualClock:
     return ManualClock(START)
 
 
-@pytest.fixture
-def make_app(database_target: DatabaseTarget, clock: ManualClock) -> Iterator[AppFactory]:
-    """Builds a Robson over the test's database; each call is a fresh process's view of it."""
+def _builds(database_target: DatabaseTarget, clock: ManualClock, **options: Any) -> Iterator[AppFactory]:
+    """A factory of Robsons over the test's database (each call: a fresh process's view of the same ledger and
+    paper venue), closing every one it built afterwards."""
     built: list[bootstrap.App] = []
 
     def factory() -> bootstrap.App:
-        app = bootstrap.build(database_target.url, schema=database_target.schema, clock=clock, actor="test")
+        app = bootstrap.build(database_target.url, schema=database_target.schema, clock=clock, actor="test", **options)
         built.append(app)
         return app
 
     yield factory
     for app in built:
         app.close()
+
+
+@pytest.fixture
+def make_app(database_target: DatabaseTarget, clock: ManualClock) -> Iterator[AppFactory]:
+    """Builds a Robson over the test's database; each call is a fresh process's view of it."""
+    yield from _builds(database_target, clock)
 
 
 @pytest.fixture
@@ -46,16 +53,15 @@ def app(make_app: AppFactory) -> bootstrap.App:
 
 
 @pytest.fixture
-def internal(database_target: DatabaseTarget, clock: ManualClock) -> Iterator[bootstrap.App]:
-    """A Robson whose default strategy is protected internally (the Iron Exit Protocol)."""
-    app = bootstrap.build(
-        database_target.url,
-        schema=database_target.schema,
-        clock=clock,
-        settings=Settings(exits={"default": ExitSettings(mode="internal")}),
-        actor="test",
-        notifier=LogNotifier(),
-    )
+def make_internal(database_target: DatabaseTarget, clock: ManualClock) -> Iterator[AppFactory]:
+    """Builds a Robson whose default strategy is protected internally (the Iron Exit Protocol)."""
+    settings = Settings(exits={"default": ExitSettings(mode="internal")})
+    yield from _builds(database_target, clock, settings=settings, notifier=LogNotifier())
+
+
+@pytest.fixture
+def internal(make_internal: AppFactory) -> bootstrap.App:
+    """A Robson protected internally, its paper account funded."""
+    app = make_internal()
     app.market.reset({"USDT": Decimal("10000")})
-    yield app
-    app.close()
+    return app
