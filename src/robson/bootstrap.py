@@ -20,6 +20,7 @@ from robson.config import BINANCE_REST_URL, BINANCE_STREAM_URL, Settings
 from robson.credentials import VenueKeys, venue_keys
 from robson.domain.errors import InvalidValue
 from robson.execution.adapters.faults import CrashAfterExitSent
+from robson.execution.adapters.offline import OfflineVenue
 from robson.execution.adapters.paper import PaperExchange
 from robson.execution.adapters.paper_feed import PaperFeed
 from robson.execution.adapters.polling_feed import PollingFeed
@@ -86,15 +87,19 @@ def build(
     clock: Clock | None = None,
     actor: str = "robson",
     notifier: Notifier | None = None,
+    offline: bool = False,
 ) -> App:
+    """The composition root. `offline`: for a command that only reads the ledger; a live venue is then not built
+    (no keys asked for, nothing sent; see OfflineVenue). The paper venue is local and is built either way."""
     settings = settings or Settings()
-    keys = None if settings.exchange == "paper" else venue_keys(settings.exchange)  # missing: refused before any I/O
+    offline = offline and settings.exchange != "paper"
+    keys = None if settings.exchange == "paper" or offline else venue_keys(settings.exchange)  # refused before I/O
     url = database_url or settings.resolved_database_url
     engine = create_engine_for(url, schema)
     migrate(engine)
     sessions = session_factory(engine)
     clock = clock or SystemClock()
-    venue = _venue(settings, keys, sessions, clock)
+    venue = _offline(settings.exchange) if offline else _venue(settings, keys, sessions, clock)
     unit_of_work: Callable[[], UnitOfWork] = lambda: SqlUnitOfWork(sessions, actor=actor)  # noqa: E731
     exchange = venue.exchange
     context = Context(
@@ -134,6 +139,13 @@ def _venue(settings: Settings, keys: VenueKeys | None, sessions: Sessions, clock
     if settings.exchange == "binance":
         return _binance(settings, keys, clock)
     return _alpaca(settings, keys, clock)
+
+
+def _offline(name: str) -> Venue:
+    def no_feed() -> PriceFeed:
+        raise Fatal(f"this command reads the ledger only and watches no prices from {name}")
+
+    return Venue(OfflineVenue(name), None, no_feed)
 
 
 def _paper(settings: Settings, sessions: Sessions, clock: Clock) -> Venue:

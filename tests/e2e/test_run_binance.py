@@ -193,3 +193,18 @@ def test_paper_commands_refuse_a_live_venue_with_one_line(env: dict[str, str]) -
     assert "works on the paper exchange only" in failure("price", "BTC/USDT", "90000", code=2)
     assert "works on the paper exchange only" in failure("paper", "reset", code=2)
     assert "--exchange must be one of paper, binance, alpaca" in failure("run", "--exchange", "kraken", code=2)
+
+
+def test_commands_that_only_read_the_ledger_need_no_keys_and_ask_the_venue_nothing(
+    env: dict[str, str], fake: BinanceFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    robson("plan", "BTC/USDT", "--side", "long", "--entry", "90000", "--stop", "88200", "--rr", "2")
+    monkeypatch.delenv("ROBSON_BINANCE_API_KEY")
+    monkeypatch.delenv("ROBSON_BINANCE_API_SECRET")
+    asked = len(fake.requests)
+
+    assert [op["status"] for op in robson_json("operations")] == ["PLANNED"]
+    assert robson_json("show", "1")["symbol"] == "BTC/USDT"
+    assert any(row["action"] == "OperationPlanned" for row in robson_json("audit", "1"))
+    assert len(fake.requests) == asked  # nothing was asked of the venue
+    assert failure("portfolio", code=2).startswith(MISSING_KEYS)  # what needs the venue still needs its keys

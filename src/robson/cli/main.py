@@ -49,6 +49,12 @@ def _app(exchange: str | None = None) -> bootstrap.App:
     return bootstrap.build(STATE.database_url, actor="cli", settings=settings_for(exchange))
 
 
+def _ledger() -> bootstrap.App:
+    """For the commands that only read the ledger (operations, show, audit): no live venue is built, so no keys
+    are needed."""
+    return bootstrap.build(STATE.database_url, actor="cli", offline=True)
+
+
 @app.command("size")
 @guarded
 def size_command(
@@ -266,7 +272,7 @@ def operations(
             statuses = (OperationStatus(status.strip().upper()),)
         except ValueError:
             raise InvalidValue(f"unknown status {status!r}") from None
-    listed = [views.operation_view(op) for op in planning.operations(_app().context, statuses)]
+    listed = [views.operation_view(op) for op in planning.operations(_ledger().context, statuses)]
     render.emit_json(listed) if json_output else render.operations(listed)
 
 
@@ -274,7 +280,7 @@ def operations(
 @guarded
 def show(operation_id: Annotated[str, typer.Argument(metavar="ID")], json_output: JsonOption = False) -> None:
     """One operation with its orders, tranches and trades."""
-    view = views.operation_view(planning.load(_app().context, parse.identifier(operation_id)), detail=True)
+    view = views.operation_view(planning.load(_ledger().context, parse.identifier(operation_id)), detail=True)
     render.emit_json(view) if json_output else render.operation(view)
 
 
@@ -318,7 +324,7 @@ def audit_command(
     operation_id: Annotated[str | None, typer.Argument(metavar="[ID]")] = None, json_output: JsonOption = False
 ) -> None:
     """The audit trail: every state change and order event, oldest first."""
-    records = audit.history(_app().context, None, None)
+    records = audit.history(_ledger().context, None, None)
     if operation_id is not None:
         wanted = str(parse.identifier(operation_id))
         records = [r for r in records if r.entity_id == wanted or r.entity_id.startswith(f"rb{wanted}-")]

@@ -6,7 +6,7 @@ Choices, and why:
   UnknownSymbol, as on the paper venue.
 - Retries are Robson's decision: alpaca-py retries 429 and 504 three times, 3 s apart, by itself, and its
   TradingClient neither forwards `retry_attempts` nor accepts 0. So the client's retry count and its requests
-  session (which has no timeout at all by default) are set right after construction (`_quiet`).
+  session (which has no timeout at all by default) are set right after construction (`session.quiet`).
 - Instruments come from GET /v2/assets/{symbol} (only `active` and `tradable` assets count). Tick 0.01 (sub-penny
   prices exist only under $1), step 1 share and min 1 share even when the asset is `fractionable`: Alpaca accepts
   fractions only on market/day orders, never on the stops, targets and brackets Robson rests. Min notional 0.

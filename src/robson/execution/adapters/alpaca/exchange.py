@@ -9,13 +9,10 @@ from decimal import Decimal
 from functools import partial
 from typing import Any, TypeVar
 
-import requests
 from alpaca.common.enums import Sort
-from alpaca.common.rest import RESTClient
 from alpaca.data.historical.stock import StockHistoricalDataClient
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import AssetStatus, OrderClass, QueryOrderStatus, TimeInForce
-from alpaca.trading.enums import OrderSide as AlpacaSide
 from alpaca.trading.models import Asset, Position, TradeAccount
 from alpaca.trading.models import Clock as MarketClock
 from alpaca.trading.models import Order as AlpacaOrder
@@ -25,12 +22,12 @@ from alpaca.trading.requests import (
     TrailingStopOrderRequest,
 )
 
-from robson.domain.errors import InvalidValue
-from robson.domain.fills import Fill
 from robson.domain.instrument import Instrument
 from robson.domain.orders import OrderType
 from robson.domain.values import ONE, ZERO, OrderSide
-from robson.execution.adapters.alpaca.errors import MarketClosed, _one_line, translate
+from robson.execution.adapters.alpaca.errors import MarketClosed, translate
+from robson.execution.adapters.alpaca.reports import Found, report
+from robson.execution.adapters.alpaca.session import quiet
 from robson.execution.adapters.alpaca.wire import (
     _ACTIVITY_PAGE,
     _ACTIVITY_PAGES,
@@ -47,10 +44,8 @@ from robson.execution.adapters.alpaca.wire import (
     _latest_quote_request,
     _latest_trade_request,
     _oco_request,
-    _order_type,
     _simple_request,
     _status,
-    _time,
     _wire_symbol,
 )
 from robson.ports import (
@@ -84,34 +79,6 @@ class _Leg:
     list_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class _Found:
-    """An Alpaca order and the names Robson knows it by."""
-
-    order: AlpacaOrder
-    client_order_id: str
-    list_id: str | None
-
-
-class _TimeoutSession(requests.Session):
-    """A requests session with a default timeout: alpaca-py's own session waits forever."""
-
-    def __init__(self, timeout: float) -> None:
-        super().__init__()
-        self._timeout = timeout
-
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        kwargs.setdefault("timeout", self._timeout)
-        return super().request(method, url, *args, **kwargs)
-
-
-def _quiet(client: RESTClient, timeout: float) -> None:
-    """No retries of its own and a bounded wait: alpaca-py exposes neither on TradingClient, so set them here."""
-    client._retry = 0
-    client._retry_codes = []
-    client._session = _TimeoutSession(timeout)
-
-
 class AlpacaExchange:
     """ExchangePort for Alpaca, plus the exchange-managed orders: bracket and trailing stop."""
 
@@ -137,7 +104,7 @@ class AlpacaExchange:
         self._trading = TradingClient(api_key, secret, paper=paper, url_override=base_url)
         self._data = StockHistoricalDataClient(api_key, secret, raw_data=True, url_override=data_url or base_url)
         for client in (self._trading, self._data):
-            _quiet(client, timeout)
+            quiet(client, timeout)
         self._secrets = (api_key, secret)
         self._paper = paper
         self._clock = clock
@@ -228,7 +195,7 @@ class AlpacaExchange:
         if request.type is OrderType.MARKET:
             self._require_open_market()
         order = self._ask(AlpacaOrder, partial(self._trading.submit_order, order_request))
-        return self._reports([_Found(order, request.client_order_id, None)])[0]
+        return self._reports([Found(order, request.client_order_id, None)])[0]
 
     def place_oco(self, request: OcoRequest) -> tuple[OrderReport, OrderReport]:
         """Alpaca's exit-only OCO for an existing position: the target is the parent, the stop its leg."""
@@ -253,8 +220,8 @@ class AlpacaExchange:
         stop = self._leg_of(parent, "stop")
         reports = self._reports(
             [
-                _Found(stop, request.stop_client_order_id, request.list_id),
-                _Found(parent, request.target_client_order_id, request.list_id),
+                Found(stop, request.stop_client_order_id, request.list_id),
+                Found(parent, request.target_client_order_id, request.list_id),
             ]
         )
         return reports[0], reports[1]
@@ -275,9 +242,9 @@ class AlpacaExchange:
         self._lists.update(dict.fromkeys((list_id, stop.client_order_id, target.client_order_id), list_id))
         reports = self._reports(
             [
-                _Found(parent, request.client_order_id, list_id),
-                _Found(stop, stop.client_order_id, list_id),
-                _Found(target, target.client_order_id, list_id),
+                Found(parent, request.client_order_id, list_id),
+                Found(stop, stop.client_order_id, list_id),
+                Found(target, target.client_order_id, list_id),
             ]
         )
         return reports[0], reports[1], reports[2]
@@ -308,7 +275,7 @@ class AlpacaExchange:
             )
         )
         order = self._ask(AlpacaOrder, partial(self._trading.submit_order, order_request))
-        return self._reports([_Found(order, client_order_id, None)])[0]
+        return self._reports([Found(order, client_order_id, None)])[0]
 
     def cancel_order(self, symbol: str, client_order_id: str) -> OrderReport:
         found = self._find(self._wire(symbol), client_order_id)
@@ -361,14 +328,14 @@ class AlpacaExchange:
             f"(in {_duration(wait)}); MARKET orders are refused while it is closed"
         )
 
-    def _find(self, wire: str, client_order_id: str) -> _Found:
+    def _find(self, wire: str, client_order_id: str) -> Found:
         leg = self._legs.get(client_order_id)
         if leg is not None:
             order = self._leg_of(self._by_client_id(leg.parent_client_order_id), leg.role)
-            found = _Found(order, client_order_id, leg.list_id)
+            found = Found(order, client_order_id, leg.list_id)
         else:
             order = self._by_client_id(client_order_id)
-            found = _Found(order, client_order_id, self._lists.get(client_order_id))
+            found = Found(order, client_order_id, self._lists.get(client_order_id))
         if found.order.symbol != wire:
             raise UnknownOrder(f"order {client_order_id} is not an order for {self._robson_symbol(wire)}")
         return found
@@ -392,60 +359,28 @@ class AlpacaExchange:
                 return leg
         raise Fatal(f"Alpaca order group {parent.client_order_id} has no {role} leg")
 
-    def _name(self, order: AlpacaOrder, parent: AlpacaOrder) -> _Found:
+    def _name(self, order: AlpacaOrder, parent: AlpacaOrder) -> Found:
         """What Robson calls an order of an open-orders listing: its own id, or the OCO stop id placed here.
 
         Group members get the list id they were placed under, or their parent's client order id; both are kept."""
         if parent.order_class not in _GROUP_CLASSES:
-            return _Found(order, order.client_order_id, None)
+            return Found(order, order.client_order_id, None)
         list_id = self._lists.setdefault(parent.client_order_id, parent.client_order_id)
         role = "stop" if order.type in _STOP_TYPES else "target"
         for client_order_id, leg in self._legs.items():
             if leg.parent_client_order_id == parent.client_order_id and leg.role == role and order is not parent:
-                return _Found(order, client_order_id, leg.list_id)
+                return Found(order, client_order_id, leg.list_id)
         self._lists.setdefault(order.client_order_id, list_id)
-        return _Found(order, order.client_order_id, list_id)
+        return Found(order, order.client_order_id, list_id)
 
-    def _reports(self, found: Sequence[_Found]) -> list[OrderReport]:
+    def _reports(self, found: Sequence[Found]) -> list[OrderReport]:
         fills = self._fills([item.order for item in found if (_decimal(item.order.filled_qty) or ZERO) > 0])
-        return [self._report(item, fills.get(str(item.order.id), [])) for item in found]
-
-    def _report(self, item: _Found, executions: list[dict[str, Any]]) -> OrderReport:
-        order = item.order
-        symbol = self._robson_symbol(order.symbol or "")
-        side = OrderSide.BUY if order.side == AlpacaSide.BUY else OrderSide.SELL
-        filled = _decimal(order.filled_qty) or ZERO
-        fills = tuple(self._fill(execution, item.client_order_id, symbol, side) for execution in executions)
-        return OrderReport(
-            client_order_id=item.client_order_id,
-            exchange_order_id=str(order.id),
-            symbol=symbol,
-            side=side,
-            type=_order_type(order),
-            status=_status(order),
-            quantity=_decimal(order.qty) or filled,
-            filled_quantity=filled,
-            price=_decimal(order.limit_price),
-            stop_price=_decimal(order.stop_price),
-            list_id=item.list_id,
-            fills=fills,
-        )
-
-    def _fill(self, execution: dict[str, Any], client_order_id: str, symbol: str, side: OrderSide) -> Fill:
-        try:
-            return Fill(
-                trade_id=str(execution["id"]),
-                client_order_id=client_order_id,
-                symbol=symbol,
-                side=side,
-                price=_decimal(execution["price"]) or ZERO,
-                quantity=_decimal(execution["qty"]) or ZERO,
-                fee=ZERO,
-                fee_asset=QUOTE,
-                time=_time(execution.get("transaction_time")) or self._clock.now(),
+        return [
+            report(
+                item, self._robson_symbol(item.order.symbol or ""), fills.get(str(item.order.id), []), self._clock.now
             )
-        except (KeyError, InvalidValue, ArithmeticError) as error:
-            raise Fatal(f"Alpaca sent a fill Robson cannot read: {_one_line(str(error))}") from None
+            for item in found
+        ]
 
     def _fills(self, orders: Iterable[AlpacaOrder]) -> dict[str, list[dict[str, Any]]]:
         """The FILL activities of these orders, by order id, read in one pass from the oldest order's submission."""

@@ -1,0 +1,68 @@
+"""Alpaca's orders and FILL activities read back as Robson's order reports and fills."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from alpaca.trading.enums import OrderSide as AlpacaSide
+from alpaca.trading.models import Order as AlpacaOrder
+
+from robson.domain.errors import InvalidValue
+from robson.domain.fills import Fill
+from robson.domain.values import ZERO, OrderSide
+from robson.execution.adapters.alpaca.errors import _one_line
+from robson.execution.adapters.alpaca.wire import QUOTE, _decimal, _order_type, _status, _time
+from robson.ports import Fatal, OrderReport
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """An Alpaca order and the names Robson knows it by."""
+
+    order: AlpacaOrder
+    client_order_id: str
+    list_id: str | None
+
+
+def report(item: Found, symbol: str, executions: list[dict[str, Any]], now: Callable[[], datetime]) -> OrderReport:
+    """The order as Robson reports it; `executions`: its FILL activities; `now`: the time of a fill that has none."""
+    order = item.order
+    side = OrderSide.BUY if order.side == AlpacaSide.BUY else OrderSide.SELL
+    filled = _decimal(order.filled_qty) or ZERO
+    fills = tuple(_fill(execution, item.client_order_id, symbol, side, now) for execution in executions)
+    return OrderReport(
+        client_order_id=item.client_order_id,
+        exchange_order_id=str(order.id),
+        symbol=symbol,
+        side=side,
+        type=_order_type(order),
+        status=_status(order),
+        quantity=_decimal(order.qty) or filled,
+        filled_quantity=filled,
+        price=_decimal(order.limit_price),
+        stop_price=_decimal(order.stop_price),
+        list_id=item.list_id,
+        fills=fills,
+    )
+
+
+def _fill(
+    execution: dict[str, Any], client_order_id: str, symbol: str, side: OrderSide, now: Callable[[], datetime]
+) -> Fill:
+    try:
+        return Fill(
+            trade_id=str(execution["id"]),
+            client_order_id=client_order_id,
+            symbol=symbol,
+            side=side,
+            price=_decimal(execution["price"]) or ZERO,
+            quantity=_decimal(execution["qty"]) or ZERO,
+            fee=ZERO,
+            fee_asset=QUOTE,
+            time=_time(execution.get("transaction_time")) or now(),
+        )
+    except (KeyError, InvalidValue, ArithmeticError) as error:
+        raise Fatal(f"Alpaca sent a fill Robson cannot read: {_one_line(str(error))}") from None
