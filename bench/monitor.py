@@ -9,8 +9,10 @@
     the ledger is a real SQLite file (WAL, synchronous=NORMAL), checkpointed between passes as `robson run` does.
     Measured as `robson run` lives: its operations opened first, then their stops crossed one after another. For
     comparison, also with each exit right after planning and executing its own operation in the same process.
+(c) A tick through `--gap` (10) stops at once: latency to the last of their exits accepted. Every exit of a tick is
+    sent before any is booked; for comparison, also with each exit booked before the next is sent.
 
-    .venv/bin/python bench/monitor.py [--exits 300] [--ticks 100000] [--runs 5]
+    .venv/bin/python bench/monitor.py [--exits 300] [--ticks 100000] [--runs 5] [--gap 10]
 """
 
 from __future__ import annotations
