@@ -16,23 +16,33 @@ POLICY_ROW = 1
 
 
 class SqlPolicyRepository:
-    """The PolicyState, read and written whole as JSON in row 1 of policy_state."""
+    """The PolicyState, read and written whole as JSON in row 1 of policy_state.
+
+    The state last read or written is kept with its JSON text: the state is immutable and decoding is a pure
+    function of the text, so reading the same text again returns that state without decoding it (every order's
+    breaker count reads the state). A text another process wrote differs, and is decoded."""
+
+    _last: tuple[str, PolicyState] | None = None  # shared by every repository of the process
 
     def __init__(self, session: Connection) -> None:
         self.session = session
 
     def get(self) -> PolicyState | None:
         data = self.session.scalar(select(policy_state.c.data).where(policy_state.c.id == POLICY_ROW))
-        return None if data is None else decode_policy_state(data)
+        if data is None:
+            return None
+        last = SqlPolicyRepository._last
+        if last is not None and last[0] == data:
+            return last[1]
+        state = decode_policy_state(data)
+        SqlPolicyRepository._last = (data, state)
+        return state
 
     def save(self, state: PolicyState) -> None:
-        row = {
-            "id": POLICY_ROW,
-            "trading_state": state.state.value,
-            "data": encode_policy_state(state),
-            "updated_at": state.updated_at,
-        }
+        data = encode_policy_state(state)
+        row = {"id": POLICY_ROW, "trading_state": state.state.value, "data": data, "updated_at": state.updated_at}
         upsert(self.session, policy_state, [row], keys=["id"])
+        SqlPolicyRepository._last = (data, state)
 
 
 class SqlMarkRepository:

@@ -7,10 +7,11 @@ from datetime import timedelta
 from decimal import Decimal as D
 
 from hypothesis import HealthCheck, given, settings
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
 from robson.persistence.database import Sessions
 from robson.persistence.policy import SqlPolicyRepository
+from robson.persistence.policy_codec import encode_policy_state
 from robson.persistence.tables import policy_state
 from robson.persistence.unit_of_work import SqlUnitOfWork
 from robson.risk.policy_state import PolicyState, TradingState
@@ -25,8 +26,30 @@ def save(sessions: Sessions, state: PolicyState) -> None:
 
 
 def load(sessions: Sessions) -> PolicyState | None:
+    """The state as another process would read it: decoded from the stored text, not the last one this process
+    saw (see test_the_last_state_is_reused_only_while_its_text_is_the_stored_one)."""
+    SqlPolicyRepository._last = None
     with sessions() as session:
         return SqlPolicyRepository(session).get()
+
+
+def test_the_last_state_is_reused_only_while_its_text_is_the_stored_one(sessions: Sessions) -> None:
+    first = rich_state()
+    save(sessions, first)
+    with sessions() as session:
+        assert SqlPolicyRepository(session).get() is first  # the same text: not decoded again
+    other = dataclasses.replace(first, loss_streak=first.loss_streak + 1)
+    with sessions() as session:  # another process writes the row
+        session.execute(update(policy_state).values(data=encode_policy_state(other)))
+        session.commit()
+    with sessions() as session:
+        read = SqlPolicyRepository(session).get()
+    assert read == other and read is not first
+    with sessions() as session:  # a save whose transaction rolls back
+        SqlPolicyRepository(session).save(dataclasses.replace(other, loss_streak=99))
+        session.rollback()
+    with sessions() as session:
+        assert SqlPolicyRepository(session).get() == other
 
 
 def rows(engine: Engine) -> list[tuple[int, str]]:
