@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
 
-from robson.domain.errors import ConcurrentChange, DomainError
+from robson.domain.errors import DomainError
 from robson.domain.operation import CloseReason, Operation, OperationStatus
 from robson.domain.orders import OrderRole, OrderType
 from robson.domain.values import ONE, OrderSide, ceil_to_step, floor_to_step
@@ -51,7 +51,7 @@ def exit_position(
         if op.position.is_flat:
             return
         outcome.warnings.append(f"the marketable limit left {op.position.quantity} unfilled: sent at market")
-    _market_exit(ctx, uow, op, reason, outcome, last)
+    market_exit(ctx, uow, op, reason, outcome, last)
 
 
 URGENT = (CloseReason.STOP_LOSS, CloseReason.TRAILING_STOP, CloseReason.PROTECTION_FAILED, CloseReason.LIQUIDATION)
@@ -74,7 +74,7 @@ def _first_limit(ctx: Context, op: Operation, reason: CloseReason, last: Decimal
     return chosen.limit
 
 
-def _market_exit(
+def market_exit(
     ctx: Context,
     uow: UnitOfWork,
     op: Operation,
@@ -85,7 +85,7 @@ def _market_exit(
 ) -> None:
     """Exit at market. An order that fills only in part (a thin book) is followed for a few looks, its rest
     cancelled if it is still working, and another market order sent for what is still held. `placed`: the first
-    market order, already sent (`market_exits`), whose answer is yet to be booked."""
+    market order, already sent (`send_market_exits`), whose answer is yet to be booked."""
     for _ in range(MARKET_EXIT_ORDERS):
         if placed is None:
             _send_exit(ctx, uow, op, reason, outcome, None, reference)
@@ -103,18 +103,18 @@ def _market_exit(
     )
 
 
-def market_exits(
+def send_market_exits(
     ctx: Context,
     uow: UnitOfWork,
     exits: Sequence[tuple[Operation, CloseReason, Outcome]],
     reference: Decimal,
     failed: dict[int, Exception],
-) -> None:
+) -> list[tuple[Operation, CloseReason, Outcome, orders.Placed]]:
     """Urgent exits of operations with nothing working on the venue (one tick crossing several stops): every
-    exit's intent on record in one commit, then every order sent, one right after another, and only then each
-    answer booked and followed as `_market_exit` does. No exit waits for another's bookkeeping. An exit the venue
-    refused or could not take is left in `failed` (its intent stays on record for reconciliation) and the others
-    go on. `reference`: the price that crossed their levels."""
+    exit's intent on record in one commit, then every order sent, one right after another; nothing is booked or
+    applied here (see `market_exit`), so no exit waits for another's bookkeeping. An order the venue could
+    not take is left in `failed` (its intent stays on record: reconciliation resolves it) and the others go on.
+    Raises (ConcurrentChange, a DomainError) only before anything was sent. `reference`: the crossing price."""
     now = ctx.clock.now()
     intents = []
     for op, reason, outcome in exits:
@@ -128,14 +128,7 @@ def market_exits(
             placed.append((op, reason, outcome, orders.place(ctx, op, order, reference)))
         except (ExchangeError, DomainError) as error:
             failed[_id(op)] = error
-    for op, reason, outcome, sent in placed:
-        try:
-            _market_exit(ctx, uow, op, reason, outcome, reference, sent)
-        except ConcurrentChange:
-            raise
-        except (Refused, ExchangeError, DomainError) as error:
-            uow.commit()  # what the venue did is kept; the next crossing tick (or sync) takes it from there
-            failed[_id(op)] = error
+    return placed
 
 
 def _id(op: Operation) -> int:
@@ -178,7 +171,7 @@ def _booked(
 ) -> None:
     """Book an exit order's answer and apply it to the operation. A refused marketable limit is only a warning
     (the market order follows); a refused market order raises Refused."""
-    report = orders.book(ctx, placed, within=uow)
+    report = orders.book(ctx, op, placed, within=uow)
     if report is None:
         uow.commit()
         reject_reason = placed.order.reject_reason

@@ -37,63 +37,101 @@ class Triggered:
     failed: dict[int, Exception] = field(default_factory=dict)  # operation id -> why its exit failed
     done: set[int] = field(default_factory=set)  # the crossings decided, whatever came of them
 
-    def fail(self, op: Operation, error: Exception) -> None:
-        assert op.id is not None
-        self.failed[op.id] = error
+    def fail(self, operation_id: int, error: Exception) -> None:
+        self.done.add(operation_id)
+        self.failed[operation_id] = error
+
+    def succeed(self, operation_id: int, outcome: Outcome | None) -> None:
+        self.done.add(operation_id)
+        if outcome is not None:
+            self.outcomes.append(outcome)
+
+
+_ONE_EXIT_FAILS = (ConcurrentChange, Refused, ExchangeError, DomainError)  # what fails one exit, not the others
 
 
 def trigger(ctx: Context, crossings: Sequence[Crossing], price: Decimal) -> Triggered:
-    """Internally protected operations whose stop (or target) `price` crossed: exit at market now, with each
-    reason recorded before its order is sent, so that a restart finishes the same exit, never a second one.
-    All the exits of one tick go out before any is booked (`closing.market_exits`).
+    """Internally protected operations whose stop (or target) `price` crossed: exit now, with each reason and
+    order recorded before the order is sent, so that a restart finishes the same exit, never a second one.
 
-    A `known` operation is used without a read when nothing of it works on the venue. If another process changed
-    one meanwhile, the write is refused (before anything is sent, when it is the intents' write), and the
-    crossings not yet done are decided again on the operations read afresh: one whose exit is already in flight
-    is left to sync. An exit the venue refused or could not take is in `failed`; the others still go."""
+    The urgent exits of operations with nothing working on the venue (the usual case) go out together: every
+    intent in one commit, every order sent one right after another, and only then each answer booked, each in a
+    unit of work of its own (one that fails, a conflict with another process included, fails alone). If the
+    intents cannot be recorded together (another process changed one of them), nothing has been sent: each exit
+    is then decided on its own, on the operation read afresh. The others (a guarded target, orders to cancel
+    first) follow one by one. An exit the venue refused or could not take is in `failed`; it does not hold back
+    the others."""
     done = Triggered()
     try:
-        _trigger(ctx, crossings, price, done)
-    except ConcurrentChange:
-        again = [Crossing(c.operation_id, c.kind) for c in crossings if c.operation_id not in done.done]
+        sent = _send_together(ctx, crossings, price, done)
+    except (ConcurrentChange, DomainError):  # raised before anything was sent; nothing of it was kept
+        sent = []
+        crossings = [Crossing(c.operation_id, c.kind) for c in crossings]  # `known` may hold the undone intents
+    for op, reason, outcome, placed in sent:
+        assert op.id is not None
         try:
-            _trigger(ctx, again, price, done)
-        except ConcurrentChange as error:  # changed again meanwhile: the next crossing tick decides afresh
-            done.failed |= {c.operation_id: error for c in again if c.operation_id not in done.done}
+            with ctx.unit_of_work() as uow:
+                uow.operations.attach(op)
+                closing.market_exit(ctx, uow, op, reason, outcome, price, placed)
+        except _ONE_EXIT_FAILS as error:
+            done.fail(op.id, error)
+        else:
+            done.succeed(op.id, outcome)
+    for crossing in crossings:
+        if crossing.operation_id not in done.done:
+            _alone(ctx, crossing, price, done)
     return done
 
 
-def _trigger(ctx: Context, crossings: Sequence[Crossing], price: Decimal, done: Triggered) -> None:
+def _send_together(
+    ctx: Context, crossings: Sequence[Crossing], price: Decimal, done: Triggered
+) -> list[tuple[Operation, CloseReason, Outcome, orders.Placed]]:
+    """Record and send the urgent exits of the crossed operations that have nothing working on the venue; leave
+    the other crossings undecided (not in `done`)."""
     now = ctx.clock.now()
     with ctx.unit_of_work() as uow:
-        ready: list[tuple[Operation, CloseReason, Outcome]] = []  # urgent, nothing working on the venue: out now
-        others: list[tuple[Operation, CloseReason, Outcome]] = []  # orders to cancel first, or a guarded target
+        ready: list[tuple[Operation, CloseReason, Outcome]] = []
         for crossing in crossings:
             op = _read(uow, crossing)
             reason = _reason(op, crossing.kind, price) if op is not None else None
             if op is None or reason is None:
-                done.done.add(crossing.operation_id)
-                continue
-            try:
+                done.succeed(crossing.operation_id, None)  # nothing to do: closed, in flight, or a stale level
+            elif reason in closing.URGENT and not op.open_orders():
                 op.start_exit(reason, now, price)
-            except DomainError as error:
-                done.fail(op, error)
-                done.done.add(crossing.operation_id)
-                continue
-            urgent = reason in closing.URGENT and not op.open_orders()
-            (ready if urgent else others).append((op, reason, Outcome(op)))
-        if ready:
-            closing.market_exits(ctx, uow, ready, price, done.failed)
-            _done(done, ready)
-        for op, reason, outcome in others:
-            try:
-                exit_position(ctx, uow, op, reason, outcome, price)
-            except ConcurrentChange:
+                ready.append((op, reason, Outcome(op)))
+        if not ready:
+            return []
+        sent = closing.send_market_exits(ctx, uow, ready, price, done.failed)
+        done.done.update(done.failed)  # not sent: recorded, left to reconciliation and the next crossing tick
+        return sent
+
+
+def _alone(ctx: Context, crossing: Crossing, price: Decimal, done: Triggered) -> None:
+    """One exit in a unit of work of its own. A conflict with another process on the operation as the caller knew
+    it is decided again on the operation read afresh (one whose exit is in flight by then is left to sync)."""
+    try:
+        try:
+            outcome = _exit_alone(ctx, crossing, price)
+        except ConcurrentChange:
+            if crossing.known is None:
                 raise
-            except (Refused, ExchangeError, DomainError) as error:
-                uow.commit()
-                done.fail(op, error)
-            _done(done, [(op, reason, outcome)])
+            outcome = _exit_alone(ctx, Crossing(crossing.operation_id, crossing.kind), price)
+    except _ONE_EXIT_FAILS as error:
+        done.fail(crossing.operation_id, error)
+    else:
+        done.succeed(crossing.operation_id, outcome)
+
+
+def _exit_alone(ctx: Context, crossing: Crossing, price: Decimal) -> Outcome | None:
+    with ctx.unit_of_work() as uow:
+        op = _read(uow, crossing)
+        reason = _reason(op, crossing.kind, price) if op is not None else None
+        if op is None or reason is None:
+            return None
+        op.start_exit(reason, ctx.clock.now(), price)
+        outcome = Outcome(op)
+        exit_position(ctx, uow, op, reason, outcome, price)
+        return outcome
 
 
 def _read(uow: UnitOfWork, crossing: Crossing) -> Operation | None:
@@ -114,14 +152,6 @@ def _reason(op: Operation, kind: str, price: Decimal) -> CloseReason | None:
     if kind == "TARGET" and op.target_price is not None and (op.target_price - price) * sign <= 0:
         return CloseReason.TAKE_PROFIT
     return None
-
-
-def _done(done: Triggered, exits: Sequence[tuple[Operation, CloseReason, Outcome]]) -> None:
-    for op, _, outcome in exits:
-        assert op.id is not None
-        done.done.add(op.id)
-        if op.id not in done.failed:
-            done.outcomes.append(outcome)
 
 
 def observe(ctx: Context, operation_ids: Collection[int]) -> list[Outcome]:

@@ -138,16 +138,17 @@ def send(
     not have it). Returns the venue's report, or None when the venue refused it (recorded on the order) or never
     received it. `reference` is the market price when it was sent, for the execution log's slippage (the order's
     own limit when not given); `spread_bps` the spread it was routed on (asked of the venue afterwards if not)."""
-    return book(ctx, place(ctx, operation, order, reference, spread_bps), within)
+    return book(ctx, operation, place(ctx, operation, order, reference, spread_bps), within)
 
 
 @dataclass(slots=True)
 class Placed:
-    """An order the venue has answered (`report`; None: refused, recorded on the order, or never received), its
-    bookkeeping not yet done: see `book`."""
+    """An order the venue has answered, nothing of it written or applied yet (see `book`): its report, or None
+    with `refusal` saying why (the venue refused it, or never received it)."""
 
     order: Order
     report: OrderReport | None
+    refusal: str | None
     sent: execution.Sent
     attempts: execution.Attempts
     answered: float  # ctx.stopwatch() when the venue answered
@@ -160,14 +161,16 @@ def place(
     reference: Decimal | None = None,
     spread_bps: Decimal | None = None,
 ) -> Placed:
-    """The sending half of `send`: the venue's answer, and nothing written anywhere yet. Several exits of one
-    tick are all placed before any of them is booked, so that none waits for another's bookkeeping."""
+    """The sending half of `send`: the venue's answer, and nothing changed anywhere (not even the order in memory),
+    so that several exits of one tick can all be sent before any is booked, each booking then in a unit of work
+    of its own."""
     request = OrderRequest(
         order.client_order_id, order.symbol, order.side, order.type, order.quantity, order.price, order.stop_price
     )
     sent = _sent(ctx, operation, order, reference if reference is not None else order.price, spread_bps)
     attempts = execution.Attempts()
-    report: OrderReport | None
+    report: OrderReport | None = None
+    refusal: str | None = None
     try:
         report = execution.deliver(
             ctx,
@@ -175,18 +178,20 @@ def place(
             lambda: execution.find_order(ctx, order.symbol, order.client_order_id),
             attempts,
         )
-    except Rejected as refusal:
-        reject(operation, order, f"{refusal.kind}: {refusal}", ctx.clock.now())
-        attempts.error, report = f"{refusal.kind}: {refusal}", None
+    except Rejected as refused:
+        refusal = attempts.error = f"{refused.kind}: {refused}"
     except Retryable:
-        report = resolve_unknown(ctx, operation, order)
-    return Placed(order, report, sent, attempts, ctx.stopwatch())
+        report = _asked(ctx, order)
+        refusal = NEVER_REACHED if report is None else None
+    return Placed(order, report, refusal, sent, attempts, ctx.stopwatch())
 
 
-def book(ctx: Context, placed: Placed, within: UnitOfWork | None = None) -> OrderReport | None:
-    """The bookkeeping half of `send`: the breakers' count and the execution log's row, committed (in `within`
-    when given). Returns the venue's report, to be applied to the operation by the caller."""
+def book(ctx: Context, operation: Operation, placed: Placed, within: UnitOfWork | None = None) -> OrderReport | None:
+    """The bookkeeping half of `send`: a refusal recorded on the order, the breakers' count and the execution
+    log's row, committed (in `within` when given). Returns the venue's report, for the caller to apply."""
     order, report = placed.order, placed.report
+    if placed.refusal is not None:
+        reject(operation, order, placed.refusal, ctx.clock.now())
     row = execution.record(ctx, placed.sent, report, placed.attempts, _status(order, report), placed.answered)
     _count(ctx, order, report, [row], within)
     return report
@@ -227,10 +232,17 @@ def _count(
 def resolve_unknown(ctx: Context, operation: Operation, order: Order) -> OrderReport | None:
     """After the last attempt: the venue's answer by client order id; no such order means it never arrived (the
     plan may be executed again). If even asking fails, the order stays PENDING_NEW for reconciliation."""
+    report = _asked(ctx, order)
+    if report is None:
+        reject(operation, order, NEVER_REACHED, ctx.clock.now())
+    return report
+
+
+def _asked(ctx: Context, order: Order) -> OrderReport | None:
+    """The venue's answer for the order by its client order id; None: it has no such order."""
     try:
         return ctx.exchange.get_order(order.symbol, order.client_order_id)
     except UnknownOrder:
-        reject(operation, order, NEVER_REACHED, ctx.clock.now())
         return None
 
 

@@ -5,6 +5,7 @@ doubles nothing; one exit refused does not hold back the others."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from decimal import Decimal as D
 
 import pytest
@@ -15,7 +16,7 @@ from robson.domain.orders import OrderRole, OrderStatus
 from robson.monitor.loop import Monitor
 from robson.notify.log import LogNotifier
 from robson.ports import ExchangePort, InsufficientFunds, OrderReport, OrderRequest, UnknownOrder
-from robson.services import execution, planning
+from robson.services import execution, following, planning
 
 from .conftest import AppFactory
 from .test_monitor import _open
@@ -31,13 +32,22 @@ class Died(BaseException):
 
 class Venue:
     """The paper venue, noting for each exit order it takes how many exits the ledger had booked by then; it can
-    refuse the exits of one operation, or die right after accepting the n-th exit."""
+    refuse the exits of one operation, die right after accepting the n-th exit, or let another process write the
+    operation of the first exit it accepts while that exit is on its way (`meddle`)."""
 
-    def __init__(self, inner: ExchangePort, app: bootstrap.App, refuse: int | None = None, die_after: int = 0):
-        self.inner, self.app, self.refuse, self.die_after = inner, app, refuse, die_after
+    def __init__(
+        self,
+        inner: ExchangePort,
+        app: bootstrap.App,
+        refuse: int | None = None,
+        die_after: int = 0,
+        meddle: Callable[[int], None] | None = None,
+    ):
+        self.inner, self.app, self.refuse, self.die_after, self.meddle = inner, app, refuse, die_after, meddle
         self.name, self.supports_short = inner.name, inner.supports_short
         self.booked_when_sent: list[int] = []
         self.sent: list[str] = []  # the exits' client order ids, in the order they were sent
+        self.accepted: list[str] = []
 
     def __getattr__(self, attribute: str) -> object:
         return getattr(self.inner, attribute)
@@ -52,7 +62,14 @@ class Venue:
         report = self.inner.place_order(request)
         if len(self.booked_when_sent) == self.die_after:
             raise Died
+        if self.meddle is not None and not self.accepted:
+            self.meddle(_operation_of(request.client_order_id))
+        self.accepted.append(request.client_order_id)
         return report
+
+
+def _operation_of(client_order_id: str) -> int:
+    return int(client_order_id.removeprefix("rb").split("-")[0])
 
 
 def _exit_log(app: bootstrap.App) -> list[execution.ExecutionRecord]:
@@ -153,3 +170,39 @@ def test_one_exit_refused_in_a_gap_does_not_hold_back_the_others(make_internal: 
     notifier = app.context.notifier
     assert isinstance(notifier, LogNotifier)
     assert [alert.code for alert in notifier.sent].count("EXIT_FAILED") == 1
+
+
+def test_another_process_writing_one_operation_mid_gap_fails_that_booking_alone(make_internal: AppFactory) -> None:
+    app = make_internal()
+    opened = _three_open(app)
+    other = make_internal()  # another process, e.g. robson close at the same moment
+
+    def meddle(operation_id: int) -> None:
+        with other.context.unit_of_work() as uow:
+            op = uow.operations.get(operation_id)
+            assert op is not None
+            op.note = "written by another process while its exit was on its way"
+            uow.commit()
+
+    refused = opened[0]
+    venue = Venue(app.context.exchange, app, refuse=refused, meddle=meddle)
+    monitor = _monitor(app, venue)
+    assert app.market is not None
+    app.market.push_price("BTC/USDT", GAP)
+    outcomes = monitor.on_tick("BTC/USDT", GAP)
+
+    conflicted = _operation_of(venue.accepted[0])
+    (booked,) = [op for op in opened if op not in (conflicted, refused)]
+    assert [o.operation.id for o in outcomes] == [booked]  # its booking did not depend on the others'
+    assert planning.load(app.context, booked).status is OperationStatus.CLOSED
+    assert _exit_orders(app, refused) == [OrderStatus.REJECTED]  # refused once, not sent again in this tick
+    assert _exit_orders(app, conflicted) == [OrderStatus.PENDING_NEW]  # filled on the venue, not yet booked
+    assert _on_the_venue(app, conflicted) == [OrderStatus.FILLED]
+    notifier = app.context.notifier
+    assert isinstance(notifier, LogNotifier)
+    assert [alert.code for alert in notifier.sent].count("EXIT_FAILED") == 2
+
+    following.sync(app.context)  # the next pass: the exit in flight is found by its client order id
+    op = planning.load(app.context, conflicted)
+    assert (op.status, op.close_reason) == (OperationStatus.CLOSED, CloseReason.STOP_LOSS)
+    assert _exit_orders(app, conflicted) == [OrderStatus.FILLED] == _on_the_venue(app, conflicted)
