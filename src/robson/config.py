@@ -249,6 +249,9 @@ class Settings(BaseSettings):
     exits: dict[str, ExitSettings] = Field(default_factory=dict)  # per strategy; "default" for the rest
     monitor_poll_seconds: Decimal = Field(Decimal("0.2"), gt=0, le=Decimal("60"))
     monitor_stale_seconds: Decimal = Field(Decimal("30"), gt=0)  # no tick for this long: alert, then poll the venue
+    # robson run marks to market (the drawdown tiers) after any fill or exit, else at most this often: each mark
+    # asks the venue for the account, which its request weights make costly on every pass
+    monitor_mark_seconds: Decimal = Field(Decimal("5"), gt=0, le=Decimal("300"))
     close_fallback_seconds: Decimal = Field(Decimal("2"), ge=0, le=Decimal("300"))  # a close's limit, then market
     retry_attempts: int = Field(4, ge=1, le=20)  # sends of one order in all, after unknown outcomes
     retry_first_wait_seconds: Decimal = Field(Decimal("0.2"), gt=0, le=Decimal("60"))

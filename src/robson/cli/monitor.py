@@ -45,7 +45,12 @@ def register(app: typer.Typer, build: Builder) -> None:
             interval = poll if poll is not None else float(settings.monitor_poll_seconds)
             if not math.isfinite(interval) or interval <= 0:
                 raise InvalidValue(f"--poll must be a number of seconds above zero, got {interval}")
-            monitor = Monitor(robson.context, robson.feed, settings.monitor_stale_seconds)
+            monitor = Monitor(
+                robson.context,
+                robson.feed,
+                settings.monitor_stale_seconds,
+                mark_seconds=settings.monitor_mark_seconds,
+            )
             render.console.print(f"robson run: watching {settings.exchange} (poll every {interval} s); Ctrl-C to stop")
             monitor.run(lambda: bool(stopping), interval, report=_print)
         finally:
@@ -69,7 +74,12 @@ def register(app: typer.Typer, build: Builder) -> None:
             raise InvalidValue("use robson monitor --once for one pass, or robson run to keep watching")
         robson = build(exchange)
         try:
-            monitor = Monitor(robson.context, robson.feed, robson.settings.monitor_stale_seconds)
+            monitor = Monitor(
+                robson.context,
+                robson.feed,
+                robson.settings.monitor_stale_seconds,
+                mark_seconds=robson.settings.monitor_mark_seconds,
+            )
             outcomes = monitor.recover()
             outcomes += monitor.poll_once()
         finally:

@@ -23,7 +23,7 @@ from robson.exits.policy import ExitPolicy
 from robson.exits.state import ExitState, PositionView
 from robson.monitor.index import TriggerIndex
 from robson.ports import Banned, ExchangeError, Fatal, PriceFeed
-from robson.services import exits, following, planning, policy, reconcile
+from robson.services import exits, following, planning, policy, reconcile, trading
 from robson.services.context import Context
 from robson.services.working import Outcome
 
@@ -54,6 +54,8 @@ class Monitor:
     # their symbol and reach the database only when they decide something
     rules: dict[str, dict[int, Watched]] = field(default_factory=dict)
     housekeeping_seconds: Decimal = Decimal("60")
+    mark_seconds: Decimal = Decimal("5")
+    last_mark: datetime | None = None
     last_housekeeping: datetime | None = None
     last_tick: datetime | None = None
     stale_alerted: bool = False
@@ -161,11 +163,21 @@ class Monitor:
         for symbol, price in ticks:
             outcomes += self.on_tick(symbol, price)
         if ticks:
-            outcomes += following.sync(self.ctx)  # backstop: vanished protective orders, fills seen by the venue
+            outcomes += following.sync(self.ctx, enforce_policy=False)  # backstop: vanished protection, venue fills
+            outcomes += self._mark(bool(outcomes))
             self.rebuild()
         elif self._stale():
             outcomes += self._fallback()
         return outcomes
+
+    def _mark(self, changed: bool) -> list[Outcome]:
+        """Mark to market and apply the policy (a tier set to flatten closes everything): after anything changed,
+        else at most once per `mark_seconds` (each mark asks the venue for the account)."""
+        now, last = self.ctx.clock.now(), self.last_mark
+        if not changed and last is not None and Decimal((now - last).total_seconds()) < self.mark_seconds:
+            return []
+        self.last_mark = now
+        return trading.enforce(self.ctx)
 
     def _stale(self) -> bool:
         if self.last_tick is None:

@@ -9,9 +9,9 @@ from decimal import Decimal
 from robson.domain.errors import InvalidValue
 from robson.domain.fills import Fill
 from robson.domain.operation import Operation, OperationStatus
-from robson.domain.orders import OrderRole, OrderStatus, OrderType
+from robson.domain.orders import Order, OrderRole, OrderStatus, OrderType
 from robson.domain.values import ZERO, Side, is_on_step
-from robson.ports import PaperMarket, UnitOfWork, UnknownOrder
+from robson.ports import OrderReport, PaperMarket, UnitOfWork, UnknownOrder
 from robson.risk.sizing import loss_per_unit
 from robson.services import orders, planning, policy
 from robson.services.context import Context
@@ -97,16 +97,24 @@ def adopt(
 
 def sync(ctx: Context, operation_ids: Collection[int] | None = None, *, enforce_policy: bool = True) -> list[Outcome]:
     """Ask the venue about every working order (of every live operation, or of those given) and apply what
-    happened: fills, exits, cancels; re-protect a position left unguarded; then mark the policy to market."""
+    happened: fills, exits, cancels; re-protect a position left unguarded; then mark the policy to market.
+
+    The venue's open orders are listed once per symbol: an order listed there unchanged (same status, same
+    filled quantity) is not asked about again; only the others are (filled, cancelled, gone, filled in part, not
+    listed yet). `robson run` syncs on every pass, so its cost stays one request per symbol, not two per
+    protected position (which, against a venue's request weights, would soon be refused or throttled)."""
     outcomes = []
     with ctx.unit_of_work() as uow:
-        for op in uow.operations.list((OperationStatus.PLANNED, OperationStatus.ACTIVE)):
-            if operation_ids is not None and op.id not in operation_ids:
-                continue
-            working = op.open_orders()
+        live = [
+            op
+            for op in uow.operations.list((OperationStatus.PLANNED, OperationStatus.ACTIVE))
+            if operation_ids is None or op.id in operation_ids
+        ]
+        listed = _listed(ctx, live)
+        for op in live:
             outcome = Outcome(op)
-            for order in working:
-                if not order.status.is_open:
+            for order in op.open_orders():
+                if not order.status.is_open or _unchanged(order, listed.get(order.client_order_id)):
                     continue
                 try:
                     report = ctx.exchange.get_order(order.symbol, order.client_order_id)
@@ -121,6 +129,16 @@ def sync(ctx: Context, operation_ids: Collection[int] | None = None, *, enforce_
             if outcome.changes or outcome.warnings:
                 outcomes.append(outcome)
     return outcomes + (enforce(ctx) if enforce_policy else [])
+
+
+def _listed(ctx: Context, live: Collection[Operation]) -> dict[str, OrderReport]:
+    """The venue's open orders, by client order id, for the symbols the operations have working orders on."""
+    symbols = sorted({order.symbol for op in live for order in op.open_orders()})
+    return {report.client_order_id: report for symbol in symbols for report in ctx.exchange.open_orders(symbol)}
+
+
+def _unchanged(order: Order, listed: OrderReport | None) -> bool:
+    return listed is not None and listed.status is order.status and listed.filled_quantity == order.filled_quantity
 
 
 def _ensure_protected(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Outcome) -> None:
