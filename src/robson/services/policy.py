@@ -30,6 +30,7 @@ def readings(ctx: Context, operations: Sequence[Operation], now: datetime) -> Re
     week = policy_state.week_of(today)
     month = policy_state.month_of(today)
     realized_day = realized_week = realized_month = unrealized = ZERO
+    marks: dict[str, Decimal | None] = {}  # one price per symbol for every position in it (and one request)
     for op in operations:
         for trade in op.position.trades:
             day = trade.exit_time.date()
@@ -40,7 +41,9 @@ def readings(ctx: Context, operations: Sequence[Operation], now: datetime) -> Re
                     if day == today:
                         realized_day += trade.pnl
         if op.status is OperationStatus.ACTIVE and not op.position.is_flat:
-            last = ctx.exchange.last_price(op.symbol)
+            if op.symbol not in marks:
+                marks[op.symbol] = ctx.exchange.last_price(op.symbol)
+            last = marks[op.symbol]
             if last is not None:
                 unrealized += op.position.unrealized_pnl(last, ctx.exchange.fee_rates(op.symbol).taker)
     closed = sorted(
