@@ -23,7 +23,7 @@ from robson.exits.policy import ExitPolicy
 from robson.exits.state import ExitState, PositionView
 from robson.monitor.index import TriggerIndex
 from robson.ports import Banned, ExchangeError, Fatal, PriceFeed
-from robson.services import exits, following, planning, policy, reconcile, trading
+from robson.services import exits, following, planning, reconcile, trading
 from robson.services.context import Context
 from robson.services.working import Outcome
 
@@ -176,8 +176,9 @@ class Monitor:
         now, last = self.ctx.clock.now(), self.last_mark
         if not changed and last is not None and Decimal((now - last).total_seconds()) < self.mark_seconds:
             return []
-        self.last_mark = now
-        return trading.enforce(self.ctx)
+        outcomes = trading.enforce(self.ctx)
+        self.last_mark = now  # only once it went through: a mark the venue failed is tried again at the next pass
+        return outcomes
 
     def _stale(self) -> bool:
         if self.last_tick is None:
@@ -240,7 +241,7 @@ class Monitor:
             report(self.survive(self.poll_once) or [])
             self.idle()
             if time.monotonic() >= next_heartbeat:
-                self.survive(lambda: policy.refresh(self.ctx), ends_faults=False)
+                report(self.survive(lambda: self._mark(True), ends_faults=False) or [])
                 log.info("heartbeat: %d operations watched, %d ticks", len(self.index), self.ticks)
                 next_heartbeat = time.monotonic() + heartbeat_seconds
             time.sleep(poll_seconds)

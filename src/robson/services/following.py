@@ -11,7 +11,7 @@ from robson.domain.fills import Fill
 from robson.domain.operation import Operation, OperationStatus
 from robson.domain.orders import Order, OrderRole, OrderStatus, OrderType
 from robson.domain.values import ZERO, Side, is_on_step
-from robson.ports import OrderReport, PaperMarket, UnitOfWork, UnknownOrder
+from robson.ports import ExchangeError, OrderReport, PaperMarket, UnitOfWork, UnknownOrder
 from robson.risk.sizing import loss_per_unit
 from robson.services import orders, planning, policy
 from robson.services.context import Context
@@ -133,12 +133,23 @@ def sync(ctx: Context, operation_ids: Collection[int] | None = None, *, enforce_
 
 def _listed(ctx: Context, live: Collection[Operation]) -> dict[str, OrderReport]:
     """The venue's open orders, by client order id, for the symbols the operations have working orders on."""
-    symbols = sorted({order.symbol for op in live for order in op.open_orders()})
-    return {report.client_order_id: report for symbol in symbols for report in ctx.exchange.open_orders(symbol)}
+    listed: dict[str, OrderReport] = {}
+    for symbol in sorted({order.symbol for op in live for order in op.open_orders()}):
+        try:
+            listed |= {report.client_order_id: report for report in ctx.exchange.open_orders(symbol)}
+        except ExchangeError:  # this symbol's orders are asked about one by one; the others are not held back
+            continue
+    return listed
 
 
 def _unchanged(order: Order, listed: OrderReport | None) -> bool:
-    return listed is not None and listed.status is order.status and listed.filled_quantity == order.filled_quantity
+    """Listed by the venue just as the ledger has it: same status, same filled quantity, same venue id."""
+    return (
+        listed is not None
+        and listed.status is order.status
+        and listed.filled_quantity == order.filled_quantity
+        and listed.exchange_order_id == order.exchange_order_id
+    )
 
 
 def _ensure_protected(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Outcome) -> None:

@@ -10,6 +10,7 @@ from robson.domain.operation import CloseReason, Operation, OperationStatus
 from robson.domain.orders import Order, OrderRole, OrderType
 from robson.domain.values import HUNDRED
 from robson.ports import ExchangeError, UnitOfWork
+from robson.risk.policy_state import PolicyState
 from robson.risk.sizing import loss_per_unit
 from robson.services import orders, planning, policy, routing
 from robson.services.closing import exit_position
@@ -223,8 +224,21 @@ def kill(ctx: Context, reason: str = "") -> list[Outcome]:
 
 
 def enforce(ctx: Context) -> list[Outcome]:
-    """Mark to market and apply the policy: a tier set to flatten closes everything when it trips."""
+    """Mark to market and apply the policy: a tier set to flatten closes everything when it trips, and goes on
+    closing whatever is still open for as long as it holds: a trip that a mark without enforcement noticed (a
+    plan's or an execute's), or a flatten the venue interrupted, is carried out at the next enforcement."""
     update = policy.refresh(ctx)
-    if not update.flatten:
+    tiers = list(update.flatten) or _flattening(ctx, update.state)
+    if not tiers:
         return []
-    return flatten_all(ctx, CloseReason.KILL_SWITCH, f"{', '.join(update.flatten)} tripped: flattened")
+    return flatten_all(ctx, CloseReason.KILL_SWITCH, f"{', '.join(tiers)} tripped: flattened")
+
+
+def _flattening(ctx: Context, state: PolicyState) -> list[str]:
+    """The tiers set to flatten whose hold is in force, if any position is still open."""
+    flatten_on = ctx.limits("default").flatten_on
+    held = [hold.code for hold in state.holds if hold.code in flatten_on]
+    if not held:
+        return []
+    with ctx.unit_of_work() as uow:
+        return held if uow.operations.list((OperationStatus.ACTIVE,)) else []

@@ -17,6 +17,7 @@ from robson.domain.errors import InvalidValue
 from robson.domain.operation import CloseReason, OperationStatus
 from robson.domain.orders import OrderRole, OrderStatus, OrderType
 from robson.domain.values import Side, floor_to_step
+from robson.monitor.loop import Monitor
 from robson.notify.log import LogNotifier
 from robson.ports import OrderReport
 from robson.risk.checks import CheckResult
@@ -494,6 +495,58 @@ def test_a_tier_set_to_flatten_closes_every_position_when_it_trips(configure: Co
 
     clock.set(datetime(2025, 3, 4, 0, 0, tzinfo=UTC))  # the daily tier lifts by itself
     assert state(app) is TradingState.ACTIVE
+
+
+def _two_longs_flattened_at_a_daily_1_percent(configure: Configure) -> tuple[App, list[int]]:
+    app = configure(flatten_on=("DAILY_LOSS",), max_daily_loss_percent=D(1))
+    for symbol, value in PRICES.items():
+        price(app, symbol, value)
+    return app, [open_long(app, BTC), open_long(app, ETH)]
+
+
+def _through_the_daily_limit(app: App) -> None:
+    """The market moves both longs over the day's 1% in all (no sync, no mark yet)."""
+    app.market.push_price(BTC, D(88200))
+    app.market.push_price(ETH, D(2880))
+
+
+def _flattened(app: App, opened: list[int]) -> bool:
+    return all(planning.load(app.context, i).close_reason is CloseReason.KILL_SWITCH for i in opened)
+
+
+def test_a_flatten_tier_tripped_by_a_mark_that_does_not_enforce_flattens_at_the_next_enforcement(
+    configure: Configure,
+) -> None:
+    app, opened = _two_longs_flattened_at_a_daily_1_percent(configure)
+    _through_the_daily_limit(app)
+    policy.refresh(app.context)  # a mark that only judges (a plan's, an execute's): the tier trips, halting
+    assert state(app) is TradingState.HALTED and not _flattened(app, opened)
+
+    trading.enforce(app.context)  # the next enforcement carries the flatten out
+    assert _flattened(app, opened) and held(app, "BTC") == 0 and held(app, "ETH") == 0
+    assert trading.enforce(app.context) == []  # nothing left open: nothing more to do
+
+
+class MovesTheMarket:
+    """A feed whose first poll brings no tick, while the market moves both longs over the daily limit."""
+
+    def __init__(self, app: App) -> None:
+        self.app, self.polls = app, 0
+
+    def poll(self) -> list[tuple[str, D]]:
+        self.polls += 1
+        if self.polls == 1:
+            _through_the_daily_limit(self.app)
+        return []
+
+
+def test_robson_runs_heartbeat_flattens_when_a_tier_set_to_flatten_trips_there(configure: Configure) -> None:
+    app, opened = _two_longs_flattened_at_a_daily_1_percent(configure)
+    feed = MovesTheMarket(app)
+    Monitor(app.context, feed).run(lambda: feed.polls >= 1, poll_seconds=0)  # one pass, no tick, then the heartbeat
+
+    assert _flattened(app, opened)
+    assert state(app) is TradingState.HALTED
 
 
 def test_a_tier_not_set_to_flatten_only_halts(configure: Configure) -> None:

@@ -14,7 +14,7 @@ from robson.clock import ManualClock
 from robson.domain.operation import CloseReason, OperationStatus
 from robson.domain.orders import OrderRole
 from robson.monitor.loop import Monitor
-from robson.ports import Balance, ExchangePort, OrderReport
+from robson.ports import Balance, ExchangePort, OrderReport, Retryable
 from robson.services import following, planning
 
 from .test_monitor import _open
@@ -25,6 +25,7 @@ class Counting:
 
     def __init__(self, inner: ExchangePort) -> None:
         self.inner, self.calls = inner, Counter[str]()
+        self.listing_fails = False
         self.name, self.supports_short = inner.name, inner.supports_short
 
     def __getattr__(self, attribute: str) -> object:
@@ -36,6 +37,8 @@ class Counting:
 
     def open_orders(self, symbol: str | None = None) -> list[OrderReport]:
         self.calls["open_orders"] += 1
+        if self.listing_fails:
+            raise Retryable("read timed out")
         return self.inner.open_orders(symbol)
 
     def balances(self) -> dict[str, Balance]:
@@ -65,6 +68,17 @@ def test_protection_resting_unchanged_costs_one_listing_per_symbol(app: bootstra
 
     assert following.sync(ctx, enforce_policy=False) == []
     assert venue.calls == {"open_orders": 1}  # not 6 requests, one per resting leg
+    assert all(planning.load(ctx, op).is_protected for op in opened)
+
+
+def test_a_listing_that_fails_falls_back_to_asking_about_each_order(app: bootstrap.App) -> None:
+    opened = _three_protected(app)
+    venue = Counting(app.context.exchange)
+    venue.listing_fails = True
+    ctx = dataclasses.replace(app.context, exchange=venue)
+
+    assert following.sync(ctx, enforce_policy=False) == []  # the pass goes on
+    assert venue.calls["get_order"] == 6  # both legs of each, as before the listing
     assert all(planning.load(ctx, op).is_protected for op in opened)
 
 
