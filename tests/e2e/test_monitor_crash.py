@@ -85,3 +85,29 @@ def test_run_stops_gracefully_on_sigterm(env: dict[str, str]) -> None:
 )
 def test_monitor_bad_input_is_one_line_exit_2(env: dict[str, str], args: list[str], needle: str) -> None:
     assert needle in failure(*args, code=2)
+
+
+def test_sigkill_in_the_middle_of_a_gap_then_restart_gives_exactly_one_exit_each(env: dict[str, str]) -> None:
+    robson("price", "BTC/USDT", "90000")
+    for operation_id, stop in enumerate(("81000", "80900", "80800"), start=1):
+        robson("plan", "BTC/USDT", "--side", "long", "--entry", "90000", "--stop", stop)
+        robson("execute", str(operation_id))
+    robson("price", "BTC/USDT", "80000")  # one move through all three stops while no monitor runs
+    crash = {**env, "ROBSON_CRASH_AFTER_EXIT_SENT": "1"}
+    process = subprocess.run(
+        [sys.executable, "-m", "robson", "run", "--poll", "0.05"], env=crash, capture_output=True, timeout=120
+    )
+    assert process.returncode == -signal.SIGKILL, process.stderr
+    views = [show(i) for i in (1, 2, 3)]
+    assert [v["status"] for v in views] == ["ACTIVE"] * 3
+    assert [[o["status"] for o in exits(v)] for v in views] == [["PENDING_NEW"]] * 3  # every intent, then the kill
+
+    robson("monitor", "--once")  # the restart: the exit the venue took is found; the two never sent go now
+    views = [show(i) for i in (1, 2, 3)]
+    assert all(v["status"] == "CLOSED" and v["close_reason"] == "STOP_LOSS" for v in views)
+    filled = [[o for o in exits(v) if o["status"] == "FILLED"] for v in views]
+    assert [len(f) for f in filled] == [1, 1, 1]  # exactly one exit each
+    assert sorted(len(exits(v)) for v in views) == [1, 2, 2]  # two were recorded as never reached, then sent
+    robson("monitor", "--once")  # and again: nothing more is sent
+    assert [len(exits(show(i))) for i in (1, 2, 3)] == [len(exits(v)) for v in views]
+    assert json.loads(robson("portfolio", "--json"))["positions"] == []
