@@ -251,7 +251,7 @@ class Monitor:
         tried again at the next pass, and the first fault of a run of them alerts VENUE_UNREACHABLE (a ban:
         VENUE_BANNED). Returns None when the step failed. A fatal error other than a ban (a refused key, say) stops
         the watch: nothing will work until a human acts. A pass that succeeds ends the run of faults (`ends_faults`:
-        the heartbeat's refresh does not, since it may not touch what failed)."""
+        the heartbeat's mark does not, since it may not touch what failed)."""
         try:
             result = step()
         except Banned as ban:

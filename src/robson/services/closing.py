@@ -108,13 +108,13 @@ def send_market_exits(
     uow: UnitOfWork,
     exits: Sequence[tuple[Operation, CloseReason, Outcome]],
     reference: Decimal,
-    failed: dict[int, Exception],
-) -> list[tuple[Operation, CloseReason, Outcome, orders.Placed]]:
+) -> tuple[list[tuple[Operation, CloseReason, Outcome, orders.Placed]], dict[int, Exception]]:
     """Urgent exits of operations with nothing working on the venue (one tick crossing several stops): every
     exit's intent on record in one commit, then every order sent, one right after another; nothing is booked or
-    applied here (see `market_exit`), so no exit waits for another's bookkeeping. An order the venue could
-    not take is left in `failed` (its intent stays on record: reconciliation resolves it) and the others go on.
-    Raises (ConcurrentChange, a DomainError) only before anything was sent. `reference`: the crossing price."""
+    applied here (see `market_exit`), so no exit waits for another's bookkeeping. Returns the orders placed, and
+    why each one the venue could not take failed, by operation id (its intent stays on record: reconciliation
+    resolves it); the others go on. Raises (ConcurrentChange, a DomainError) only before anything was sent.
+    `reference`: the crossing price."""
     now = ctx.clock.now()
     intents = []
     for op, reason, outcome in exits:
@@ -123,17 +123,14 @@ def send_market_exits(
         intents.append((op, reason, outcome, order))
     uow.commit()  # every intent on record before the venue hears of any
     placed = []
+    failed: dict[int, Exception] = {}
     for op, reason, outcome, order in intents:
         try:
             placed.append((op, reason, outcome, orders.place(ctx, op, order, reference)))
         except (ExchangeError, DomainError) as error:
-            failed[_id(op)] = error
-    return placed
-
-
-def _id(op: Operation) -> int:
-    assert op.id is not None
-    return op.id
+            assert op.id is not None
+            failed[op.id] = error
+    return placed, failed
 
 
 def _through(ctx: Context, op: Operation, last: Decimal) -> Decimal:

@@ -101,8 +101,9 @@ def _send_together(
                 ready.append((op, reason, Outcome(op)))
         if not ready:
             return []
-        sent = closing.send_market_exits(ctx, uow, ready, price, done.failed)
-        done.done.update(done.failed)  # not sent: recorded, left to reconciliation and the next crossing tick
+        sent, failed = closing.send_market_exits(ctx, uow, ready, price)
+        for operation_id, error in failed.items():  # recorded, left to reconciliation and the next crossing tick
+            done.fail(operation_id, error)
         return sent
 
 

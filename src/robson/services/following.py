@@ -99,8 +99,8 @@ def sync(ctx: Context, operation_ids: Collection[int] | None = None, *, enforce_
     """Ask the venue about every working order (of every live operation, or of those given) and apply what
     happened: fills, exits, cancels; re-protect a position left unguarded; then mark the policy to market.
 
-    The venue's open orders are listed once per symbol: an order listed there unchanged (same status, same
-    filled quantity) is not asked about again; only the others are (filled, cancelled, gone, filled in part, not
+    The venue's open orders are listed once per symbol: an order listed there unchanged (same status, filled
+    quantity and venue id) is not asked about again; only the others are (filled, cancelled, gone, filled in part, not
     listed yet). `robson run` syncs on every pass, so its cost stays one request per symbol, not two per
     protected position (which, against a venue's request weights, would soon be refused or throttled)."""
     outcomes = []

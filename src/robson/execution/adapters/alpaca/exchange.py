@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from alpaca.common.enums import Sort
 from alpaca.data.historical.stock import StockHistoricalDataClient
@@ -26,11 +26,9 @@ from robson.domain.instrument import Instrument
 from robson.domain.orders import OrderType
 from robson.domain.values import ONE, ZERO, OrderSide
 from robson.execution.adapters.alpaca.errors import MarketClosed, translate
-from robson.execution.adapters.alpaca.reports import Found, report
+from robson.execution.adapters.alpaca.reports import FILL_ACTIVITIES, Found, fill_activities, report
 from robson.execution.adapters.alpaca.session import quiet
 from robson.execution.adapters.alpaca.wire import (
-    _ACTIVITY_PAGE,
-    _ACTIVITY_PAGES,
     _GROUP_CLASSES,
     _STOP_TYPES,
     DEFAULT_SYMBOLS,
@@ -374,33 +372,14 @@ class AlpacaExchange:
         return Found(order, order.client_order_id, list_id)
 
     def _reports(self, found: Sequence[Found]) -> list[OrderReport]:
-        fills = self._fills([item.order for item in found if (_decimal(item.order.filled_qty) or ZERO) > 0])
+        filled = [item.order for item in found if (_decimal(item.order.filled_qty) or ZERO) > 0]
+        fills = fill_activities(lambda params: self._call(partial(self._trading.get, FILL_ACTIVITIES, params)), filled)
         return [
             report(
                 item, self._robson_symbol(item.order.symbol or ""), fills.get(str(item.order.id), []), self._clock.now
             )
             for item in found
         ]
-
-    def _fills(self, orders: Iterable[AlpacaOrder]) -> dict[str, list[dict[str, Any]]]:
-        """The FILL activities of these orders, by order id, read in one pass from the oldest order's submission."""
-        wanted = {str(order.id): order for order in orders}
-        if not wanted:
-            return {}
-        since = min(order.submitted_at for order in wanted.values()) - timedelta(seconds=1)
-        params: dict[str, Any] = {"after": since.isoformat(), "direction": "asc", "page_size": _ACTIVITY_PAGE}
-        result: dict[str, list[dict[str, Any]]] = {}
-        for _ in range(_ACTIVITY_PAGES):
-            page = self._call(partial(self._trading.get, "/account/activities/FILL", dict(params)))
-            if not isinstance(page, list):
-                raise Fatal("Alpaca answered the FILL activities with something other than a list")
-            for activity in page:
-                if isinstance(activity, dict) and str(activity.get("order_id")) in wanted:
-                    result.setdefault(str(activity["order_id"]), []).append(activity)
-            if len(page) < _ACTIVITY_PAGE:
-                break
-            params["page_token"] = page[-1]["id"]
-        return result
 
     def _robson_symbol(self, wire: str) -> str:
         return self._by_wire.get(wire, f"{wire}/{QUOTE}")

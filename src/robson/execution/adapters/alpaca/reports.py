@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from alpaca.trading.enums import OrderSide as AlpacaSide
@@ -14,8 +14,18 @@ from robson.domain.errors import InvalidValue
 from robson.domain.fills import Fill
 from robson.domain.values import ZERO, OrderSide
 from robson.execution.adapters.alpaca.errors import _one_line
-from robson.execution.adapters.alpaca.wire import QUOTE, _decimal, _order_type, _status, _time
+from robson.execution.adapters.alpaca.wire import (
+    _ACTIVITY_PAGE,
+    _ACTIVITY_PAGES,
+    QUOTE,
+    _decimal,
+    _order_type,
+    _status,
+    _time,
+)
 from robson.ports import Fatal, OrderReport
+
+FILL_ACTIVITIES = "/account/activities/FILL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,3 +76,27 @@ def _fill(
         )
     except (KeyError, InvalidValue, ArithmeticError) as error:
         raise Fatal(f"Alpaca sent a fill Robson cannot read: {_one_line(str(error))}") from None
+
+
+def fill_activities(
+    get: Callable[[dict[str, Any]], object], orders: Iterable[AlpacaOrder]
+) -> dict[str, list[dict[str, Any]]]:
+    """The FILL activities of these orders, by order id, read in one pass from the oldest order's submission.
+    `get(params)`: one page of GET /account/activities/FILL."""
+    wanted = {str(order.id): order for order in orders}
+    if not wanted:
+        return {}
+    since = min(order.submitted_at for order in wanted.values()) - timedelta(seconds=1)
+    params: dict[str, Any] = {"after": since.isoformat(), "direction": "asc", "page_size": _ACTIVITY_PAGE}
+    result: dict[str, list[dict[str, Any]]] = {}
+    for _ in range(_ACTIVITY_PAGES):
+        page = get(dict(params))
+        if not isinstance(page, list):
+            raise Fatal("Alpaca answered the FILL activities with something other than a list")
+        for activity in page:
+            if isinstance(activity, dict) and str(activity.get("order_id")) in wanted:
+                result.setdefault(str(activity["order_id"]), []).append(activity)
+        if len(page) < _ACTIVITY_PAGE:
+            break
+        params["page_token"] = page[-1]["id"]
+    return result
