@@ -1,4 +1,5 @@
-"""Turn every failure into one line and an exit code: 2 bad input, 3 refused by a rule, 1 anything else."""
+"""Turn every failure into one line and an exit code: 2 bad input, 3 refused by a rule, 1 anything else
+(4: done in part and needs your attention, e.g. the kill switch halted but is not yet flat)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from robson.services.errors import Refused, SizingRefused
 
 BAD_INPUT = 2
 REFUSED = 3
+NOT_FLAT = 4  # the kill switch: halted (on record), not yet flat; robson run goes on flattening
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -45,8 +45,8 @@ def main(
     STATE.database_url = parse.database_url(db)
 
 
-def _app(exchange: str | None = None) -> bootstrap.App:
-    return bootstrap.build(STATE.database_url, actor="cli", settings=settings_for(exchange))
+def _app(exchange: str | None = None, *, offline: bool = False) -> bootstrap.App:
+    return bootstrap.build(STATE.database_url, actor="cli", settings=settings_for(exchange), offline=offline)
 
 
 def _ledger() -> bootstrap.App:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 
 from robson.cli import render
-from robson.cli.errors import guarded
+from robson.cli.errors import NOT_FLAT, fail, guarded
 from robson.cli.venue import Builder, ExchangeOption
+from robson.credentials import MissingKeys
+from robson.ports import ExchangeError
 from robson.services import policy, trading, views
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output; decimals as strings.")]
@@ -30,8 +33,8 @@ def register(app: typer.Typer, build: Builder) -> None:
     def pause(
         reason: Annotated[str, typer.Option(help="Why (kept in the record).")], json_output: JsonOption = False
     ) -> None:
-        """Halt new exposure now (stops and exits keep working) until robson resume --override."""
-        state = policy.pause(build().context, reason)
+        """Halt new exposure now (stops and exits keep working) until robson resume --override. Needs no venue."""
+        state = policy.pause(build(offline=True).context, reason)
         _state(state.state.value, [views.hold_view(h) for h in state.holds], json_output)
 
     @app.command()
@@ -40,21 +43,26 @@ def register(app: typer.Typer, build: Builder) -> None:
         override: Annotated[str, typer.Option(help="Why trading may go on (kept in the record).")],
         json_output: JsonOption = False,
     ) -> None:
-        """Lift every hold (pause, kill switch, tiers) with an override reason on the record."""
+        """Lift every hold (pause, kill switch, tiers) with an override reason on the record. Measures the account
+        first when the venue answers; goes through without it."""
         state = policy.resume(build().context, override)
         _state(state.state.value, [views.hold_view(h) for h in state.holds], json_output)
 
-    @app.command()
+    @app.command(epilog=f"Exit {NOT_FLAT}: halted, not yet flat (what could not be done is listed).")
     @guarded
     def kill(
         reason: Annotated[str, typer.Option(help="Why (kept in the record).")] = "",
         exchange: ExchangeOption = None,
         json_output: JsonOption = False,
     ) -> None:
-        """Kill switch: halt, cancel every open order, close every position at market (KILL_SWITCH)."""
-        context = build(exchange).context
-        outcomes = trading.kill(context, reason)
-        left = [o for o in outcomes if o.operation.status.value == "ACTIVE"]
+        """Kill switch: halt (on record first, whatever the venue says), then cancel every open order and close
+        every position at market (KILL_SWITCH). Exit 0 when flat; exit 4 when halted but not yet flat: each thing
+        not done is listed, and robson run goes on flattening until flat."""
+        policy.halt_for_kill(build(exchange, offline=True).context, reason)  # before any venue is built or asked
+        try:
+            flattened = trading.kill(build(exchange).context, reason)
+        except (MissingKeys, ExchangeError) as error:  # no venue to flatten on: the halt stands
+            flattened = trading.Flattened(undone=[f"nothing was cancelled or closed: {error}"])
         rows = [
             {
                 "id": o.operation.id,
@@ -63,18 +71,22 @@ def register(app: typer.Typer, build: Builder) -> None:
                 "changes": o.changes,
                 "warnings": o.warnings,
             }
-            for o in outcomes
+            for o in flattened.outcomes
         ]
         if json_output:
-            render.emit_json({"state": "HALTED", "operations": rows})
+            render.emit_json(
+                {"state": "HALTED", "flat": flattened.flat, "operations": rows, "undone": flattened.undone}
+            )
         else:
             for row in rows:
                 render.console.print(f"operation {row['id']}: {row['status']} {row['close_reason'] or ''}")
                 render.notes(list(row["changes"]), list(row["warnings"]))  # type: ignore[call-overload]
-            render.console.print(f"Trading state: [bold red]HALTED[/] ({len(rows)} operations flattened)")
-        if left:
-            ids = ", ".join(str(o.operation.id) for o in left)
-            raise typer.Exit(render.fail_line(f"operations {ids} still hold a position; see the warnings"))
+            done = "flat" if flattened.flat else "not yet flat"
+            render.console.print(f"Trading state: [bold red]HALTED[/] ({len(rows)} operations taken out; {done})")
+        if not flattened.flat:
+            for line in flattened.undone:
+                print(f"not done: {line}", file=sys.stderr)
+            raise fail("halted, not yet flat: robson run goes on flattening until flat", NOT_FLAT)
 
 
 def _state(state: str, holds: list[dict[str, object]], json_output: bool) -> None:

@@ -22,9 +22,10 @@ ExchangeOption = Annotated[
 
 
 class Builder(Protocol):
-    """Builds the app, on the venue the command was given (None: the setting)."""
+    """Builds the app, on the venue the command was given (None: the setting). `offline`: no live venue is built
+    (no keys asked for, nothing sent): for what must work while the venue is unreachable."""
 
-    def __call__(self, exchange: str | None = None) -> App: ...
+    def __call__(self, exchange: str | None = None, *, offline: bool = False) -> App: ...
 
 
 def settings_for(exchange: str | None) -> Settings | None:

@@ -3,17 +3,19 @@ persisted, put on the audit trail, and said to the trader through the notifier."
 
 from __future__ import annotations
 
+import contextlib
 import math
 import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
+from robson.domain.errors import InvalidValue
 from robson.domain.events import Alert
 from robson.domain.operation import Operation, OperationStatus
 from robson.domain.values import HUNDRED, ZERO
-from robson.ports import ExecutionRecord, UnitOfWork
+from robson.ports import ExchangeError, ExecutionRecord, UnitOfWork
 from robson.risk import breakers, policy_state
 from robson.risk.breakers import Update
 from robson.risk.policy_state import PolicyState, Readings, TierReading, TradingState
@@ -76,6 +78,31 @@ def current(ctx: Context, uow: UnitOfWork) -> PolicyState:
     return state
 
 
+def stored_or_unmeasured(ctx: Context, uow: UnitOfWork) -> PolicyState:
+    """The stored policy state, or (none yet) one whose equity is not measured: for a halt, which must be on
+    record before the venue is asked anything. The first mark to market measures it (`_measured_start`)."""
+    state = uow.policy.get()
+    if state is None:
+        state = policy_state.start(ZERO, ctx.clock.now())
+    return state
+
+
+def _measured_start(state: PolicyState, readings: Readings) -> PolicyState:
+    """A state whose equity was never measured (a halt recorded first) starts its periods and peak at the
+    first equity measured, as a new state would."""
+    if state.peak_equity > 0:
+        return state
+    equity = readings.equity
+    return replace(
+        state,
+        equity=equity,
+        peak_equity=equity,
+        day_start_equity=equity,
+        week_start_equity=equity,
+        month_start_equity=equity,
+    )
+
+
 def state(ctx: Context) -> PolicyState:
     """The stored policy state as it is (no refresh)."""
     with ctx.unit_of_work() as uow:
@@ -109,8 +136,13 @@ def _judge(ctx: Context, rule: Callable[[UnitOfWork, PolicyState], Update], with
     return update
 
 
-def _judged(ctx: Context, rule: Callable[[UnitOfWork, PolicyState], Update], uow: UnitOfWork) -> Update:
-    update = rule(uow, current(ctx, uow))
+def _judged(
+    ctx: Context,
+    rule: Callable[[UnitOfWork, PolicyState], Update],
+    uow: UnitOfWork,
+    stored: Callable[[Context, UnitOfWork], PolicyState] = current,
+) -> Update:
+    update = rule(uow, stored(ctx, uow))
     _apply(ctx, uow, update)
     uow.commit()
     return update
@@ -120,28 +152,43 @@ def refresh(ctx: Context) -> Update:
     """Mark to market: measure, judge the tiers, store, audit, alert. Returns what changed (and which tiers
     want every position flattened)."""
     now = ctx.clock.now()
-    return _judge(
-        ctx,
-        lambda uow, state: breakers.mark(
-            state, ctx.limits("default"), readings(ctx, gateway.measured(uow, now), now), now, ctx.quote
-        ),
-    )
+
+    def rule(uow: UnitOfWork, state: PolicyState) -> Update:
+        measured = readings(ctx, gateway.measured(uow, now), now)
+        return breakers.mark(_measured_start(state, measured), ctx.limits("default"), measured, now, ctx.quote)
+
+    return _judge(ctx, rule)
+
+
+def _hold_now(ctx: Context, rule: Callable[[PolicyState], Update]) -> PolicyState:
+    """Put a hold (or its lifting) on record, audited, without asking the venue anything: safety controls must
+    work while the venue is unreachable."""
+    with ctx.unit_of_work() as uow:
+        update = _judged(ctx, lambda uow, state: rule(state), uow, stored_or_unmeasured)
+    _tell(ctx, update.alerts)
+    return update.state
 
 
 def pause(ctx: Context, reason: str) -> PolicyState:
-    return _judge(ctx, lambda uow, state: breakers.pause(state, reason, ctx.clock.now())).state
+    """HALTED for new exposure, committed before (and without) any venue call."""
+    return _hold_now(ctx, lambda state: breakers.pause(state, reason, ctx.clock.now()))
 
 
 def halt_for_kill(ctx: Context, reason: str) -> PolicyState:
-    return _judge(ctx, lambda uow, state: breakers.kill(state, reason, ctx.clock.now())).state
+    """The kill switch's halt, committed before any venue call (the flatten comes after)."""
+    return _hold_now(ctx, lambda state: breakers.kill(state, reason, ctx.clock.now()))
 
 
 def resume(ctx: Context, override: str) -> PolicyState:
-    """Lift every hold with the trader's reason on the record (measured afresh first, so that a tier that is
-    over its limit now is acknowledged for its period rather than re-tripping at once)."""
-    refresh(ctx)
+    """Lift every hold with the trader's reason on the record. The state is measured afresh first when the venue
+    answers, so that a tier over its limit now is acknowledged for its period rather than re-tripping at once;
+    with the venue unreachable the resume goes through on the last measured state (the next mark judges)."""
+    if not override.strip():  # refused before anything is asked or written
+        raise InvalidValue('resuming needs an override reason: robson resume --override "why"')
+    with contextlib.suppress(ExchangeError):
+        refresh(ctx)
     limits = ctx.limits("default")
-    return _judge(ctx, lambda uow, state: breakers.resume(state, limits, override, ctx.clock.now(), ctx.quote)).state
+    return _hold_now(ctx, lambda state: breakers.resume(state, limits, override, ctx.clock.now(), ctx.quote))
 
 
 def record_order(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from robson.domain.errors import DomainError, InvalidValue
 from robson.domain.operation import CloseReason, Operation, OperationStatus
 from robson.domain.orders import Order, OrderRole, OrderType
 from robson.domain.values import HUNDRED
-from robson.ports import ExchangeError, UnitOfWork
+from robson.ports import ExchangeError, UnitOfWork, UnknownOrder
 from robson.risk.policy_state import PolicyState
 from robson.risk.sizing import loss_per_unit
 from robson.services import orders, planning, policy, routing
@@ -23,6 +24,8 @@ from robson.services.working import (
     follow,
     quote_of,
 )
+
+KILL_SWITCH = "KILL_SWITCH"  # the kill switch's hold (breakers.kill): it flattens for as long as it holds
 
 
 def _get(uow: UnitOfWork, operation_id: int) -> Operation:
@@ -195,50 +198,80 @@ def _take_out(ctx: Context, uow: UnitOfWork, op: Operation, reason: CloseReason,
     exit_position(ctx, uow, op, reason, outcome)
 
 
-def flatten_all(ctx: Context, reason: CloseReason, note: str) -> list[Outcome]:
+@dataclass(slots=True)
+class Flattened:
+    """What a flatten did to each live operation, and what it could not do (one line each)."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    undone: list[str] = field(default_factory=list)
+
+    @property
+    def flat(self) -> bool:
+        return not self.undone
+
+
+def flatten_all(ctx: Context, reason: CloseReason, note: str) -> Flattened:
     """Cancel every working order and close every position at market; cancel PLANNED operations. One failure
-    does not stop the others: each is reported on its outcome, and the rest go on."""
-    outcomes = []
+    does not stop the others: each is reported on its outcome, and the rest go on; whatever is still live or
+    working afterwards is listed in `undone`."""
+    result = Flattened()
     with ctx.unit_of_work() as uow:
         for op in uow.operations.list((OperationStatus.PLANNED, OperationStatus.ACTIVE)):
             outcome = Outcome(op)
-            outcomes.append(outcome)
+            result.outcomes.append(outcome)
+            why = "its exit is still working"
             try:
                 _take_out(ctx, uow, op, reason, note, outcome)
             except (Refused, ExchangeError, DomainError) as error:  # one failure must not stop the others
                 uow.commit()
                 outcome.warnings.append(f"operation {op.id}: {error}")
-    for report in ctx.exchange.open_orders():  # orders the ledger does not know: nothing may keep working
-        with contextlib.suppress(ExchangeError):  # gone meanwhile, or refused: the next sync or kill sees it
+                why = str(error)
+            if not op.status.is_final:
+                result.undone.append(f"operation {op.id} is still {op.status} ({op.symbol}): {why}")
+    try:
+        stray = ctx.exchange.open_orders()  # orders the ledger does not know: nothing may keep working
+    except ExchangeError as error:
+        result.undone.append(f"the venue's open orders could not be listed to cancel them: {error}")
+        stray = []
+    for report in stray:
+        try:
             ctx.exchange.cancel_order(report.symbol, report.client_order_id)
-    return outcomes
+        except UnknownOrder:  # gone meanwhile
+            continue
+        except ExchangeError as error:
+            result.undone.append(f"order {report.client_order_id} on {report.symbol} could not be cancelled: {error}")
+    return result
 
 
-def kill(ctx: Context, reason: str = "") -> list[Outcome]:
-    """The kill switch: halt first (nothing new may enter), then cancel everything and close everything at
-    market with the close reason KILL_SWITCH. Trading stays HALTED until robson resume --override."""
+def kill(ctx: Context, reason: str = "") -> Flattened:
+    """The kill switch: the halt is committed first, before the venue is asked anything (nothing new may enter,
+    even when the venue is unreachable); then every order is cancelled and every position closed at market with
+    the close reason KILL_SWITCH. What could not be done is listed; `robson run` goes on flattening while the
+    halt holds. Trading stays HALTED until robson resume --override."""
     policy.halt_for_kill(ctx, reason)
-    outcomes = flatten_all(ctx, CloseReason.KILL_SWITCH, f"kill switch: {reason}".rstrip(": "))
-    policy.refresh(ctx)
-    return outcomes
+    flattened = flatten_all(ctx, CloseReason.KILL_SWITCH, f"kill switch: {reason}".rstrip(": "))
+    with contextlib.suppress(ExchangeError):  # the mark waits for the venue; the halt is already on record
+        policy.refresh(ctx)
+    return flattened
 
 
 def enforce(ctx: Context) -> list[Outcome]:
     """Mark to market and apply the policy: a tier set to flatten closes everything when it trips, and goes on
     closing whatever is still open for as long as it holds: a trip that a mark without enforcement noticed (a
-    plan's or an execute's), or a flatten the venue interrupted, is carried out at the next enforcement."""
+    plan's or an execute's), or a flatten the venue interrupted, is carried out at the next enforcement. The kill
+    switch's hold always flattens: a kill the venue interrupted goes on until flat."""
     update = policy.refresh(ctx)
     tiers = list(update.flatten) or _flattening(ctx, update.state)
     if not tiers:
         return []
-    return flatten_all(ctx, CloseReason.KILL_SWITCH, f"{', '.join(tiers)} tripped: flattened")
+    return flatten_all(ctx, CloseReason.KILL_SWITCH, f"{', '.join(tiers)} tripped: flattened").outcomes
 
 
 def _flattening(ctx: Context, state: PolicyState) -> list[str]:
-    """The tiers set to flatten whose hold is in force, if any position is still open."""
-    flatten_on = ctx.limits("default").flatten_on
+    """The holds in force that flatten (the kill switch, the tiers set to), if anything is still live."""
+    flatten_on = (*ctx.limits("default").flatten_on, KILL_SWITCH)
     held = [hold.code for hold in state.holds if hold.code in flatten_on]
     if not held:
         return []
     with ctx.unit_of_work() as uow:
-        return held if uow.operations.list((OperationStatus.ACTIVE,)) else []
+        return held if uow.operations.list((OperationStatus.PLANNED, OperationStatus.ACTIVE)) else []

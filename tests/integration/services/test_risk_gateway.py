@@ -432,8 +432,9 @@ def test_kill_flattens_everything_and_halts_until_resumed(market: App) -> None:
     sol = plan(app, SOL)
     assert len(ctx.exchange.open_orders()) == 4 and held(app, "BTC") > 0 and held(app, "ETH") > 0
 
-    outcomes = trading.kill(ctx, "test")
-    assert {o.operation.id for o in outcomes} == {btc, eth, sol}
+    flattened = trading.kill(ctx, "test")
+    assert {o.operation.id for o in flattened.outcomes} == {btc, eth, sol}
+    assert flattened.flat and flattened.undone == []
     assert ctx.exchange.open_orders() == []
     assert held(app, "BTC") == 0 and held(app, "ETH") == 0 and held(app, "SOL") == 0
     for operation_id in (btc, eth):
