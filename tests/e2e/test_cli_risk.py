@@ -95,12 +95,21 @@ def test_reward_to_risk_below_the_minimum_exits_3(market: list[str], monkeypatch
     line = refused(
         *db, "plan", "BTC/USDT", "--side", "long", "--entry", "90000", "--stop", "88200", "--target", "92160"
     )
-    assert "RISK_REWARD" in line and "1.20" in line
+    assert "RISK_REWARD" in line and "0.96 net of fees and slippage" in line  # 1.20 before the costs
     assert statuses(db) == []
-    monkeypatch.setenv(f"{LIMIT}MIN_RISK_REWARD_RATIO", "1.1")  # a looser strategy plans it...
+    monkeypatch.setenv(f"{LIMIT}MIN_RISK_REWARD_RATIO", "0.9")  # a looser strategy plans it...
     robson(*db, "plan", "BTC/USDT", "--side", "long", "--entry", "90000", "--stop", "88200", "--target", "92160")
     monkeypatch.delenv(f"{LIMIT}MIN_RISK_REWARD_RATIO")  # ...the default one refuses it at validate
     assert not_approved(db, 1) == {"RISK_REWARD"}
+
+
+def test_a_target_that_does_not_clear_its_costs_exits_3(market: list[str]) -> None:
+    """The issue's reproduction: a stop a cent away, so a 2:1 target two cents away; fees of about 180 per unit."""
+    db = market
+    line = refused(*db, "plan", "BTC/USDT", "--side", "long", "--entry", "90000", "--stop", "89999.99")
+    assert line.startswith("error: refused: RISK_REWARD: the target 90000.02 does not clear its costs")
+    assert "reward 0.02 per unit before fees and slippage, -215.99 after" in line
+    assert statuses(db) == []
 
 
 def test_heat_over_the_limit_exits_3(market: list[str], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,6 +16,7 @@ from robson.risk import policy_state
 from robson.risk.limits import RiskLimits
 from robson.risk.policy_state import TradingState
 from robson.risk.proposal import Intent, PortfolioSnapshot, Proposal
+from robson.risk.sizing import gain_per_unit, loss_per_unit
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,16 +117,32 @@ def position_size(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> Chec
 
 
 def reward_risk(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> CheckResult:
+    """The reward at the target against the loss at the stop, both net of fees and slippage on both fills: a
+    target that does not clear its costs is refused whatever its distance."""
     minimum = limits.min_risk_reward_ratio
     if p.target is None:
         return CheckResult("RISK_REWARD", True, f"{minimum}", "-", "no target: the exit rules decide")
     entry = p.average_entry or p.entry
-    risk = (entry - p.stop) * p.side.sign
-    reward = (p.target - entry) * p.side.sign
+    tick = p.instrument.tick_size
+    risk = loss_per_unit(p.side, entry, p.stop, p.costs, tick)
+    reward = gain_per_unit(p.side, entry, p.target, p.costs, tick)
+    gross = (p.target - entry) * p.side.sign
+    if reward <= 0:
+        reason = (
+            f"the target {p.target} does not clear its costs: reward {_num(gross)} per unit before fees and "
+            f"slippage, {_num(reward)} after (risk {_num(risk)} per unit), minimum {minimum}"
+        )
+        return CheckResult("RISK_REWARD", False, f"{minimum}", _num(reward), reason)
     ratio = reward / risk if risk > 0 else Decimal("Infinity")
     ok = ratio >= minimum
     shown = "inf" if not ratio.is_finite() else f"{ratio.quantize(Decimal('0.01'), rounding=ROUND_DOWN)}"
-    reason = f"reward:risk {shown} (reward {_num(reward)} per unit, risk {_num(risk)} per unit), minimum {minimum}"
+    if reward == gross:  # no costs to take off
+        reason = f"reward:risk {shown} (reward {_num(reward)} per unit, risk {_num(risk)} per unit), minimum {minimum}"
+    else:
+        reason = (
+            f"reward:risk {shown} net of fees and slippage: reward {_num(reward)} per unit ({_num(gross)} before "
+            f"them), risk {_num(risk)} per unit; minimum {minimum}"
+        )
     return CheckResult("RISK_REWARD", ok, f"{minimum}", shown, reason)
 
 

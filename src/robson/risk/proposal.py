@@ -12,6 +12,7 @@ from enum import StrEnum
 from robson.domain.instrument import Instrument
 from robson.domain.values import ONE, ZERO, Side
 from robson.risk.policy_state import PolicyState, TradingState
+from robson.risk.sizing import Costs
 
 
 class Intent(StrEnum):
@@ -48,6 +49,7 @@ class Proposal:
     leverage: Decimal = ONE
     group: str | None = None  # sector or category, from the configuration
     tranche: TrancheContext | None = None
+    costs: Costs = field(default_factory=Costs)  # fees and slippage per fill (the gateway sets the venue's)
 
     @property
     def order_value(self) -> Decimal:

@@ -107,6 +107,12 @@ def loss_per_unit(side: Side, entry: Decimal, stop: Decimal, costs: Costs, tick:
     return paid * (ONE + fee) - received * (ONE - fee)
 
 
+def gain_per_unit(side: Side, entry: Decimal, target: Decimal, costs: Costs, tick: Decimal = ZERO) -> Decimal:
+    """What one unit entered at `entry` and taken out at `target` keeps, net of slippage and fees on both fills
+    (measured as `loss_per_unit` measures the loss at the stop). Negative when the costs eat the whole move."""
+    return -loss_per_unit(side, entry, target, costs, tick)
+
+
 def open_loss_at_stop(
     side: Side,
     quantity: Decimal,

@@ -8,6 +8,7 @@ import itertools
 import math
 import statistics
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
@@ -135,6 +136,7 @@ def decide(ctx: Context, uow: UnitOfWork, proposal: Proposal, strategy: str) -> 
     """Judge one order against every rule of its strategy and the account's policy state."""
     if proposal.intent is Intent.REDUCE:
         return checks.evaluate(proposal, _EMPTY, ctx.limits(strategy))
+    proposal = replace(proposal, costs=ctx.costs(proposal.instrument.symbol))  # reward and risk net of them
     everything = measured(uow, ctx.clock.now())  # today's trades include operations already closed today
     snap = snapshot(ctx, uow, everything, proposal.instrument.symbol, strategy, uow.policy.get())
     return checks.evaluate(proposal, snap, ctx.limits(strategy))

@@ -148,13 +148,28 @@ def test_a_fourth_concurrent_operation_is_refused_at_plan_and_at_execute(market:
 
 def test_reward_to_risk_below_the_minimum_is_refused(market: App) -> None:
     ctx = market.context
-    with pytest.raises(Refused, match="RISK_REWARD") as refusal:  # risk 1800, reward 2160: 1.2
+    # both net of fees (0.1% a fill) and slippage (0.02% a fill): risk 2013.84 per unit, reward 1941.40 (2160 gross)
+    with pytest.raises(Refused, match="RISK_REWARD") as refusal:
         planning.plan(ctx, BTC, Side.LONG, D(90000), D(88200), D(92160))
     assert codes(refusal) == {"RISK_REWARD"}
-    assert "1.20" in str(refusal.value)
+    assert "reward:risk 0.96 net of fees and slippage" in str(refusal.value)
     assert stored(market) == []
-    planned = planning.plan(ctx, BTC, Side.LONG, D(90000), D(88200), D(92700))  # exactly 1.5 passes
+    with pytest.raises(Refused, match=r"reward:risk 1\.49 "):  # one tick short of 1.5 net
+        planning.plan(ctx, BTC, Side.LONG, D(90000), D(88200), D("93240.65"))
+    planned = planning.plan(ctx, BTC, Side.LONG, D(90000), D(88200), D("93240.66"))  # exactly 1.5 net passes
     assert planned.operation.status is OperationStatus.PLANNED
+
+
+def test_a_target_that_does_not_clear_its_costs_is_refused(market: App) -> None:
+    """The issue's reproduction: a stop one cent away gets a target two cents away (2:1 gross), but the round
+    trip's fees (about 180 per unit) make it a certain loss."""
+    with pytest.raises(Refused, match="RISK_REWARD") as refusal:
+        planning.plan(market.context, BTC, Side.LONG, D(90000), D("89999.99"))
+    assert codes(refusal) == {"RISK_REWARD"}
+    assert "the target 90000.02 does not clear its costs: reward 0.02 per unit before fees and slippage" in str(
+        refusal.value
+    )
+    assert stored(market) == []
 
 
 # ---- 3. portfolio heat -------------------------------------------------------------------------

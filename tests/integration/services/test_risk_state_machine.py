@@ -304,7 +304,7 @@ def test_a_scripted_run_through_the_monthly_halt() -> None:
 
     try:
         check()
-        machine.open_long("BTC/USDT", D("1"), D("2"))
+        machine.open_long("BTC/USDT", D("1"), D("3"))  # 3:1 gross: 1% stop, 2:1 would net 1.42 after costs
         check()
         assert entries() == 1
         machine.move_price("BTC/USDT", [D("-8")])  # straight through the stop 1% below

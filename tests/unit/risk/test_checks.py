@@ -16,6 +16,7 @@ from robson.risk.checks import Check, CheckResult, Decision, evaluate
 from robson.risk.limits import PRESETS, RiskLimits, preset
 from robson.risk.policy_state import Hold, PolicyState, TradingState
 from robson.risk.proposal import Book, Intent, OpenExposure, PortfolioSnapshot, Proposal, TrancheContext
+from robson.risk.sizing import Costs
 
 NOW = datetime(2026, 11, 4, 12, 0, tzinfo=UTC)
 LIMITS = RiskLimits()
@@ -336,6 +337,32 @@ def test_check_at_its_limit(
         assert result.reason.strip()
     else:
         assert_human_reason(result)
+
+
+ONE_PERCENT = Costs(fee_rate=D("0.01"))  # 1% a fill, no slippage: risk to 98 is 101 - 97.02 = 3.98 per unit
+
+
+@pytest.mark.parametrize(
+    ("target", "passed", "measured"),
+    [
+        pytest.param(D("104"), False, "0.49", id="2:1-gross-is-0.49-net"),  # 102.96 - 101 = 1.96
+        pytest.param(D("108.06"), True, "1.50", id="1.5-net-passes"),  # 106.9794 - 101 = 5.9794
+        pytest.param(D("108.05"), False, "1.49", id="a-tick-below"),  # 106.9695 - 101 = 5.9695
+    ],
+)
+def test_reward_to_risk_is_measured_net_of_fees_and_slippage(target: D, passed: bool, measured: str) -> None:
+    result = checks.reward_risk(proposal(target=target, costs=ONE_PERCENT), snapshot(), LIMITS)
+    assert (result.code, result.passed, result.measured) == ("RISK_REWARD", passed, measured)
+    assert "net of fees and slippage" in result.reason and "before them" in result.reason
+
+
+@pytest.mark.parametrize("side", [Side.LONG, Side.SHORT])
+def test_a_target_that_does_not_clear_its_costs_is_refused_whatever_the_ratio(side: Side) -> None:
+    stop, target = (D("99.99"), D("100.02")) if side is Side.LONG else (D("100.01"), D("99.98"))
+    result = checks.reward_risk(proposal(side=side, stop=stop, target=target, costs=ONE_PERCENT), snapshot(), LIMITS)
+    assert not result.passed and result.code == "RISK_REWARD"
+    assert result.reason.startswith(f"the target {target} does not clear its costs: reward 0.02 per unit before")
+    assert checks.reward_risk(proposal(side=side, stop=stop, target=target), snapshot(), LIMITS).passed  # gross 2:1
 
 
 def test_a_tranche_below_the_minimum_and_over_the_count_reports_the_count() -> None:
