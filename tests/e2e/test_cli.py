@@ -71,11 +71,23 @@ def test_size_below_the_exchange_minimum_is_refused_with_exit_3(db: list[str]) -
 
 
 def test_adopt_worked_example(db: list[str]) -> None:
+    robson(*db, "paper", "reset", "--balance", "USDT=10000", "--balance", "BTC=0.00033")
+    robson(*db, "price", "BTC/USDT", "89000")
     view = robson_json(*db, "adopt", "BTC/USDT", "--qty", "0.00033", "--entry", "88837.92")
     assert isinstance(view, dict)
     assert (view["stop_price"], view["target_price"]) == ("87061.17", "92391.43")
-    assert view["status"] == "ACTIVE"
-    assert view["warnings"]  # the fresh paper account does not hold it: said out loud
+    assert view["status"] == "ACTIVE" and view["protected"] is True
+    assert view["warnings"] == []
+
+
+def test_adopt_refuses_what_the_account_does_not_hold_or_cannot_carry(db: list[str]) -> None:
+    """Issue 12: with 0 BTC held, adopt --qty 100 was ACTIVE (heat 1905%); adopt --side short rested an OCO."""
+    robson(*db, "price", "BTC/USDT", "90000")
+    line = failure(*db, "adopt", "BTC/USDT", "--qty", "100", "--entry", "90000", code=3)
+    assert line == "error: refused: HELD: the account holds 0 BTC (0 free): not 100; adopt at most 0"
+    line = failure(*db, "adopt", "BTC/USDT", "--qty", "0.001", "--entry", "90000", "--side", "short", code=3)
+    assert line.startswith("error: refused: VENUE_SIDE: paper is a spot account")
+    assert robson_json(*db, "operations") == []
 
 
 def test_plan_validate_execute_price_show_portfolio_close(db: list[str]) -> None:

@@ -112,6 +112,25 @@ def test_a_target_that_does_not_clear_its_costs_exits_3(market: list[str]) -> No
     assert statuses(db) == []
 
 
+def test_validate_refuses_what_execute_would_and_marks_the_market_checks(market: list[str]) -> None:
+    """Issue 12: with ETH at 3000, a plan entering at 2900 was approved by validate and refused by execute."""
+    db = market
+    robson(*db, "plan", "ETH/USDT", "--side", "long", "--entry", "2900", "--stop", "2850", "--target", "3300")
+    view = json.loads(runner.invoke(app, [*db, "validate", "1", "--json"]).stdout)
+    assert view["approved"] is False
+    failed = [c for c in view["checks"] if not c["passed"]]
+    assert [(c["code"], c["measured"], c["at_execution"]) for c in failed] == [("ENTRY_DEVIATION", "3.45%", True)]
+    assert {c["code"] for c in view["checks"] if c["at_execution"]} >= {"MARKET_LEVELS", "RISK_PER_TRADE", "FUNDS"}
+    table = runner.invoke(app, [*db, "validate", "1"])
+    assert table.exit_code == 3 and "ENTRY_DEVIATION*" in table.stdout
+    assert "* depends on the market" in table.stdout
+    line = refused(*db, "execute", "1")
+    assert line == (
+        "error: refused: ENTRY_DEVIATION: ETH/USDT at 3000 is 3.45% from the planned entry 2900 (limit 1%); plan again"
+    )
+    assert statuses(db) == [(1, "PLANNED")]
+
+
 def test_heat_over_the_limit_exits_3(market: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     db = market
     monkeypatch.setenv(f"{LIMIT}MAX_PORTFOLIO_HEAT_PERCENT", "2.5")

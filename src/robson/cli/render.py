@@ -101,8 +101,11 @@ def decision(view: dict[str, object], operation_id: int) -> None:
     assert isinstance(checks, list)
     for check in checks:
         mark = "[green]pass[/green]" if check["passed"] else "[red]FAIL[/red]"
-        table.add_row(check["code"], mark, check["limit"], check["measured"], check["reason"])
+        star = "*" if check.get("at_execution") else ""
+        table.add_row(check["code"] + star, mark, check["limit"], check["measured"], check["reason"])
     console.print(table)
+    if any(check.get("at_execution") for check in checks):
+        console.print("* depends on the market: measured at its price now, judged again at execution")
     verdict = "[green]approved[/green]" if view["approved"] else "[red]refused[/red]"
     console.print(f"Operation {operation_id}: {verdict}")
     for warning in view.get("warnings") or []:  # type: ignore[attr-defined]

@@ -7,7 +7,7 @@ close a position are always allowed; everything that opens or grows exposure pas
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import ROUND_DOWN, Decimal
 
@@ -27,6 +27,7 @@ class CheckResult:
     measured: str
     reason: str
     warning: str = ""  # passed, but close to the limit
+    at_execution: bool = False  # depends on the market: measured at its price now, judged again at execution
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,6 +302,61 @@ def venue_side(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> CheckRe
         "the venue can open this side" if ok else "a spot account cannot sell what it does not hold: shorts need margin"
     )
     return CheckResult("VENUE_SIDE", ok, "long" if not s.venue_supports_short else "long or short", str(p.side), reason)
+
+
+# ---- the market at execution ------------------------------------------------------------------
+
+# The checks whose figures move with the entry price: judged at the market's price by validate and by execute.
+PRICED = frozenset(
+    ("RISK_PER_TRADE", "POSITION_SIZE", "RISK_REWARD", "PORTFOLIO_HEAT", "TOTAL_EXPOSURE", "ASSET_EXPOSURE",
+     "EXCHANGE_FILTERS", "FUNDS")
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What the market is held against: the planned entry and the levels around it."""
+
+    symbol: str
+    side: Side
+    entry: Decimal
+    stop: Decimal
+    target: Decimal | None
+
+
+def market(p: Plan, reference: Decimal | None, max_deviation_percent: Decimal) -> tuple[CheckResult, ...]:
+    """Whether the market still fits the plan: a price to enter at, not through the stop nor past the target, and
+    within the allowed deviation from the planned entry. Execute refuses on any of them; validate shows them,
+    marked as depending on the market at execution."""
+    symbol, sign = p.symbol, p.side.sign
+    if reference is None:
+        reason = f"no market price for {symbol} yet (paper mode: robson price {symbol} PRICE)"
+        return (CheckResult("MARKET_PRICE", False, "a price", "-", reason, at_execution=True),)
+    levels = f"stop {p.stop}" + (f", target {p.target}" if p.target is not None else "")
+    if (reference - p.stop) * sign <= 0:
+        inside, reason = False, f"{symbol} at {reference} is already through the stop {p.stop}"
+    elif p.target is not None and (p.target - reference) * sign <= 0:
+        inside, reason = False, f"{symbol} at {reference} is already past the target {p.target}"
+    else:
+        where = f"the stop {p.stop} and the target {p.target}" if p.target else f"the stop {p.stop} and no target"
+        inside, reason = True, f"{symbol} at {reference} lies between {where}"
+    deviation = abs(reference - p.entry) / p.entry * HUNDRED
+    near = deviation <= max_deviation_percent
+    said = (
+        f"{symbol} at {reference} is {deviation:.2f}% from the planned entry {p.entry} (limit {max_deviation_percent}%)"
+    )
+    return (
+        CheckResult("MARKET_LEVELS", inside, levels, str(reference), reason, at_execution=True),
+        CheckResult(
+            "ENTRY_DEVIATION", near, _pct(max_deviation_percent), f"{deviation:.2f}%",
+            said if near else f"{said}; plan again", at_execution=True,
+        ),
+    )  # fmt: skip
+
+
+def at_execution(decision: Decision) -> Decision:
+    """The decision with the checks priced at the market marked as such."""
+    return Decision(tuple(replace(c, at_execution=True) if c.code in PRICED else c for c in decision.checks))
 
 
 _COMMON: tuple[Check, ...] = (

@@ -12,6 +12,7 @@ from robson.domain.operation import Operation, OperationStatus
 from robson.domain.orders import Order, OrderRole, OrderStatus, OrderType
 from robson.domain.values import ZERO, Side, is_on_step
 from robson.ports import ExchangeError, OrderReport, PaperMarket, UnitOfWork, UnknownOrder
+from robson.risk.checks import CheckResult
 from robson.risk.sizing import loss_per_unit
 from robson.services import orders, planning, policy
 from robson.services.context import Context
@@ -51,6 +52,7 @@ def adopt(
         stop_percent or limits.stop_loss_percent,
         target_percent or limits.take_profit_percent,
     )
+    _refuse_what_is_not_held(ctx, instrument.base, side, quantity)
     costs = ctx.costs(instrument.symbol)
     now = ctx.clock.now()
     op = Operation(
@@ -83,16 +85,39 @@ def adopt(
         op.apply_fill(fill, now)
         uow.commit()
         outcome = Outcome(op)
-        held = ctx.exchange.balances().get(instrument.base)
-        if side is Side.LONG and (held is None or held.free < quantity):
-            free = held.free if held else ZERO
-            outcome.warnings.append(
-                f"not protected on {ctx.exchange.name}: the account holds {free} {instrument.base} free, "
-                f"not {quantity}; the stop {stop} is on record for the monitor"
-            )
-            return outcome
         protect(ctx, uow, op, outcome)
         return outcome
+
+
+def _refuse_what_is_not_held(ctx: Context, base: str, side: Side, quantity: Decimal) -> None:
+    """Adopt only what the venue holds and can carry: a short needs a venue that can hold one (margin); a long
+    needs the quantity free on the account (its protection locks it) and not already held by another operation."""
+    if side is Side.SHORT and not ctx.exchange.supports_short:
+        reason = f"{ctx.exchange.name} is a spot account: it holds no short position to adopt (shorts need margin)"
+        raise Refused(f"VENUE_SIDE: {reason}", (CheckResult("VENUE_SIDE", False, "long", "short", reason),))
+    if side is Side.SHORT:
+        return
+    balance = ctx.exchange.balances().get(base)
+    free, total = (balance.free, balance.total) if balance is not None else (ZERO, ZERO)
+    instruments = ctx.exchange.instruments()
+    with ctx.unit_of_work() as uow:
+        others = [
+            op
+            for op in uow.operations.list((OperationStatus.ACTIVE,))
+            if op.side is Side.LONG
+            and op.symbol in instruments
+            and instruments[op.symbol].base == base
+            and not op.position.is_flat
+        ]
+    claimed = sum((op.position.quantity for op in others), ZERO)
+    available = max(min(free, total - claimed), ZERO)
+    if quantity <= available:
+        return
+    held = f"the account holds {total} {base} ({free} free)"
+    if others:
+        held += f", {claimed} of it held by operation(s) {', '.join(str(op.id) for op in others)}"
+    reason = f"{held}: not {quantity}; adopt at most {available}"
+    raise Refused(f"HELD: {reason}", (CheckResult("HELD", False, str(available), str(quantity), reason),))
 
 
 def sync(ctx: Context, operation_ids: Collection[int] | None = None, *, enforce_policy: bool = True) -> list[Outcome]:

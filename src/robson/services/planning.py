@@ -213,8 +213,19 @@ def decide(
     return gateway.decide(ctx, uow, candidate, operation.strategy)
 
 
+def market_checks(ctx: Context, operation: Operation) -> tuple[Decimal | None, tuple[checks.CheckResult, ...]]:
+    """The market's price now, and whether it still fits the plan (`checks.market`): what execute refuses on
+    before the rules, and validate shows."""
+    reference = ctx.exchange.last_price(operation.symbol)
+    held = checks.Plan(
+        operation.symbol, operation.side, operation.entry_price, operation.stop_price, operation.target_price
+    )
+    return reference, checks.market(held, reference, ctx.max_entry_deviation_percent)
+
+
 def validate(ctx: Context, operation_id: int) -> tuple[Operation, checks.Decision]:
-    """Run the checks and put their verdict on the audit trail."""
+    """Run every check execute will, on the same inputs (the market's price now, the quantity an execution there
+    would send), marking those that depend on the market at execution; put the verdict on the audit trail."""
     policy.refresh(ctx)
     with ctx.unit_of_work() as uow:
         operation = uow.operations.get(operation_id)
@@ -222,7 +233,12 @@ def validate(ctx: Context, operation_id: int) -> tuple[Operation, checks.Decisio
             raise NotFound(f"unknown operation id {operation_id}")
         if operation.status is not OperationStatus.PLANNED:
             raise InvalidValue(f"operation {operation_id} is {operation.status}; only PLANNED operations are validated")
-        decision = decide(ctx, uow, operation)
+        reference, market = market_checks(ctx, operation)
+        if all(c.passed for c in market if c.code != "ENTRY_DEVIATION"):
+            rules = checks.at_execution(decide(ctx, uow, operation, entry=reference))
+        else:  # no price, or one through the levels: the rules at the planned entry
+            rules = decide(ctx, uow, operation)
+        decision = checks.Decision((*market, *rules.checks))
         verdict = {"approved": str(decision.approved), "failures": decision.summary()}
         operation.record("OperationValidated", ctx.clock.now(), {}, verdict)
         uow.commit()

@@ -9,7 +9,6 @@ from decimal import Decimal
 from robson.domain.errors import DomainError, InvalidValue
 from robson.domain.operation import CloseReason, Operation, OperationStatus
 from robson.domain.orders import Order, OrderRole, OrderType
-from robson.domain.values import HUNDRED
 from robson.ports import ExchangeError, UnitOfWork, UnknownOrder
 from robson.risk.policy_state import PolicyState
 from robson.risk.sizing import loss_per_unit
@@ -44,9 +43,10 @@ def execute(ctx: Context, operation_id: int) -> Outcome:
             raise InvalidValue(f"operation {operation_id} is {op.status}; only PLANNED operations are executed")
         if op.open_orders(OrderRole.ENTRY):
             raise Refused(f"operation {operation_id} already has an entry order working; run robson sync")
-        reference = ctx.exchange.last_price(op.symbol)
-        if reference is None:
-            raise Refused(f"no market price for {op.symbol} yet (paper mode: robson price {op.symbol} PRICE)")
+        reference, market = planning.market_checks(ctx, op)  # validate runs the same
+        failed = tuple(c for c in market if not c.passed)
+        if failed or reference is None:
+            raise Refused("; ".join(f"{c.code}: {c.reason}" for c in failed), failed)
         outcome = Outcome(op)
         _fit_to_market(ctx, uow, op, reference, outcome)
         decision = planning.decide(ctx, uow, op, entry=reference)
@@ -100,19 +100,8 @@ def _complete_entry(ctx: Context, uow: UnitOfWork, op: Operation, entry: Order, 
 
 
 def _fit_to_market(ctx: Context, uow: UnitOfWork, op: Operation, reference: Decimal, outcome: Outcome) -> None:
-    """Refuse if the market has left the thesis; shrink the size if entering at the market would risk more than
-    the plan did, or more than today's budget (the equity may have fallen since the plan: fees, other losses)."""
-    sign = op.side.sign
-    if (reference - op.stop_price) * sign <= 0:
-        raise Refused(f"{op.symbol} at {reference} is already through the stop {op.stop_price}")
-    if op.target_price is not None and (op.target_price - reference) * sign <= 0:
-        raise Refused(f"{op.symbol} at {reference} is already past the target {op.target_price}")
-    deviation = abs(reference - op.entry_price) / op.entry_price * HUNDRED
-    if deviation > ctx.max_entry_deviation_percent:
-        raise Refused(
-            f"{op.symbol} at {reference} is {deviation:.2f}% from the planned entry {op.entry_price} "
-            f"(limit {ctx.max_entry_deviation_percent}%); plan again"
-        )
+    """Shrink the size if entering at the market would risk more than the plan did, or more than today's budget
+    (the equity may have fallen since the plan: fees, other losses)."""
     quantity = planning.fitted_quantity(ctx, uow, op, reference)
     if quantity == op.quantity:
         return

@@ -143,6 +143,7 @@ def check_view(check: CheckResult) -> Json:
         "limit": check.limit,
         "measured": check.measured,
         "reason": check.reason,
+        "at_execution": check.at_execution,  # depends on the market: judged again at its price on execute
     }
 
 

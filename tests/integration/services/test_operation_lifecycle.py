@@ -160,8 +160,9 @@ def test_adopt_derives_levels_toward_the_entry_and_protects_what_is_held(app: Ap
     assert not outcome.warnings
 
 
-def test_adopt_warns_when_the_venue_does_not_hold_the_position(app: App) -> None:
-    outcome = following.adopt(app.context, "BTC/USDT", D("0.00033"), D("88837.92"), side=Side.LONG)
-    assert outcome.operation.status is OperationStatus.ACTIVE
-    assert not outcome.operation.is_protected
-    assert "not protected" in outcome.warnings[0]
+def test_adopt_refuses_what_the_venue_does_not_hold(app: App) -> None:
+    """Issue 12 changes this: adopting a position the account does not hold was recorded (ACTIVE, unprotected,
+    with a warning); it is now refused, and nothing is stored."""
+    with pytest.raises(Refused, match=r"HELD: the account holds 0 BTC \(0 free\): not 0.00033"):
+        following.adopt(app.context, "BTC/USDT", D("0.00033"), D("88837.92"), side=Side.LONG)
+    assert planning.operations(app.context) == []

@@ -576,3 +576,34 @@ def test_the_conservative_preset() -> None:
     # 10% of 1000 is 100: the default proposal is exactly at it, one more unit is not
     assert checks.position_size(proposal(), snapshot(), CONSERVATIVE).passed
     assert not checks.position_size(proposal(quantity=D("1.00001")), snapshot(), CONSERVATIVE).passed
+
+
+# ---- the market at execution ------------------------------------------------------------------
+
+PLAN = checks.Plan("ETH/USDT", Side.LONG, D("2900"), D("2850"), D("3300"))
+
+
+@pytest.mark.parametrize(
+    ("reference", "failing"),
+    [
+        pytest.param(D("2900"), set(), id="at-the-plan"),
+        pytest.param(D("2929"), set(), id="1%-away"),
+        pytest.param(D("2929.01"), {"ENTRY_DEVIATION"}, id="just-over-1%"),
+        pytest.param(D("3000"), {"ENTRY_DEVIATION"}, id="the-issue-3.45%"),
+        pytest.param(D("2850"), {"MARKET_LEVELS", "ENTRY_DEVIATION"}, id="at-the-stop"),
+        pytest.param(D("3300"), {"MARKET_LEVELS", "ENTRY_DEVIATION"}, id="at-the-target"),
+        pytest.param(None, {"MARKET_PRICE"}, id="no-price"),
+    ],
+)
+def test_the_market_is_held_against_the_plan(reference: D | None, failing: set[str]) -> None:
+    results = checks.market(PLAN, reference, D("1"))
+    assert {c.code for c in results if not c.passed} == failing
+    assert all(c.at_execution for c in results)
+    for result in results:
+        assert_human_reason(result)
+
+
+def test_at_execution_marks_the_checks_priced_at_the_market() -> None:
+    marked = checks.at_execution(evaluate(proposal(), snapshot(), LIMITS))
+    assert {c.code for c in marked.checks if c.at_execution} == checks.PRICED
+    assert not any(c.at_execution for c in marked.checks if c.code in ("TRADING_STATE", "LEVERAGE", "VENUE_SIDE"))
