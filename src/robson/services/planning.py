@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -213,14 +214,41 @@ def decide(
     return gateway.decide(ctx, uow, candidate, operation.strategy)
 
 
-def market_checks(ctx: Context, operation: Operation) -> tuple[Decimal | None, tuple[checks.CheckResult, ...]]:
-    """The market's price now, and whether it still fits the plan (`checks.market`): what execute refuses on
-    before the rules, and validate shows."""
+def market_checks(
+    ctx: Context, operation: Operation, entry: Decimal | None = None
+) -> tuple[Decimal | None, tuple[checks.CheckResult, ...]]:
+    """The market's price now, and whether it still fits the plan entering at `entry` (the plan's, or a planned
+    tranche's) (`checks.market`): what execute refuses on before the rules, and validate shows."""
     reference = ctx.exchange.last_price(operation.symbol)
     held = checks.Plan(
-        operation.symbol, operation.side, operation.entry_price, operation.stop_price, operation.target_price
+        operation.symbol, operation.side, entry or operation.entry_price, operation.stop_price, operation.target_price
     )
     return reference, checks.market(held, reference, ctx.max_entry_deviation_percent)
+
+
+def market_price(ctx: Context, operation: Operation, entry: Decimal | None = None) -> Decimal:
+    """The price an execution enters at; refused (with the failing checks) when the market no longer fits."""
+    reference, market = market_checks(ctx, operation, entry)
+    failed = tuple(c for c in market if not c.passed)
+    if failed or reference is None:
+        raise Refused("; ".join(f"{c.code}: {c.reason}" for c in failed), failed)
+    return reference
+
+
+def as_execute_would(
+    ctx: Context,
+    operation: Operation,
+    entry: Decimal | None,
+    rules: Callable[[Decimal | None], checks.Decision],
+) -> checks.Decision:
+    """Every check execute will run, on its inputs: the market checks, then the rules at the market's price
+    (marked as depending on it), or at the planned entry when there is no price or it is through a level."""
+    reference, market = market_checks(ctx, operation, entry)
+    if reference is not None and all(c.passed for c in market if c.code != "ENTRY_DEVIATION"):
+        judged = checks.at_execution(rules(reference))
+    else:
+        judged = rules(None)
+    return checks.Decision((*market, *judged.checks))
 
 
 def validate(ctx: Context, operation_id: int) -> tuple[Operation, checks.Decision]:
@@ -233,12 +261,7 @@ def validate(ctx: Context, operation_id: int) -> tuple[Operation, checks.Decisio
             raise NotFound(f"unknown operation id {operation_id}")
         if operation.status is not OperationStatus.PLANNED:
             raise InvalidValue(f"operation {operation_id} is {operation.status}; only PLANNED operations are validated")
-        reference, market = market_checks(ctx, operation)
-        if all(c.passed for c in market if c.code != "ENTRY_DEVIATION"):
-            rules = checks.at_execution(decide(ctx, uow, operation, entry=reference))
-        else:  # no price, or one through the levels: the rules at the planned entry
-            rules = decide(ctx, uow, operation)
-        decision = checks.Decision((*market, *rules.checks))
+        decision = as_execute_would(ctx, operation, None, lambda entry: decide(ctx, uow, operation, entry=entry))
         verdict = {"approved": str(decision.approved), "failures": decision.summary()}
         operation.record("OperationValidated", ctx.clock.now(), {}, verdict)
         uow.commit()

@@ -43,10 +43,7 @@ def execute(ctx: Context, operation_id: int) -> Outcome:
             raise InvalidValue(f"operation {operation_id} is {op.status}; only PLANNED operations are executed")
         if op.open_orders(OrderRole.ENTRY):
             raise Refused(f"operation {operation_id} already has an entry order working; run robson sync")
-        reference, market = planning.market_checks(ctx, op)  # validate runs the same
-        failed = tuple(c for c in market if not c.passed)
-        if failed or reference is None:
-            raise Refused("; ".join(f"{c.code}: {c.reason}" for c in failed), failed)
+        reference = planning.market_price(ctx, op)  # the checks validate runs too
         outcome = Outcome(op)
         _fit_to_market(ctx, uow, op, reference, outcome)
         decision = planning.decide(ctx, uow, op, entry=reference)

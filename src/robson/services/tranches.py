@@ -16,7 +16,7 @@ from robson.risk import checks, policy_state
 from robson.risk.proposal import Intent, Proposal, TrancheContext
 from robson.risk.sizing import loss_per_unit
 from robson.risk.tranches import rebased_stop
-from robson.services import gateway, orders, policy, portfolio
+from robson.services import gateway, orders, planning, policy, portfolio
 from robson.services.context import Context
 from robson.services.errors import NotFound, Refused
 from robson.services.trading import replace_protection
@@ -123,7 +123,9 @@ def validate_add(ctx: Context, operation_id: int) -> tuple[Operation, checks.Dec
     policy.refresh(ctx)
     with ctx.unit_of_work() as uow:
         op = _active(uow, operation_id)
-        decision = decide_add(ctx, uow, op)
+        add = op.pending_add
+        entry = add.entry_price if add is not None else None
+        decision = planning.as_execute_would(ctx, op, entry, lambda price: decide_add(ctx, uow, op, price))
         verdict = {"approved": str(decision.approved), "failures": decision.summary(), "tranche": "planned add"}
         op.record("OperationValidated", ctx.clock.now(), {}, verdict)
         uow.commit()
@@ -138,12 +140,7 @@ def execute_add(ctx: Context, operation_id: int) -> Outcome:
         add = op.pending_add
         if add is None:
             raise InvalidValue(f"operation {operation_id} has no tranche planned (robson plan ... --add-to)")
-        reference = ctx.exchange.last_price(op.symbol)
-        if reference is None:
-            raise Refused(f"no market price for {op.symbol} yet")
-        deviation = abs(reference - add.entry_price) / add.entry_price * HUNDRED
-        if deviation > ctx.max_entry_deviation_percent:
-            raise Refused(f"{op.symbol} at {reference} is {deviation:.2f}% from the planned add at {add.entry_price}")
+        reference = planning.market_price(ctx, op, add.entry_price)  # the checks validate runs too
         decision = decide_add(ctx, uow, op, reference)
         if not decision.approved:
             raise Refused(decision.summary(), decision.failures)

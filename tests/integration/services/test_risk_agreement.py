@@ -4,15 +4,17 @@ can carry."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
 
 from robson.bootstrap import App
+from robson.clock import ManualClock
 from robson.domain.operation import OperationStatus
 from robson.domain.values import Side
 from robson.risk.checks import CheckResult
-from robson.services import commands, following, planning
+from robson.services import commands, following, planning, tranches
 from robson.services.errors import Refused
 
 
@@ -101,3 +103,21 @@ def test_adopt_takes_only_what_no_other_operation_holds(app: App) -> None:
         following.adopt(app.context, "BTC/USDT", D("0.005"), D(90000))
     second = following.adopt(app.context, "BTC/USDT", D("0.004"), D(90000))
     assert second.operation.is_protected and second.operation.status is OperationStatus.ACTIVE
+
+
+def test_validate_of_a_planned_tranche_refuses_what_its_execute_refuses(app: App, clock: ManualClock) -> None:
+    following.push_price(app.context, app.market, "BTC/USDT", D(90000))
+    planned = planning.plan(app.context, "BTC/USDT", Side.LONG, D(90000), D(88200), reward_risk=D(2))
+    assert planned.operation.id is not None
+    operation_id = planned.operation.id
+    commands.execute(app.context, operation_id)
+    clock.advance(timedelta(minutes=15))
+    following.push_price(app.context, app.market, "BTC/USDT", D(91000))
+    assert tranches.plan_add(app.context, operation_id, D(91000), D("0.005")).decision.approved
+    following.push_price(app.context, app.market, "BTC/USDT", D(92500))  # 1.65% above the planned add
+
+    _, decision = commands.validate(app.context, operation_id)
+    assert [(c.code, c.measured, c.at_execution) for c in decision.failures] == [("ENTRY_DEVIATION", "1.65%", True)]
+    with pytest.raises(Refused, match=r"ENTRY_DEVIATION: BTC/USDT at 92500 is 1\.65% from the planned entry 91000"):
+        commands.execute(app.context, operation_id)
+    assert len(planning.load(app.context, operation_id).position.tranches) == 1
