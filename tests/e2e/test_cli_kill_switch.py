@@ -5,8 +5,10 @@ is halted but not yet flat. With the venue back, the kill finishes the job."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import pytest
 
 from robson import bootstrap
 from tests.e2e.cli import robson, robson_json
-from tests.e2e.test_run_binance import KEY, SECRET, _isolate
+from tests.e2e.test_run_binance import KEY, SECRET, Lines, _isolate
 from tests.fakes.binance_server import BinanceFake
 
 DEAD = "http://127.0.0.1:9"  # the discard port: nothing listens, every connection is refused
@@ -107,3 +109,44 @@ def test_kill_lists_the_position_it_could_not_close_and_finishes_when_the_venue_
     assert (shown["status"], shown["close_reason"]) == ("CLOSED", "KILL_SWITCH")
     assert [o for o in fake.orders if o.is_open] == []
     assert stored_holds() == ["KILL_SWITCH"]
+
+
+def test_robson_run_goes_on_flattening_after_a_kill_the_venue_interrupted(
+    fake: BinanceFake, dead: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    live = {**dead, "ROBSON_BINANCE__BASE_URL": fake.url, "ROBSON_BINANCE__WS_URL": fake.ws_url}
+    monkeypatch.setenv("ROBSON_BINANCE__BASE_URL", fake.url)
+    robson("plan", "BTC/USDT", "--side", "long", "--entry", "90000", "--stop", "88200", "--rr", "2")
+    robson("execute", "1")
+    assert run("kill", "--reason", "exchange incident", env=dead).returncode == NOT_FLAT
+
+    with (tmp_path / "run.err").open("w+") as errors:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "robson", "run", "--poll", "0.05"],
+            env=live,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+        )
+        assert process.stdout is not None
+        printed = Lines(process.stdout)
+        try:
+            printed.wait_for("watching binance")
+            deadline = time.monotonic() + 60
+            done = "operation 1: CLOSED KILL_SWITCH"
+            price = 90000
+            while done not in printed.text and not printed.ended and time.monotonic() < deadline:
+                price += 1
+                fake.set_price("BTCUSDT", str(price))  # ticks: each pass marks to market and enforces the hold
+                with printed._changed:
+                    printed._changed.wait_for(lambda: done in printed.text or printed.ended, timeout=0.5)
+            assert done in printed.text, printed.text + (errors.seek(0) or errors.read())
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+        process.stdout.close()
+    assert process.returncode == 0
+    shown = robson_json("show", "1")
+    assert (shown["status"], shown["close_reason"]) == ("CLOSED", "KILL_SWITCH")
+    assert [o for o in fake.orders if o.is_open] == [] and fake.balance("BTC") == (0, 0)
+    assert stored_holds() == ["KILL_SWITCH"]  # flat, and halted until a resume
