@@ -16,7 +16,7 @@ import pytest
 
 from robson import bootstrap
 from tests.e2e.cli import robson, robson_json
-from tests.e2e.test_run_binance import KEY, SECRET, Lines, _isolate
+from tests.e2e.test_run_binance import KEY, SECRET, _isolate, start_run
 from tests.fakes.binance_server import BinanceFake
 
 DEAD = "http://127.0.0.1:9"  # the discard port: nothing listens, every connection is refused
@@ -121,15 +121,7 @@ def test_robson_run_goes_on_flattening_after_a_kill_the_venue_interrupted(
     assert run("kill", "--reason", "exchange incident", env=dead).returncode == NOT_FLAT
 
     with (tmp_path / "run.err").open("w+") as errors:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "robson", "run", "--poll", "0.05"],
-            env=live,
-            stdout=subprocess.PIPE,
-            stderr=errors,
-            text=True,
-        )
-        assert process.stdout is not None
-        printed = Lines(process.stdout)
+        process, printed = start_run(["--poll", "0.05"], live, errors)
         try:
             printed.wait_for("watching binance")
             deadline = time.monotonic() + 60

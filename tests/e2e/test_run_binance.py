@@ -92,6 +92,15 @@ class Lines:
         return self.text
 
 
+def start_run(options: list[str], env: dict[str, str], errors: IO[str]) -> tuple[subprocess.Popen[str], Lines]:
+    """`robson run` as a process of its own, what it prints read on a thread, its stderr to `errors`."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "robson", "run", *options], env=env, stdout=subprocess.PIPE, stderr=errors, text=True
+    )
+    assert process.stdout is not None
+    return process, Lines(process.stdout)
+
+
 def writes(fake: BinanceFake) -> list[str]:
     return [r.route for r in fake.requests if r.route in WRITES]
 
@@ -109,15 +118,7 @@ def test_run_picks_up_a_stop_the_venue_filled_while_it_was_down(
     sent = writes(fake)
     run_env = {k: v for k, v in env.items() if k != "ROBSON_EXCHANGE"}  # the venue comes from --exchange alone
     with (tmp_path / "run.err").open("w+") as errors:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "robson", "run", "--exchange", "binance", "--poll", "0.05"],
-            env=run_env,
-            stdout=subprocess.PIPE,
-            stderr=errors,
-            text=True,
-        )
-        assert process.stdout is not None
-        printed = Lines(process.stdout)
+        process, printed = start_run(["--exchange", "binance", "--poll", "0.05"], run_env, errors)
         try:
             printed.wait_for("operation 1: CLOSED STOP_LOSS")  # reported once it is in the ledger
         finally:
