@@ -80,11 +80,14 @@ def test_kill_pause_resume_with_binance_unreachable(dead: dict[str, str]) -> Non
     assert "TradingResumed" in [action for action, _ in policy_trail()]
 
 
-def test_pause_needs_no_keys_at_all(dead: dict[str, str]) -> None:
+def test_pause_and_resume_need_no_keys_at_all(dead: dict[str, str]) -> None:
     env = {k: v for k, v in dead.items() if k not in ("ROBSON_BINANCE_API_KEY", "ROBSON_BINANCE_API_SECRET")}
     paused = run("pause", "--reason", "no keys on this machine", env=env)
     assert paused.returncode == 0, paused.stderr
     assert stored_holds() == ["PAUSED"]
+    resumed = run("resume", "--override", "reviewed", env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    assert stored_holds() == []
 
 
 def test_kill_lists_the_position_it_could_not_close_and_finishes_when_the_venue_is_back(
