@@ -107,6 +107,31 @@ def _price(raw: Mapping[str, Any], key: str) -> Decimal:
     return value
 
 
+# the market-stream events that carry a price, and the field that holds it
+PRICE_EVENTS = {"24hrMiniTicker": "c", "24hrTicker": "c", "aggTrade": "p", "trade": "p"}
+
+
+def _market_prices(message: object) -> list[tuple[str, Decimal]]:
+    """The (market id, price) pairs a market-stream message carries, in order: none for a reply to a command or an
+    event without a price. A message that is not a JSON object, or a price event without a symbol or a real price
+    ("0", "-5", "NaN", "Infinity", missing), raises InvalidValue naming it."""
+    prices = []
+    for event in message if isinstance(message, list) else [message]:
+        if not isinstance(event, Mapping):
+            raise InvalidValue(f"Binance sent a message that is not a JSON object: {_shown(message)}")
+        kind = event.get("e")
+        if kind is None and "id" not in event:
+            raise InvalidValue(f"Binance sent a message with no event type: {_shown(message)}")
+        key = PRICE_EVENTS.get(kind) if isinstance(kind, str) else None
+        if key is None:
+            continue
+        market = event.get("s")
+        if not isinstance(market, str) or not market:
+            raise InvalidValue(f"Binance sent a {kind} event with no symbol: {_shown(message)}")
+        prices.append((market, _price(event, key)))
+    return prices
+
+
 def _shown(raw: object) -> str:
     text = repr(raw)
     return text if len(text) <= 200 else text[:200] + "..."
