@@ -3,6 +3,7 @@ The adapter refuses them as a retryable fault (asked again later); the polling f
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal as D
 
 import pytest
@@ -12,9 +13,21 @@ from robson.execution.adapters.polling_feed import PollingFeed
 from robson.ports import Retryable
 from tests.fakes.alpaca_server import AlpacaFake
 
-from .test_alpaca import AAPL, exchange, fake  # noqa: F401 - the fixtures
+from .test_alpaca import AAPL, connect
 
 BAD_PRINTS = [float("nan"), float("inf"), float("-inf"), 0.0, -5.0]
+
+
+@pytest.fixture
+def fake() -> Iterator[AlpacaFake]:
+    with AlpacaFake(symbols=("AAPL",)) as server:
+        server.set_price("AAPL", D("150.37"))
+        yield server
+
+
+@pytest.fixture
+def exchange(fake: AlpacaFake) -> AlpacaExchange:
+    return connect(fake)
 
 
 @pytest.mark.parametrize("bad", BAD_PRINTS)
