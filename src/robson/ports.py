@@ -222,6 +222,16 @@ class PriceFeed(Protocol):
     def poll(self) -> list[tuple[str, Decimal]]: ...  # the (symbol, price) ticks since the last poll, in order
 
 
+class PriceQueue(Protocol):
+    """The paper venue's pushed prices, in order, until the paper feed takes them."""
+
+    def append(self, symbol: str, prices: Sequence[Decimal]) -> None: ...
+
+    def take(self) -> list[tuple[str, Decimal]]: ...  # every price queued, oldest first, each handed out once
+
+    def clear(self) -> None: ...
+
+
 @runtime_checkable
 class StreamFeed(Protocol):
     """What a feed over a venue's stream adds (the monitor asks when a feed offers it)."""
