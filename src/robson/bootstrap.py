@@ -118,6 +118,8 @@ def build(
         close_fallback_checks=int(settings.close_fallback_seconds / CLOSE_LOOK_SECONDS),
         wait=lambda: time.sleep(float(CLOSE_LOOK_SECONDS)),
         housekeeping=lambda: checkpoint(engine),
+        price_band_percent=settings.monitor_price_band_percent,
+        price_band_seconds=settings.monitor_price_band_seconds,
         retry=RetryPolicy(
             settings.retry_attempts,
             float(settings.retry_first_wait_seconds),

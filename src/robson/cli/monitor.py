@@ -14,7 +14,6 @@ from robson.cli.errors import guarded
 from robson.cli.venue import Builder, ExchangeOption
 from robson.domain.errors import InvalidValue
 from robson.monitor.loop import Monitor
-from robson.monitor.prices import PriceGuard
 from robson.services.working import Outcome
 
 
@@ -51,7 +50,6 @@ def register(app: typer.Typer, build: Builder) -> None:
                 robson.feed,
                 settings.monitor_stale_seconds,
                 mark_seconds=settings.monitor_mark_seconds,
-                prices=PriceGuard(settings.monitor_price_band_percent, settings.monitor_price_band_seconds),
             )
             render.console.print(f"robson run: watching {settings.exchange} (poll every {interval} s); Ctrl-C to stop")
             monitor.run(lambda: bool(stopping), interval, report=_print)
@@ -81,9 +79,6 @@ def register(app: typer.Typer, build: Builder) -> None:
                 robson.feed,
                 robson.settings.monitor_stale_seconds,
                 mark_seconds=robson.settings.monitor_mark_seconds,
-                prices=PriceGuard(
-                    robson.settings.monitor_price_band_percent, robson.settings.monitor_price_band_seconds
-                ),
             )
             outcomes = monitor.recover()
             outcomes += monitor.poll_once()

@@ -64,11 +64,14 @@ class Monitor:
     ticks: int = 0
     venue_fault: str | None = None  # the alert code of the venue's current run of faults, if any
     failed_exits: set[int] = field(default_factory=set)  # operations whose exit failed (alerted once each)
-    prices: PriceGuard = field(default_factory=PriceGuard)  # which ticks are real prices, and confirmed
+    prices: PriceGuard = field(init=False)  # which ticks are real prices, and confirmed (the context's band)
     instruments: dict[str, Instrument] | None = None  # the venue's filters, read once
     refused_prices: int = 0  # ticks that were no real price (NaN, infinite, zero, negative, outside the filter)
     malformed_messages: int = 0  # stream messages the feed could not read as prices
     price_alerted: set[tuple[str, str]] = field(default_factory=set)  # (symbol, code) alerted since its last price
+
+    def __post_init__(self) -> None:
+        self.prices = PriceGuard(self.ctx.price_band_percent, self.ctx.price_band_seconds)
 
     # ---- start ---------------------------------------------------------------------------
     def rebuild(self) -> None:

@@ -4,11 +4,14 @@ price ends robson run."""
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal as D
+from typing import Any
 
 import pytest
 
 from robson import bootstrap
+from robson.config import Settings
 from robson.domain.operation import CloseReason, OperationStatus
 from robson.monitor.loop import Monitor
 from robson.notify.log import LogNotifier
@@ -99,3 +102,20 @@ def test_robson_price_refuses_what_is_no_price_and_stores_nothing(app: bootstrap
             following.push_price(app.context, app.market, "BTC/USDT", D(bad))
         assert "price" in str(refused.value)
     assert app.context.exchange.last_price("BTC/USDT") == D(90000)
+
+
+def test_the_band_is_the_configured_one(internal: bootstrap.App, database_url: str, database_target: Any) -> None:
+    operation_id = _open(internal)
+    wide = Monitor(dataclasses.replace(internal.context, price_band_percent=D(25)), internal.feed)
+    wide.recover()
+    outcomes = wide.on_tick("BTC/USDT", D(72000))  # 20%: within a 25% band, acted on at once
+    assert [o.operation.id for o in outcomes] == [operation_id]
+    assert "PRICE_SUSPECT" not in _codes(internal)
+
+    settings = Settings(monitor_price_band_percent=D(5), monitor_price_band_seconds=D(30))
+    built = bootstrap.build(database_url, schema=database_target.schema, settings=settings)
+    try:
+        guard = Monitor(built.context, built.feed).prices
+        assert (guard.band_percent, guard.window_seconds) == (D(5), D(30))
+    finally:
+        built.close()
