@@ -22,12 +22,13 @@ from robson.domain.errors import InvalidValue
 from robson.execution.adapters.faults import CrashAfterExitSent
 from robson.execution.adapters.offline import OfflineVenue
 from robson.execution.adapters.paper import PaperExchange
-from robson.execution.adapters.paper_feed import PaperFeed
+from robson.execution.adapters.paper_feed import PaperFeed, QueuedMarket
 from robson.execution.adapters.polling_feed import PollingFeed
 from robson.execution.matching import FeeSchedule, SlippageModel
 from robson.notify.log import LogNotifier
 from robson.persistence.database import Sessions, checkpoint, create_engine_for, migrate, session_factory
 from robson.persistence.paper_store import SqlPaperStore
+from robson.persistence.paper_ticks import SqlPriceQueue
 from robson.persistence.unit_of_work import SqlUnitOfWork
 from robson.ports import Clock, ExchangePort, Fatal, Notifier, PaperMarket, PriceFeed, UnitOfWork
 from robson.services.context import Context, RetryPolicy
@@ -117,6 +118,8 @@ def build(
         close_fallback_checks=int(settings.close_fallback_seconds / CLOSE_LOOK_SECONDS),
         wait=lambda: time.sleep(float(CLOSE_LOOK_SECONDS)),
         housekeeping=lambda: checkpoint(engine),
+        price_band_percent=settings.monitor_price_band_percent,
+        price_band_seconds=settings.monitor_price_band_seconds,
         retry=RetryPolicy(
             settings.retry_attempts,
             float(settings.retry_first_wait_seconds),
@@ -158,7 +161,8 @@ def _paper(settings: Settings, sessions: Sessions, clock: Clock) -> Venue:
     )
     if not paper.balances() and not paper.open_orders():
         paper.reset(dict(settings.paper.initial_balances))
-    return Venue(paper, paper, lambda: PaperFeed(paper))
+    queue = SqlPriceQueue(sessions)
+    return Venue(paper, QueuedMarket(paper, queue), lambda: PaperFeed(paper, queue))
 
 
 def _binance(settings: Settings, keys: VenueKeys, clock: Clock) -> Venue:

@@ -49,11 +49,22 @@ class InstrumentSettings(_Strict):
     step_size: Decimal
     min_quantity: Decimal = Decimal("0")
     min_notional: Decimal = Decimal("0")
+    min_price: Decimal | None = None  # the price filter's bounds; default: one tick to Binance's 1,000,000
+    max_price: Decimal = Decimal("1000000")  # zero: no upper bound
 
     def build(self) -> Instrument:
         base, quote = split_symbol(self.symbol)
+        lowest = self.tick_size if self.min_price is None else self.min_price
         return Instrument(
-            f"{base}/{quote}", base, quote, self.tick_size, self.step_size, self.min_quantity, self.min_notional
+            f"{base}/{quote}",
+            base,
+            quote,
+            self.tick_size,
+            self.step_size,
+            self.min_quantity,
+            self.min_notional,
+            lowest,
+            self.max_price,
         )
 
 
@@ -252,6 +263,10 @@ class Settings(BaseSettings):
     # robson run marks to market (the drawdown tiers) after any fill or exit, else at most this often: each mark
     # asks the venue for the account, which its request weights make costly on every pass
     monitor_mark_seconds: Decimal = Field(Decimal("5"), gt=0, le=Decimal("300"))
+    # a price further than this from the last accepted one (within the window) is held as suspect until the next
+    # tick or a REST quote confirms it
+    monitor_price_band_percent: Decimal = Field(Decimal("10"), gt=0, le=Decimal("100"))
+    monitor_price_band_seconds: Decimal = Field(Decimal("60"), gt=0, le=Decimal("86400"))
     close_fallback_seconds: Decimal = Field(Decimal("2"), ge=0, le=Decimal("300"))  # a close's limit, then market
     retry_attempts: int = Field(4, ge=1, le=20)  # sends of one order in all, after unknown outcomes
     retry_first_wait_seconds: Decimal = Field(Decimal("0.2"), gt=0, le=Decimal("60"))

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from robson.domain.events import Alert, DomainEvent
 from robson.domain.fills import Fill
@@ -220,6 +220,25 @@ class PriceFeed(Protocol):
     """A stream of prices for the monitor: the paper venue's prices now; exchange websockets later."""
 
     def poll(self) -> list[tuple[str, Decimal]]: ...  # the (symbol, price) ticks since the last poll, in order
+
+
+class PriceQueue(Protocol):
+    """The paper venue's pushed prices, in order, until the paper feed takes them."""
+
+    def append(self, symbol: str, prices: Sequence[Decimal]) -> None: ...
+
+    def take(self) -> list[tuple[str, Decimal]]: ...  # every price queued, oldest first, each handed out once
+
+    def clear(self) -> None: ...
+
+
+@runtime_checkable
+class StreamFeed(Protocol):
+    """What a feed over a venue's stream adds (the monitor asks when a feed offers it)."""
+
+    def refused(self) -> list[str]: ...  # the messages refused since the last call (no real price, unreadable)
+
+    def follow_trades(self, symbols: frozenset[str]) -> None: ...  # these symbols need every trade, not samples
 
 
 # ---- the paper venue's own storage ------------------------------------------------------------

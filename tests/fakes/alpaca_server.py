@@ -181,6 +181,7 @@ class AlpacaFake:
         self._cash = cash
         self._holdings: dict[str, Holding] = {}
         self._prices: dict[str, Decimal] = {}
+        self.printed: dict[str, float] = {}  # a latest trade the data API prints instead (a bad print: nan, inf, 0)
         self.quotes: dict[str, tuple[Decimal, Decimal]] = {}  # symbol -> (bid, ask); else both at the last price
         self._assets: dict[str, dict[str, Any]] = {}
         self.orders: dict[str, FakeOrder] = {}  # by Alpaca id, in creation order
@@ -507,7 +508,7 @@ class AlpacaFake:
                 trades[symbol] = {
                     "t": _iso(self._now()),
                     "x": "V",
-                    "p": float(self._prices[symbol]),  # the data API sends JSON numbers
+                    "p": self.printed.get(symbol, float(self._prices[symbol])),  # the data API sends JSON numbers
                     "s": 100,
                     "c": ["@"],
                     "i": len(self.activities) + 1,

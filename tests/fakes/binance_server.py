@@ -717,7 +717,7 @@ class _Stream:
 
     socket: web.WebSocketResponse
     transport: asyncio.BaseTransport | None
-    outbox: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
+    outbox: asyncio.Queue[dict[str, Any] | str] = field(default_factory=asyncio.Queue)
     streams: set[str] = field(default_factory=set)
 
 
@@ -829,6 +829,15 @@ class BinanceFake:
         with self.venue.lock:
             return self.venue.free[asset], self.venue.locked[asset]
 
+    def send_raw(self, symbol: str, kind: str, message: str | dict[str, Any]) -> None:
+        """Send one message as it is (a malformed one, say) to every websocket subscribed to the symbol's `kind`
+        stream ("miniTicker", "aggTrade", ...); a dict is sent as JSON, a string as the text given."""
+        name = f"{symbol.lower()}@{kind}"
+        with self._changed:
+            targets = [stream for stream in self._streams if name in stream.streams]
+        for stream in targets:
+            self._loop.call_soon_threadsafe(stream.outbox.put_nowait, message)
+
     def drop_websockets(self, refuse_reconnects: bool = False) -> None:
         """Cut every websocket connection as a network failure would; optionally refuse new ones until allowed."""
         with self._changed:
@@ -841,9 +850,10 @@ class BinanceFake:
         with self._changed:
             self._refuse_websockets = False
 
-    def wait_for_subscribers(self, symbol: str, count: int = 1, timeout: float = 5.0) -> None:
-        """Block until `count` websocket connections subscribe to the symbol's streams."""
-        prefix = symbol.lower() + "@"
+    def wait_for_subscribers(self, symbol: str, count: int = 1, timeout: float = 5.0, kind: str = "") -> None:
+        """Block until `count` websocket connections subscribe to the symbol's streams (of this kind, if given:
+        "miniTicker", "aggTrade", ...)."""
+        prefix = symbol.lower() + "@" + kind
 
         def subscribed() -> bool:
             return sum(any(s.startswith(prefix) for s in st.streams) for st in self._streams) >= count
@@ -1011,7 +1021,7 @@ class BinanceFake:
     async def _write(self, stream: _Stream) -> None:
         while True:
             message = await stream.outbox.get()
-            await stream.socket.send_str(json.dumps(message))
+            await stream.socket.send_str(message if isinstance(message, str) else json.dumps(message))
 
     def _event(self, symbol: str, kind: str) -> dict[str, Any] | None:
         with self.venue.lock:
@@ -1022,6 +1032,9 @@ class BinanceFake:
             return {"e": "24hrMiniTicker", "E": moment, "s": symbol, "c": price, **day}
         if kind == "ticker":
             return {"e": "24hrTicker", "E": moment, "s": symbol, "c": price, "o": price, "h": price, "l": price}
+        if kind == "aggTrade":
+            ids = {"a": trade_id, "f": trade_id, "l": trade_id}
+            return {"e": "aggTrade", "E": moment, "s": symbol, **ids, "p": price, "q": "0.00100000", "T": moment}
         if kind == "trade":
             return {"e": "trade", "E": moment, "s": symbol, "t": trade_id, "p": price, "q": "0.00100000", "T": moment}
         return None

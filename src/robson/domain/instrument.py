@@ -11,7 +11,8 @@ from robson.domain.values import ZERO, ceil_to_step, floor_to_step, is_on_step, 
 
 @dataclass(frozen=True, slots=True)
 class Instrument:
-    """A tradable pair with its exchange filters (Binance PRICE_FILTER, LOT_SIZE, NOTIONAL)."""
+    """A tradable pair with its exchange filters (Binance PRICE_FILTER, LOT_SIZE, NOTIONAL). A max_price of zero
+    means no upper bound, as Binance writes it."""
 
     symbol: str
     base: str
@@ -20,6 +21,8 @@ class Instrument:
     step_size: Decimal
     min_quantity: Decimal = ZERO
     min_notional: Decimal = ZERO
+    min_price: Decimal = ZERO
+    max_price: Decimal = ZERO
 
     def __post_init__(self) -> None:
         if not self.symbol or "/" not in self.symbol:
@@ -30,6 +33,8 @@ class Instrument:
         positive(self.step_size, "step_size")
         non_negative(self.min_quantity, "min_quantity")
         non_negative(self.min_notional, "min_notional")
+        non_negative(self.min_price, "min_price")
+        non_negative(self.max_price, "max_price")
 
     def floor_quantity(self, quantity: Decimal) -> Decimal:
         return floor_to_step(quantity, self.step_size)
@@ -40,9 +45,19 @@ class Instrument:
     def ceil_price(self, price: Decimal) -> Decimal:
         return ceil_to_step(price, self.tick_size)
 
+    def price_outside(self, price: Decimal) -> str | None:
+        """Why this price cannot be a price of the instrument (not finite, not above zero, outside the price
+        filter's bounds), or None when it can."""
+        if not isinstance(price, Decimal) or not price.is_finite() or price <= 0:
+            return f"{price} is not a real price (a price is a finite number above zero)"
+        if price < self.min_price or (self.max_price and price > self.max_price):
+            top = self.max_price if self.max_price else "no limit"
+            return f"{price} is outside the price filter of {self.symbol} ({self.min_price} to {top})"
+        return None
+
     def filter_failure(self, quantity: Decimal, price: Decimal | None) -> str | None:
         """The name of the first filter an order of this quantity at this price would fail, or None."""
-        if price is not None and not is_on_step(price, self.tick_size):
+        if price is not None and (self.price_outside(price) or not is_on_step(price, self.tick_size)):
             return "PRICE_FILTER"
         if quantity <= 0 or not is_on_step(quantity, self.step_size) or quantity < self.min_quantity:
             return "LOT_SIZE"

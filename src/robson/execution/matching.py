@@ -69,6 +69,18 @@ class Bar:
         """One traded price, as a bar whose four prices are that price."""
         return cls(price, price, price, price)
 
+    def path(self) -> tuple[Decimal, ...]:
+        """The prices the bar is taken to have traded, in order: the open, the extreme nearer the open, the other
+        extreme, the close (a repeat of the price before is left out). With the open as far from both extremes the
+        low comes first: the conservative order for a long, which is all a spot venue holds. A bar through both a
+        stop and a target therefore meets the stop first unless its open is nearer the target."""
+        low_first = self.open - self.low <= self.high - self.open
+        path: list[Decimal] = []
+        for price in (self.open, *((self.low, self.high) if low_first else (self.high, self.low)), self.close):
+            if not path or path[-1] != price:
+                path.append(price)
+        return tuple(path)
+
 
 def _rate(value: Decimal, name: str) -> Decimal:
     if not isinstance(value, Decimal) or not value.is_finite() or value < 0 or value >= 1:

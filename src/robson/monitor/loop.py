@@ -18,11 +18,13 @@ from decimal import Decimal
 from typing import TypeVar
 
 from robson.domain.events import Alert
+from robson.domain.instrument import Instrument
 from robson.domain.operation import Operation, OperationStatus
 from robson.exits.policy import ExitPolicy
 from robson.exits.state import ExitState, PositionView
 from robson.monitor.index import TriggerIndex
-from robson.ports import Banned, ExchangeError, Fatal, PriceFeed
+from robson.monitor.prices import PriceGuard
+from robson.ports import Banned, ExchangeError, Fatal, PriceFeed, StreamFeed
 from robson.services import exits, following, planning, reconcile, trading
 from robson.services.context import Context
 from robson.services.working import Outcome
@@ -62,6 +64,14 @@ class Monitor:
     ticks: int = 0
     venue_fault: str | None = None  # the alert code of the venue's current run of faults, if any
     failed_exits: set[int] = field(default_factory=set)  # operations whose exit failed (alerted once each)
+    prices: PriceGuard = field(init=False)  # which ticks are real prices, and confirmed (the context's band)
+    instruments: dict[str, Instrument] | None = None  # the venue's filters, read once
+    refused_prices: int = 0  # ticks that were no real price (NaN, infinite, zero, negative, outside the filter)
+    malformed_messages: int = 0  # stream messages the feed could not read as prices
+    price_alerted: set[tuple[str, str]] = field(default_factory=set)  # (symbol, code) alerted since its last price
+
+    def __post_init__(self) -> None:
+        self.prices = PriceGuard(self.ctx.price_band_percent, self.ctx.price_band_seconds)
 
     # ---- start ---------------------------------------------------------------------------
     def rebuild(self) -> None:
@@ -99,6 +109,7 @@ class Monitor:
             self._alert("warning", "RECONCILE", f"{difference.subject}: {difference.detail}")
         outcomes = reconciled.outcomes
         self.rebuild()
+        self._follow_trades()
         for symbol in sorted(self.index.symbols()):
             price = self.ctx.exchange.last_price(symbol)
             if price is not None:
@@ -107,9 +118,58 @@ class Monitor:
 
     # ---- ticks ---------------------------------------------------------------------------
     def on_tick(self, symbol: str, price: Decimal) -> list[Outcome]:
+        """One price from the feed (or the venue): judged first (a price that is no real price, or a jump not yet
+        confirmed, moves nothing), then evaluated against the index and the exit rules."""
         self.ticks += 1
-        self.last_tick = self.ctx.clock.now()
-        self.stale_alerted = False
+        outcomes: list[Outcome] = []
+        for accepted in self._judged(symbol, price):
+            self.last_tick = self.ctx.clock.now()
+            self.stale_alerted = False
+            outcomes += self._evaluate(symbol, accepted)
+        return outcomes
+
+    def _judged(self, symbol: str, price: Decimal) -> tuple[Decimal, ...]:
+        """The prices this tick lets the monitor act on: none for a refused or suspect price; a suspect one is
+        checked at once against the venue's own last price, which may confirm it."""
+        now = self.ctx.clock.now()
+        judgement = self.prices.judge(symbol, price, now, self._instrument(symbol))
+        if judgement.suspect is not None:
+            self._price_alert(symbol, "PRICE_SUSPECT", judgement.suspect)
+            quote = self._venue_price(symbol)
+            if quote is not None:
+                judgement = self.prices.judge(symbol, quote, now, self._instrument(symbol))
+        if judgement.refused is not None:
+            self.refused_prices += 1
+            self._price_alert(symbol, "PRICE_REFUSED", judgement.refused)
+        if judgement.accepted and self.price_alerted:
+            self.price_alerted = {(s, code) for s, code in self.price_alerted if s != symbol}
+        return judgement.accepted
+
+    def _instrument(self, symbol: str) -> Instrument | None:
+        """The symbol's filters, read from the venue once; None when the venue cannot say (no filter check)."""
+        if self.instruments is None:
+            try:
+                self.instruments = self.ctx.exchange.instruments()
+            except ExchangeError:
+                return None
+        return self.instruments.get(symbol)
+
+    def _venue_price(self, symbol: str) -> Decimal | None:
+        try:
+            return self.ctx.exchange.last_price(symbol)
+        except ExchangeError as error:
+            log.warning("no quote from the venue to confirm a %s price: %s", symbol, error)
+            return None
+
+    def _price_alert(self, symbol: str, code: str, message: str) -> None:
+        """Each refused or suspect price is logged; the trader hears of it once per symbol until a price is
+        accepted again."""
+        log.warning(message)
+        if (symbol, code) not in self.price_alerted:
+            self.price_alerted.add((symbol, code))
+            self._alert("warning", code, message)
+
+    def _evaluate(self, symbol: str, price: Decimal) -> list[Outcome]:
         outcomes = self._rules(symbol, price)
         triggers = self.index.crossed(symbol, price, price)
         if not triggers:
@@ -159,6 +219,7 @@ class Monitor:
     def poll_once(self) -> list[Outcome]:
         """One pass: read the feed, evaluate each tick; with no tick for too long, alert and poll the venue."""
         ticks = self.feed.poll()
+        self._feed_health()
         outcomes: list[Outcome] = []
         for symbol, price in ticks:
             outcomes += self.on_tick(symbol, price)
@@ -166,9 +227,32 @@ class Monitor:
             outcomes += following.sync(self.ctx, enforce_policy=False)  # backstop: vanished protection, venue fills
             outcomes += self._mark(bool(outcomes))
             self.rebuild()
+            self._follow_trades()
         elif self._stale():
             outcomes += self._fallback()
         return outcomes
+
+    def _feed_health(self) -> None:
+        """Messages the feed could not read as prices (it has resubscribed already): counted and alerted."""
+        if not isinstance(self.feed, StreamFeed):
+            return
+        refused = self.feed.refused()
+        if refused:
+            self.malformed_messages += len(refused)
+            self._alert(
+                "warning",
+                "FEED_MALFORMED",
+                f"{len(refused)} price message(s) refused ({self.malformed_messages} in all), the stream resubscribed:"
+                f" {refused[0]}",
+            )
+
+    def _follow_trades(self) -> None:
+        """Tell a streaming feed which symbols carry internal stops: those need every trade, not a sampled ticker."""
+        if isinstance(self.feed, StreamFeed):
+            internal = frozenset(
+                op.symbol for operation_id, op in self.operations.items() if self.modes.get(operation_id) == "internal"
+            )
+            self.feed.follow_trades(internal)
 
     def _mark(self, changed: bool) -> list[Outcome]:
         """Mark to market and apply the policy (a tier set to flatten closes everything): after anything changed,

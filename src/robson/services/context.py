@@ -48,6 +48,9 @@ class Context:
     sleep: Callable[[float], None] = lambda seconds: None  # the backoff between sends (the root sleeps)
     stopwatch: Callable[[], float] = time.perf_counter  # for the execution log's latency
     execution: ExecutionRules = field(default_factory=lambda: ExecutionRules())  # slippage, spread, partial fills
+    # the monitor holds a price further than this from the last accepted one (within the window) until confirmed
+    price_band_percent: Decimal = Decimal("10")
+    price_band_seconds: Decimal = Decimal("60")
 
     def _exits_of(self, strategy: str) -> ExitPolicy | None:
         return self.exit_policies.get(strategy) or self.exit_policies.get("default")

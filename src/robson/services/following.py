@@ -222,6 +222,9 @@ def reset_paper(ctx: Context, market: PaperMarket, balances: dict[str, Decimal],
 def push_price(ctx: Context, market: PaperMarket, symbol: str, price: Decimal) -> tuple[list[Fill], list[Outcome]]:
     """Paper mode: move the market, let resting orders fill, and bring the operations up to date."""
     instrument = ctx.instrument(symbol)
+    outside = instrument.price_outside(price)
+    if outside is not None:  # nothing is stored: no mark, no price, no fill
+        raise InvalidValue(f"price refused: {outside}")
     if not is_on_step(price, instrument.tick_size):
         raise InvalidValue(f"price {price} is not a multiple of the tick size {instrument.tick_size}")
     policy.observe_price(ctx, instrument.symbol, price)
@@ -232,6 +235,11 @@ def push_price(ctx: Context, market: PaperMarket, symbol: str, price: Decimal) -
 def push_bar(
     ctx: Context, market: PaperMarket, symbol: str, bar: tuple[Decimal, Decimal, Decimal, Decimal]
 ) -> tuple[list[Fill], list[Outcome]]:
+    instrument = ctx.instrument(symbol)
+    for price in bar:
+        outside = instrument.price_outside(price)
+        if outside is not None:
+            raise InvalidValue(f"bar refused: {outside}")
     policy.observe_price(ctx, symbol, bar[3])
     fills = market.push_bar(symbol, *bar)
     return fills, sync(ctx)

@@ -42,3 +42,15 @@ def test_changed_prices_once_per_interval() -> None:
 def test_a_feed_needs_symbols() -> None:
     with pytest.raises(ValueError, match="at least one symbol"):
         PollingFeed(Prices(), [], 1.0, lambda: 0.0)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [D("NaN"), D("Infinity"), D(0), D(-5)])
+def test_a_price_that_is_no_real_price_is_refused_and_the_next_real_one_delivered(bad: D) -> None:
+    venue, now = Prices(), [0.0]
+    feed = PollingFeed(venue, ["AAPL/USD"], 1.0, lambda: now[0])  # type: ignore[arg-type]
+    venue.prices["AAPL/USD"] = bad
+    assert feed.poll() == []
+    assert len(feed.refused()) == 1 and feed.refused() == []
+    venue.prices["AAPL/USD"] = D("149")
+    now[0] = 1.0
+    assert feed.poll() == [("AAPL/USD", D("149"))]

@@ -22,6 +22,7 @@ from alpaca.trading.requests import (
     TrailingStopOrderRequest,
 )
 
+from robson.domain.errors import InvalidValue
 from robson.domain.instrument import Instrument
 from robson.domain.orders import OrderType
 from robson.domain.values import ONE, ZERO, OrderSide
@@ -42,6 +43,7 @@ from robson.execution.adapters.alpaca.wire import (
     _latest_quote_request,
     _latest_trade_request,
     _oco_request,
+    _price,
     _simple_request,
     _status,
     _wire_symbol,
@@ -57,6 +59,7 @@ from robson.ports import (
     OrderRequest,
     Quote,
     Rejected,
+    Retryable,
     UnknownOrder,
     UnknownSymbol,
 )
@@ -137,7 +140,10 @@ class AlpacaExchange:
         wire = self._wire(symbol)
         trades = self._call(partial(self._data.get_stock_latest_trade, _latest_trade_request(wire)))
         trade = trades.get(wire) if isinstance(trades, dict) else None
-        return _decimal(trade.get("p")) if isinstance(trade, dict) else None
+        try:
+            return _price(trade.get("p"), f"{symbol}'s last trade price") if isinstance(trade, dict) else None
+        except InvalidValue as error:  # no price now: asked again later
+            raise Retryable(str(error)) from None
 
     def quote(self, symbol: str) -> Quote | None:
         """The national best bid and offer (the data API's latest quote); None when either side is empty."""
@@ -146,7 +152,10 @@ class AlpacaExchange:
         quote = quotes.get(wire) if isinstance(quotes, dict) else None
         if not isinstance(quote, dict):
             return None
-        bid, ask = _decimal(quote.get("bp")), _decimal(quote.get("ap"))
+        try:
+            bid, ask = _price(quote.get("bp"), f"{symbol}'s bid"), _price(quote.get("ap"), f"{symbol}'s ask")
+        except InvalidValue as error:
+            raise Retryable(str(error)) from None
         return Quote(bid, ask) if bid and ask else None
 
     def balances(self) -> dict[str, Balance]:

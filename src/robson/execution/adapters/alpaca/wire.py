@@ -197,6 +197,15 @@ def _decimal(value: object) -> Decimal | None:
     return Decimal(str(value))
 
 
+def _price(value: object, what: str) -> Decimal | None:
+    """A market price from the data API: None when absent; InvalidValue when it is no real price (NaN, infinite,
+    zero or negative: the data API's JSON numbers can carry all of them)."""
+    price = _decimal(value)
+    if price is not None and (not price.is_finite() or price <= 0):
+        raise InvalidValue(f"Alpaca sent {what} {value!r}, which is not a price")
+    return price
+
+
 def _time(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None

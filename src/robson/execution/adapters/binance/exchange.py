@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import ccxt  # type: ignore[import-untyped]
 import ccxt.pro  # type: ignore[import-untyped]
 
+from robson.domain.errors import InvalidValue
 from robson.domain.fills import Fill
 from robson.domain.instrument import Instrument
 from robson.domain.orders import OrderStatus
@@ -30,6 +31,7 @@ from robson.execution.adapters.binance.wire import (
     _order_kind,
     _order_shape,
     _point_at,
+    _price,
 )
 from robson.ports import (
     Balance,
@@ -43,6 +45,7 @@ from robson.ports import (
     OrderRequest,
     Quote,
     Rejected,
+    Retryable,
     UnknownSymbol,
 )
 
@@ -108,7 +111,12 @@ class BinanceExchange:
     def last_price(self, symbol: str) -> Decimal | None:
         market = self._market(symbol)
         raw = self._call(lambda client: client.publicGetTickerPrice({"symbol": market["id"]}))
-        return _amount(raw, "price") if isinstance(raw, dict) and raw.get("price") else None
+        if not isinstance(raw, dict) or not raw.get("price"):
+            return None
+        try:
+            return _price(raw, "price")
+        except InvalidValue as error:  # a "0" or "NaN" answer: no price now, asked again later
+            raise Retryable(str(error)) from None
 
     def quote(self, symbol: str) -> Quote | None:
         """The best bid and ask (GET /api/v3/ticker/bookTicker); None when either side of the book is empty."""

@@ -1,35 +1,82 @@
-"""BinanceFeed: the monitor's prices from ccxt.pro websockets, with reconnect and a REST fallback."""
+"""BinanceFeed: the monitor's prices from Binance's market streams (ccxt.pro websockets), with reconnect and a
+REST fallback.
+
+Every symbol's miniTicker stream is watched (Binance pushes it about once a second: a sample); symbols with internal
+stops are also watched on the aggregate-trade stream, so that every trade reaches the monitor, wicks included.
+Each message is read here before ccxt sees it: its prices are queued in the order they came, and one that is not
+a real price (0, negative, NaN, infinite, missing, not JSON) is refused, counted and the stream subscribed again at
+once (inside ccxt such a message stops the receive loop: the socket stays open and delivers nothing).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import ccxt  # type: ignore[import-untyped]
 import ccxt.pro  # type: ignore[import-untyped]
 
+from robson.domain.errors import InvalidValue
 from robson.execution.adapters.binance.errors import _first_line, log
-from robson.execution.adapters.binance.wire import _amount, _config, _point_at
+from robson.execution.adapters.binance.wire import _config, _market_prices, _point_at, _shown
 from robson.ports import (
     Retryable,
     UnknownSymbol,
 )
 
-# ---- the price feed ------------------------------------------------------------------------------------------
-
 if TYPE_CHECKING:
     from robson.execution.adapters.binance.exchange import BinanceExchange
 
 
+class _Streams(ccxt.pro.binance):  # type: ignore[misc]
+    """ccxt.pro.binance that hands each market message's prices to `on_price` before ccxt parses it, and refuses
+    (through `on_refused`) a message that carries no real price; ccxt never sees that one."""
+
+    def __init__(
+        self, config: dict[str, Any], on_price: Callable[[str, Decimal], None], on_refused: Callable[[str], None]
+    ) -> None:
+        super().__init__(config)
+        self._on_price = on_price
+        self._on_refused = on_refused
+
+    def handle_message(self, client: Any, message: Any) -> None:
+        try:
+            prices = _market_prices(message)
+        except InvalidValue as error:
+            self._on_refused(str(error))
+            return
+        for market, price in prices:
+            self._on_price(market, price)
+        try:
+            super().handle_message(client, message)
+        except Exception as error:  # ccxt's own reading failed: its receive loop would stop; start afresh instead
+            self._on_refused(f"ccxt could not read {_shown(message)}: {_first_line(str(error))}")
+
+    def client(self, url: str) -> Any:
+        client = super().client(url)
+        if not getattr(client, "robson_guarded", False):  # text that is not JSON fails before handle_message
+            decode = client.handle_text_or_binary_message
+
+            def guarded(data: Any) -> None:
+                try:
+                    decode(data)
+                except Exception as error:
+                    self._on_refused(f"Binance sent a message that is not JSON: {_shown(data)} ({error})")
+
+            client.handle_text_or_binary_message = guarded
+            client.robson_guarded = True
+        return client
+
+
 class BinanceFeed:
-    """PriceFeed from Binance's miniTicker websocket streams (ccxt.pro) on a background thread.
+    """PriceFeed (and StreamFeed) from Binance's market streams (ccxt.pro) on a background thread.
 
     A dropped socket is reconnected with backoff; while it is down (and before its first tick) poll() asks REST
-    for the last prices instead.
+    for the last prices instead. A malformed message is refused and the streams subscribed again at once.
     """
 
     def __init__(
@@ -52,7 +99,11 @@ class BinanceFeed:
         self._backoff = tuple(backoff)
         self._lock = threading.Lock()
         self._ticks: list[tuple[str, Decimal]] = []
-        self._streamed: dict[str, Decimal] = {}  # last price per symbol taken from the socket (feed thread only)
+        self._symbol_of = {symbol.replace("/", ""): symbol for symbol in self.symbols}  # Binance's market ids
+        self._refused: list[str] = []  # messages refused since the last call of refused()
+        self._traded: frozenset[str] = frozenset()  # the symbols watched on the aggregate-trade stream too
+        self._wake = asyncio.Event()  # set when the streams must be subscribed again (feed thread's loop)
+        self._resubscribe = False  # a malformed message came: subscribe again on a fresh connection
         self._delivered: dict[str, Decimal] = {}  # last price per symbol handed out by poll() (caller's thread)
         self._unlisted: set[str] = set()  # symbols the venue said it does not list: no longer asked for
         self._live = threading.Event()
@@ -60,6 +111,8 @@ class BinanceFeed:
         self._task: asyncio.Task[None] | None = None
         self._loop = asyncio.new_event_loop()
         self.reconnects = 0
+        self.resubscribes = 0  # after a malformed message
+        self.malformed = 0  # messages refused in all
         self._thread = threading.Thread(target=self._run, name="binance-feed", daemon=True)
         self._thread.start()
 
@@ -79,6 +132,22 @@ class BinanceFeed:
                 fresh.append((symbol, price))
                 self._delivered[symbol] = price
         return fresh
+
+    def refused(self) -> list[str]:
+        """The messages refused since the last call, each in one line."""
+        with self._lock:
+            refused, self._refused = self._refused, []
+        return refused
+
+    def follow_trades(self, symbols: frozenset[str]) -> None:
+        """Watch these symbols' aggregate trades as well (every trade, not a sample); subscribed at once."""
+        wanted = frozenset(symbol for symbol in symbols if symbol in self.symbols)
+        with self._lock:
+            if wanted == self._traded:
+                return
+            self._traded = wanted
+        with contextlib.suppress(RuntimeError):  # the loop may be closed already
+            self._loop.call_soon_threadsafe(self._wake.set)
 
     def close(self) -> None:
         """Stop the stream and its thread; the websocket and ccxt's session are closed on the way out."""
@@ -121,40 +190,74 @@ class BinanceFeed:
 
     async def _stream(self) -> None:
         base_url, ws_url, timeout_ms = self._settings
-        client = ccxt.pro.binance(_config("", "", base_url, timeout_ms))
+        client = _Streams(_config("", "", base_url, timeout_ms), self._take, self._refuse)
         _point_at(client, base_url, ws_url)
-        failures = 0
+        self._failures = 0
         try:
             while not self._closing.is_set():
                 try:
-                    tickers = await client.watch_tickers(self.symbols)
+                    await self._watch(client)
                 except Exception as error:  # anything: the feed thread must outlive a bad message or a dead socket
                     self._live.clear()
-                    delay = self._backoff[min(failures, len(self._backoff) - 1)]
-                    failures += 1
+                    delay = self._backoff[min(self._failures, len(self._backoff) - 1)]
+                    self._failures += 1
                     self.reconnects += 1
                     log.warning("Binance price stream down (%s); reconnecting in %g s", _first_line(str(error)), delay)
                     await asyncio.sleep(delay)
-                    continue
-                failures = 0
-                self._receive(tickers, client.tickers)
         finally:
             self._live.clear()
             await client.close()
 
-    def _receive(self, tickers: Mapping[str, Any], latest: Mapping[str, Any]) -> None:
-        """Queue the ticks of one wake-up. ccxt resolves a watcher once; updates that arrived before the next
-        watch only sit in client.tickers, so the newest of those is queued too."""
-        ticks = []
-        for source in (tickers, {s: latest[s] for s in self.symbols if s in latest}):
-            for symbol, ticker in source.items():
-                text = (ticker.get("info") or {}).get("c")
-                if text is None:
-                    continue
-                price = _amount({"c": text}, "c")
-                if source is tickers or self._streamed.get(symbol) != price:
-                    ticks.append((symbol, price))
-                    self._streamed[symbol] = price
+    async def _watch(self, client: _Streams) -> None:
+        """Keep the subscriptions open (the prices themselves arrive through `_take`) until the symbols to follow
+        trade by trade change (the streams are then subscribed again) or the stream fails (raises)."""
+        await client.load_markets()  # once, before any watcher: a watcher cancelled while loading would poison it
+        self._wake.clear()
         with self._lock:
-            self._ticks.extend(ticks)
+            traded = sorted(self._traded)
+
+        def watch(kind: str) -> asyncio.Future[Any]:
+            watching: Coroutine[Any, Any, Any] = (
+                client.watch_tickers(self.symbols)
+                if kind == "tickers"
+                else client.watch_trades_for_symbols(traded, params={"name": "aggTrade"})
+            )
+            return asyncio.ensure_future(watching)
+
+        watchers = {watch(kind): kind for kind in ("tickers", "trades") if kind == "tickers" or traded}
+        changed = asyncio.ensure_future(self._wake.wait())
+        try:
+            while not changed.done():
+                done, _ = await asyncio.wait([*watchers, changed], return_when=asyncio.FIRST_COMPLETED)
+                for task in done - {changed}:
+                    kind = watchers.pop(task)
+                    task.result()  # the stream's error, if any
+                    self._failures = 0
+                    watchers[watch(kind)] = kind
+        finally:
+            for task in (*watchers, changed):
+                task.cancel()
+        if self._resubscribe:  # a fresh connection: whatever ccxt made of the bad message goes with the old one
+            self._resubscribe = False
+            self._live.clear()
+            self.resubscribes += 1
+        await client.close_ws_clients()
+
+    def _take(self, market: str, price: Decimal) -> None:
+        """A price read from the socket (feed thread): queued in the order it came."""
+        symbol = self._symbol_of.get(market)
+        if symbol is None:
+            return
+        with self._lock:
+            self._ticks.append((symbol, price))
         self._live.set()
+
+    def _refuse(self, reason: str) -> None:
+        """A message that carried no real price (feed thread): counted, kept for refused(), and the streams are
+        subscribed again at once."""
+        log.warning("Binance market message refused, subscribing again: %s", reason)
+        with self._lock:
+            self._refused.append(reason)
+            self.malformed += 1
+        self._resubscribe = True
+        self._wake.set()

@@ -11,10 +11,11 @@ from urllib.parse import urlsplit
 import ccxt  # type: ignore[import-untyped]
 import ccxt.pro  # type: ignore[import-untyped]
 
+from robson.domain.errors import InvalidValue
 from robson.domain.fills import Fill
 from robson.domain.instrument import Instrument
 from robson.domain.orders import OrderStatus, OrderType
-from robson.domain.values import OrderSide, to_decimal
+from robson.domain.values import ZERO, OrderSide, to_decimal
 from robson.execution.adapters.binance.errors import VenueReply
 from robson.ports import (
     Fatal,
@@ -88,9 +89,52 @@ ORDER_STATUSES = {
 
 
 def _amount(raw: Mapping[str, Any], key: str) -> Decimal:
-    """A Decimal from one of Binance's amount strings; floats are refused, they would mean parsed data."""
+    """A Decimal from one of Binance's amount strings; floats are refused, they would mean parsed data. NaN and
+    infinities are refused (InvalidValue)."""
     value = to_decimal(raw[key], key)
     return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+
+
+def _price(raw: Mapping[str, Any], key: str) -> Decimal:
+    """A market price from one of Binance's messages: a finite number above zero, else InvalidValue naming it
+    (a "0", "-5", "NaN" or "Infinity" on the wire moves nothing)."""
+    text = raw.get(key) if isinstance(raw, Mapping) else None
+    if not isinstance(text, str | int):
+        raise InvalidValue(f"Binance sent no price {key!r} in {_shown(raw)}")
+    value = _amount({key: text}, key)
+    if value <= 0:
+        raise InvalidValue(f"Binance sent {key}={text!r}, which is not a price")
+    return value
+
+
+# the market-stream events that carry a price, and the field that holds it
+PRICE_EVENTS = {"24hrMiniTicker": "c", "24hrTicker": "c", "aggTrade": "p", "trade": "p"}
+
+
+def _market_prices(message: object) -> list[tuple[str, Decimal]]:
+    """The (market id, price) pairs a market-stream message carries, in order: none for a reply to a command or an
+    event without a price. A message that is not a JSON object, or a price event without a symbol or a real price
+    ("0", "-5", "NaN", "Infinity", missing), raises InvalidValue naming it."""
+    prices = []
+    for event in message if isinstance(message, list) else [message]:
+        if not isinstance(event, Mapping):
+            raise InvalidValue(f"Binance sent a message that is not a JSON object: {_shown(message)}")
+        kind = event.get("e")
+        if kind is None and "id" not in event:
+            raise InvalidValue(f"Binance sent a message with no event type: {_shown(message)}")
+        key = PRICE_EVENTS.get(kind) if isinstance(kind, str) else None
+        if key is None:
+            continue
+        market = event.get("s")
+        if not isinstance(market, str) or not market:
+            raise InvalidValue(f"Binance sent a {kind} event with no symbol: {_shown(message)}")
+        prices.append((market, _price(event, key)))
+    return prices
+
+
+def _shown(raw: object) -> str:
+    text = repr(raw)
+    return text if len(text) <= 200 else text[:200] + "..."
 
 
 def _optional_amount(raw: Mapping[str, Any], key: str) -> Decimal | None:
@@ -110,6 +154,8 @@ def _instrument(market: Mapping[str, Any]) -> Instrument:
         base=market["base"],
         quote=market["quote"],
         tick_size=_amount(filters["PRICE_FILTER"], "tickSize"),
+        min_price=_amount(filters["PRICE_FILTER"], "minPrice") if "minPrice" in filters["PRICE_FILTER"] else ZERO,
+        max_price=_amount(filters["PRICE_FILTER"], "maxPrice") if "maxPrice" in filters["PRICE_FILTER"] else ZERO,
         step_size=_amount(filters["LOT_SIZE"], "stepSize"),
         min_quantity=_amount(filters["LOT_SIZE"], "minQty"),
         min_notional=_amount(notional, "minNotional"),

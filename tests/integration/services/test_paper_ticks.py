@@ -1,0 +1,115 @@
+"""Internal stops see every pushed price, not samples: the paper venue queues each price pushed (a bar as its path:
+open, the extreme nearer the open, the other extreme, close) and the monitor's paper feed takes them in order. Each
+Robson built here is a fresh process's view of the same database."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import pytest
+
+from robson import bootstrap
+from robson.domain.operation import CloseReason, OperationStatus
+from robson.domain.values import Side
+from robson.execution.matching import Bar
+from robson.monitor.loop import Monitor
+from robson.services import following, planning
+
+from .conftest import AppFactory
+from .test_monitor import _open  # long BTC/USDT at 90,000, stop 88,200, target 93,600
+
+
+def _one_pass(make: AppFactory) -> Monitor:
+    """robson monitor --once: a new process recovers, then reads the feed once."""
+    app = make()
+    monitor = Monitor(app.context, app.feed)
+    monitor.recover()
+    monitor.poll_once()
+    return monitor
+
+
+def _exits(app: bootstrap.App, operation_id: int) -> int:
+    op = planning.load(app.context, operation_id)
+    return sum(1 for fill in op.fills if fill.side is Side.LONG.exit_action)
+
+
+def test_every_pushed_price_reaches_the_feed_in_order(internal: bootstrap.App, make_internal: AppFactory) -> None:
+    assert internal.market is not None
+    internal.feed.poll()
+    other = make_internal()  # robson price from another process
+    assert other.market is not None
+    for price in ("90100", "89900", "90200"):
+        following.push_price(other.context, other.market, "BTC/USDT", D(price))
+    following.push_price(internal.context, internal.market, "ETH/USDT", D(3000))
+    assert internal.feed.poll() == [
+        ("BTC/USDT", D("90100")),
+        ("BTC/USDT", D("89900")),
+        ("BTC/USDT", D("90200")),
+        ("ETH/USDT", D(3000)),
+    ]
+    assert internal.feed.poll() == []  # each once
+
+
+def test_a_flash_crash_through_the_stop_between_two_passes_is_acted_on(
+    internal: bootstrap.App, make_internal: AppFactory
+) -> None:
+    operation_id = _open(internal)
+    _one_pass(make_internal)
+    pusher = make_internal()
+    assert pusher.market is not None
+    following.push_price(pusher.context, pusher.market, "BTC/USDT", D(88000))  # below the stop at 88,200
+    following.push_price(pusher.context, pusher.market, "BTC/USDT", D(90000))  # and back
+    assert planning.load(internal.context, operation_id).status is OperationStatus.ACTIVE
+
+    _one_pass(make_internal)
+
+    op = planning.load(internal.context, operation_id)
+    assert (op.status, op.close_reason) == (OperationStatus.CLOSED, CloseReason.STOP_LOSS)
+    assert _exits(internal, operation_id) == 1
+
+
+@pytest.mark.parametrize(
+    ("bar", "reason"),
+    [
+        ((D(90000), D(94000), D(88000), D(90500)), CloseReason.STOP_LOSS),  # the low is nearer the open
+        ((D(93000), D(94000), D(88000), D(90000)), CloseReason.TAKE_PROFIT),  # the high is nearer: target first
+        ((D(91100), D(94200), D(88000), D(91000)), CloseReason.STOP_LOSS),  # as near: the low first (conservative)
+    ],
+)
+def test_a_bar_through_both_stop_and_target_exits_once_by_its_path(
+    internal: bootstrap.App, make_internal: AppFactory, bar: tuple[D, D, D, D], reason: CloseReason
+) -> None:
+    operation_id = _open(internal)
+    _one_pass(make_internal)
+    assert internal.market is not None
+    following.push_bar(internal.context, internal.market, "BTC/USDT", bar)
+
+    _one_pass(make_internal)
+    _one_pass(make_internal)
+
+    op = planning.load(internal.context, operation_id)
+    assert (op.status, op.close_reason) == (OperationStatus.CLOSED, reason)
+    assert _exits(internal, operation_id) == 1
+
+
+def test_a_reset_empties_the_queue(internal: bootstrap.App) -> None:
+    assert internal.market is not None
+    following.push_price(internal.context, internal.market, "BTC/USDT", D(90000))
+    internal.market.reset({"USDT": D(10000)})
+    assert internal.feed.poll() == []
+
+
+@pytest.mark.parametrize(
+    ("bar", "path"),
+    [
+        ((90000, 94000, 88000, 90500), (90000, 88000, 94000, 90500)),
+        ((93000, 94000, 88000, 90000), (93000, 94000, 88000, 90000)),
+        ((91000, 94000, 88000, 91000), (91000, 88000, 94000, 91000)),
+        ((100, 100, 100, 100), (100,)),
+        ((100, 101, 100, 101), (100, 101)),
+    ],
+)
+def test_a_bar_is_taken_as_open_nearer_extreme_other_extreme_close(
+    bar: tuple[int, int, int, int], path: tuple[int, ...]
+) -> None:
+    assert Bar(*(D(p) for p in bar)).path() == tuple(D(p) for p in path)
