@@ -27,10 +27,11 @@ from robson.execution.adapters.polling_feed import PollingFeed
 from robson.execution.matching import FeeSchedule, SlippageModel
 from robson.notify.log import LogNotifier
 from robson.persistence.database import Sessions, checkpoint, create_engine_for, migrate, session_factory
+from robson.persistence.lease import lease_for
 from robson.persistence.paper_store import SqlPaperStore
 from robson.persistence.paper_ticks import SqlPriceQueue
 from robson.persistence.unit_of_work import SqlUnitOfWork
-from robson.ports import Clock, ExchangePort, Fatal, Notifier, PaperMarket, PriceFeed, UnitOfWork
+from robson.ports import Clock, ExchangePort, Fatal, Lease, Notifier, PaperMarket, PriceFeed, UnitOfWork
 from robson.services.context import Context, RetryPolicy
 from robson.services.routing import ExecutionRules
 
@@ -47,6 +48,7 @@ class App:
     database_url: str
     engine: Engine
     open_feed: Callable[[], PriceFeed]  # the monitor's price stream, opened on first use (`feed`)
+    lease: Lease  # held by the one robson run that acts for this account
     _feed: PriceFeed | None = None
 
     @property
@@ -66,6 +68,7 @@ class App:
         return self.market
 
     def close(self) -> None:
+        self.lease.release()
         closing = getattr(self._feed, "close", None)
         if callable(closing):
             closing()  # a websocket feed's thread and connection
@@ -133,7 +136,7 @@ def build(
             int(settings.fill_timeout_seconds / CLOSE_LOOK_SECONDS),
         ),
     )
-    return App(settings, context, venue.market, url, engine, venue.open_feed)
+    return App(settings, context, venue.market, url, engine, venue.open_feed, lease_for(engine))
 
 
 def _venue(settings: Settings, keys: VenueKeys | None, sessions: Sessions, clock: Clock) -> Venue:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -253,6 +254,7 @@ class PaperState:
     fills: list[Fill] = field(default_factory=list)
     prices: dict[str, Decimal] = field(default_factory=dict)
     sequence: int = 0
+    revision: int = field(default=0, compare=False)  # the store's count of writes when this was read
     working: set[str] = field(init=False, repr=False, compare=False)  # client order ids of the open orders
 
     def __post_init__(self) -> None:
@@ -271,11 +273,31 @@ class PaperChanges:
 
 
 class PaperStore(Protocol):
-    def load(self) -> PaperState: ...
+    """The paper account's storage, shared by every process on the same database. Its revision counts the writes:
+    a copy read at revision r is current as long as the store is still at r."""
 
-    def commit(self, changes: PaperChanges) -> None: ...
+    def revision(self) -> int: ...  # cheap: one read, no lock
 
-    def reset(self, balances: dict[str, Balance]) -> None: ...
+    def load(self) -> PaperState: ...  # one consistent snapshot, its revision with it
+
+    # One read-modify-write that no other process's can interleave with: it yields the revision at its start (the
+    # lock held); load() and commit() inside it read and write in it; it commits at the end, or rolls back.
+    def transaction(self) -> AbstractContextManager[int]: ...
+
+    def commit(self, changes: PaperChanges) -> None: ...  # raises the revision by one
+
+    def reset(self, balances: dict[str, Balance]) -> None: ...  # raises the revision; the id sequence goes on
+
+
+class Lease(Protocol):
+    """One `robson run` acts for an account at a time: it holds the lease for as long as it lives (the lease ends
+    with the process, however it ends)."""
+
+    def acquire(self) -> bool: ...  # tries once, never waits: True when this process holds it
+
+    def holder(self) -> str | None: ...  # who holds it, when known
+
+    def release(self) -> None: ...
 
 
 # ---- the ledger ------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import signal
+from collections.abc import Callable
 from types import FrameType
 from typing import Annotated
 
@@ -14,6 +15,9 @@ from robson.cli.errors import guarded
 from robson.cli.venue import Builder, ExchangeOption
 from robson.domain.errors import InvalidValue
 from robson.monitor.loop import Monitor
+from robson.monitor.standby import take_over
+from robson.ports import Lease
+from robson.services.errors import Refused
 from robson.services.working import Outcome
 
 
@@ -25,14 +29,33 @@ def _print(outcomes: list[Outcome]) -> None:
         render.notes(outcome.changes, outcome.warnings)
 
 
+def _leased(lease: Lease, standby: bool, stop: Callable[[], bool], wait: Callable[[], None]) -> bool:
+    """Hold the account's lease: at once, or (--standby) once the robson run holding it ends. Refused otherwise."""
+    if lease.acquire():
+        return True
+    holder = lease.holder()
+    who = f" ({holder})" if holder else ""
+    if not standby:
+        raise Refused(f"another robson run acts for this account{who}; one at a time (--standby waits to take over)")
+    render.console.print(f"robson run: standby: another robson run acts for this account{who}; waiting to take over")
+    if not take_over(lease, stop, wait):
+        return False
+    render.console.print("robson run: took over the watch")
+    return True
+
+
 def register(app: typer.Typer, build: Builder) -> None:
     @app.command()
     @guarded
     def run(
         poll: Annotated[float | None, typer.Option(help="Seconds between polls of the feed.")] = None,
         exchange: ExchangeOption = None,
+        standby: Annotated[
+            bool, typer.Option("--standby", help="If another robson run acts for this account, wait and take over.")
+        ] = False,
     ) -> None:
-        """Watch every open operation until Ctrl-C or SIGTERM: stops, targets, backstop, policy state."""
+        """Watch every open operation until Ctrl-C or SIGTERM: stops, targets, backstop, policy state. One robson
+        run acts for an account at a time: a second one says who does and exits 3, or waits with --standby."""
         robson = build(exchange)
         settings = robson.settings
         stopping: list[int] = []
@@ -45,6 +68,9 @@ def register(app: typer.Typer, build: Builder) -> None:
             interval = poll if poll is not None else float(settings.monitor_poll_seconds)
             if not math.isfinite(interval) or interval <= 0:
                 raise InvalidValue(f"--poll must be a number of seconds above zero, got {interval}")
+            if not _leased(robson.lease, standby, lambda: bool(stopping), lambda: robson.context.sleep(interval)):
+                render.console.print("robson run: stopped while on standby")
+                return
             monitor = Monitor(
                 robson.context,
                 robson.feed,

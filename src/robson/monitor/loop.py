@@ -17,6 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
+from robson.domain.errors import ConcurrentChange
 from robson.domain.events import Alert
 from robson.domain.instrument import Instrument
 from robson.domain.operation import Operation, OperationStatus
@@ -64,6 +65,10 @@ class Monitor:
     ticks: int = 0
     venue_fault: str | None = None  # the alert code of the venue's current run of faults, if any
     failed_exits: set[int] = field(default_factory=set)  # operations whose exit failed (alerted once each)
+    # another process wrote an operation while a pass was deciding on it: the next pass reads every watched
+    # operation again and evaluates the last price of each symbol again (its tick was spent on the failed pass)
+    conflicted: bool = False
+    last_prices: dict[str, Decimal] = field(default_factory=dict)
     prices: PriceGuard = field(init=False)  # which ticks are real prices, and confirmed (the context's band)
     instruments: dict[str, Instrument] | None = None  # the venue's filters, read once
     refused_prices: int = 0  # ticks that were no real price (NaN, infinite, zero, negative, outside the filter)
@@ -104,7 +109,7 @@ class Monitor:
     def recover(self) -> list[Outcome]:
         """Reconcile with the venue, rebuild the index, act on anything crossed while the process was down. What
         reconciliation cannot repair (a position no operation accounts for, an unknown order) is alerted."""
-        reconciled = reconcile.reconcile(self.ctx)
+        reconciled = reconcile.reconcile(self.ctx, in_flight_seconds=0)  # what was on its way died with its sender
         for difference in reconciled.flagged:
             self._alert("warning", "RECONCILE", f"{difference.subject}: {difference.detail}")
         outcomes = reconciled.outcomes
@@ -170,6 +175,7 @@ class Monitor:
             self._alert("warning", code, message)
 
     def _evaluate(self, symbol: str, price: Decimal) -> list[Outcome]:
+        self.last_prices[symbol] = price  # accepted prices only: a conflict's second look decides on these again
         outcomes = self._rules(symbol, price)
         triggers = self.index.crossed(symbol, price, price)
         if not triggers:
@@ -218,9 +224,9 @@ class Monitor:
 
     def poll_once(self) -> list[Outcome]:
         """One pass: read the feed, evaluate each tick; with no tick for too long, alert and poll the venue."""
+        outcomes = self._decide_again() if self.conflicted else []
         ticks = self.feed.poll()
         self._feed_health()
-        outcomes: list[Outcome] = []
         for symbol, price in ticks:
             outcomes += self.on_tick(symbol, price)
         if ticks:
@@ -253,6 +259,18 @@ class Monitor:
                 op.symbol for operation_id, op in self.operations.items() if self.modes.get(operation_id) == "internal"
             )
             self.feed.follow_trades(internal)
+
+    def _decide_again(self) -> list[Outcome]:
+        """After a conflict with another process: every watched operation read again, and the last prices
+        evaluated again on what was read."""
+        self.rebuild()
+        self.conflicted = False
+        outcomes: list[Outcome] = []
+        for symbol in sorted(self.index.symbols()):
+            price = self.last_prices.get(symbol)
+            if price is not None:
+                outcomes += self._evaluate(symbol, price)
+        return outcomes
 
     def _mark(self, changed: bool) -> list[Outcome]:
         """Mark to market and apply the policy (a tier set to flatten closes everything): after anything changed,
@@ -335,7 +353,8 @@ class Monitor:
         tried again at the next pass, and the first fault of a run of them alerts VENUE_UNREACHABLE (a ban:
         VENUE_BANNED). Returns None when the step failed. A fatal error other than a ban (a refused key, say) stops
         the watch: nothing will work until a human acts. A pass that succeeds ends the run of faults (`ends_faults`:
-        the heartbeat's mark does not, since it may not touch what failed)."""
+        the heartbeat's mark does not, since it may not touch what failed). Another process writing an operation
+        this step was deciding on does not end it either: the next pass reads everything again and decides again."""
         try:
             result = step()
         except Banned as ban:
@@ -345,6 +364,10 @@ class Monitor:
             raise
         except ExchangeError as error:
             self._venue_fault("VENUE_UNREACHABLE", f"the venue failed ({type(error).__name__}: {error}); retrying")
+            return None
+        except ConcurrentChange as change:  # never an end of the watch: read again and decide again
+            log.info("another process wrote meanwhile (%s): read again and decided again at the next pass", change)
+            self.conflicted = True
             return None
         if self.venue_fault is not None and ends_faults:
             log.info("the venue answers again after %s", self.venue_fault)

@@ -47,6 +47,9 @@ _UPDATE_OPERATION = Prepared(
 )
 
 
+READ_ATTEMPTS = 5  # reads of operations another process keeps writing before giving up (ConcurrentChange)
+
+
 class SqlOperationRepository:
     """Operations with their orders and fills. Remembers every operation it has added, loaded or saved, and what
     the database holds of each, so that a save writes only the rows that changed."""
@@ -206,7 +209,17 @@ class SqlOperationRepository:
             stored.fills.update(fill.trade_id for fill in new)
 
     def _load(self, query: Select[Any]) -> builtins.list[Operation]:
-        """Load the selected operations with three queries in all: operations, their orders, their fills."""
+        """Load the selected operations with four queries in all: operations, their orders, their fills, and their
+        versions again. Each query may see a later commit than the one before (SQLite outside a transaction,
+        PostgreSQL's read committed); every write of an operation raises its version, so versions unchanged from
+        the first query to the last mean its orders and fills belong to the row read. Otherwise it is read again."""
+        for _ in range(READ_ATTEMPTS):
+            loaded = self._load_once(query)
+            if loaded is not None:
+                return loaded
+        raise ConcurrentChange("the operations kept changing while they were read; nothing was written")
+
+    def _load_once(self, query: Select[Any]) -> builtins.list[Operation] | None:
         rows = self.session.execute(query).mappings().all()
         if not rows:
             return []
@@ -221,6 +234,10 @@ class SqlOperationRepository:
             select(fills).where(fills.c.operation_id.in_(wanted)).order_by(fills.c.id)
         ).mappings():
             fill_rows[row["operation_id"]].append(row)
+        now = self.session.execute(select(operations.c.id, operations.c.version).where(operations.c.id.in_(wanted)))
+        versions = {row.id: row.version for row in now}
+        if any(versions.get(row["id"]) != row["version"] for row in rows):
+            return None  # another process wrote one of them meanwhile
         result = []
         for row in rows:
             known = self._seen.get(row["id"])

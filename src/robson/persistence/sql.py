@@ -24,6 +24,14 @@ def upsert(session: Connection, table: Table, rows: Sequence[Row], keys: Sequenc
     session.execute(statement, list(rows))
 
 
+def insert_missing(session: Connection, table: Table, row: Row) -> None:
+    """Insert a row unless one with the same primary key exists (then leave that one as it is)."""
+    if session.dialect.name == "postgresql":
+        session.execute(postgresql.insert(table).on_conflict_do_nothing(), [row])
+    else:
+        session.execute(sqlite.insert(table).on_conflict_do_nothing(), [row])
+
+
 @functools.lru_cache(maxsize=256)
 def _upsert_statement(dialect: str, table: Table, columns: tuple[str, ...], keys: tuple[str, ...]) -> Executable:
     """Built once per shape: building the ON CONFLICT clause costs far more than running it."""

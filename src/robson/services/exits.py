@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -73,6 +74,8 @@ def trigger(ctx: Context, crossings: Sequence[Crossing], price: Decimal) -> Trig
             with ctx.unit_of_work() as uow:
                 uow.operations.attach(op)
                 closing.market_exit(ctx, uow, op, reason, outcome, price, placed)
+        except ConcurrentChange:  # the exit went out; another process wrote the operation before it was booked
+            _book_again(ctx, op.id, reason, price, placed, done)
         except _ONE_EXIT_FAILS as error:
             done.fail(op.id, error)
         else:
@@ -81,6 +84,38 @@ def trigger(ctx: Context, crossings: Sequence[Crossing], price: Decimal) -> Trig
         if crossing.operation_id not in done.done:
             _alone(ctx, crossing, price, done)
     return done
+
+
+BOOKING_ATTEMPTS = 3  # reads of an operation other processes keep writing while its exit is booked
+
+
+def _book_again(
+    ctx: Context, operation_id: int, reason: CloseReason, price: Decimal, placed: orders.Placed, done: Triggered
+) -> None:
+    """An exit the venue took, whose booking another process's write got in the way of: read the operation again
+    and book the venue's answer on it, unless that process booked it already (robson sync, price, reconcile).
+    Nothing is sent again, and it is no failed exit."""
+    cid = placed.order.client_order_id
+    for _ in range(BOOKING_ATTEMPTS):
+        try:
+            with ctx.unit_of_work() as uow:
+                op = uow.operations.get(operation_id)
+                if op is None:
+                    done.succeed(operation_id, None)
+                    return
+                outcome = Outcome(op)
+                order = next((o for o in op.open_orders() if o.client_order_id == cid), None)
+                if order is not None:  # still in flight in the ledger: booked here, on the operation as it is now
+                    again = dataclasses.replace(placed, order=order)
+                    closing.market_exit(ctx, uow, op, reason, outcome, price, again)
+        except ConcurrentChange:
+            continue
+        except _ONE_EXIT_FAILS as error:
+            done.fail(operation_id, error)
+            return
+        done.succeed(operation_id, outcome)
+        return
+    done.fail(operation_id, ConcurrentChange(f"operation {operation_id} kept changing: robson sync books {cid}"))
 
 
 def _send_together(

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import timedelta
 from decimal import Decimal
 
-from robson.domain.errors import InvalidValue
+from robson.domain.errors import ConcurrentChange, InvalidValue
 from robson.domain.fills import Fill
 from robson.domain.operation import Operation, OperationStatus
 from robson.domain.orders import Order, OrderRole, OrderStatus, OrderType
@@ -120,40 +121,87 @@ def _refuse_what_is_not_held(ctx: Context, base: str, side: Side, quantity: Deci
     raise Refused(f"HELD: {reason}", (CheckResult("HELD", False, str(available), str(quantity), reason),))
 
 
-def sync(ctx: Context, operation_ids: Collection[int] | None = None, *, enforce_policy: bool = True) -> list[Outcome]:
+IN_FLIGHT_SECONDS = 60  # an order recorded this recently may still be on its way (its sender retries meanwhile)
+
+
+def sync(
+    ctx: Context,
+    operation_ids: Collection[int] | None = None,
+    *,
+    enforce_policy: bool = True,
+    in_flight_seconds: int = IN_FLIGHT_SECONDS,
+) -> list[Outcome]:
     """Ask the venue about every working order (of every live operation, or of those given) and apply what
     happened: fills, exits, cancels; re-protect a position left unguarded; then mark the policy to market.
 
     The venue's open orders are listed once per symbol: an order listed there unchanged (same status, filled
     quantity and venue id) is not asked about again; only the others are (filled, cancelled, gone, filled in part, not
     listed yet). `robson run` syncs on every pass, so its cost stays one request per symbol, not two per
-    protected position (which, against a venue's request weights, would soon be refused or throttled)."""
-    outcomes = []
+    protected position (which, against a venue's request weights, would soon be refused or throttled).
+
+    An order recorded less than `in_flight_seconds` ago that the venue does not know yet is left as it is: the
+    process that recorded it (robson run, close, another sync's re-protection) may be sending it this moment, so
+    it is not declared "never reached" under that process's feet. The restarted robson run (which holds the lease:
+    the process that was sending died) recovers with 0."""
     with ctx.unit_of_work() as uow:
         live = [
             op
             for op in uow.operations.list((OperationStatus.PLANNED, OperationStatus.ACTIVE))
             if operation_ids is None or op.id in operation_ids
         ]
-        listed = _listed(ctx, live)
-        for op in live:
-            outcome = Outcome(op)
-            for order in op.open_orders():
-                if not order.status.is_open or _unchanged(order, listed.get(order.client_order_id)):
-                    continue
-                try:
-                    report = ctx.exchange.get_order(order.symbol, order.client_order_id)
-                except UnknownOrder:
-                    said = orders.forget(op, order, ctx.clock.now())  # below, the position is protected again
-                    if order.status is not OrderStatus.REJECTED:
-                        outcome.warnings.append(said)
-                    continue
-                outcome.changes += orders.apply_report(op, report, ctx.clock.now())
-            uow.commit()
-            _ensure_protected(ctx, uow, op, outcome)
-            if outcome.changes or outcome.warnings:
-                outcomes.append(outcome)
+    listed = _listed(ctx, live)
+    outcomes = []
+    for op in live:
+        outcome = _sync_operation(ctx, op, listed, in_flight_seconds)
+        if outcome.changes or outcome.warnings:
+            outcomes.append(outcome)
     return outcomes + (enforce(ctx) if enforce_policy else [])
+
+
+SYNC_ATTEMPTS = 3  # reads of one operation that another process keeps writing, within one sync
+
+
+def _sync_operation(ctx: Context, op: Operation, listed: dict[str, OrderReport], in_flight_seconds: int) -> Outcome:
+    """One operation brought in line with the venue, in a unit of work of its own. Another process writing it
+    meanwhile (robson run, price, close, sync) is no error: it is read again and decided again; one that keeps
+    changing is left to the next sync, said in a warning."""
+    assert op.id is not None
+    known: Operation | None = op
+    for _ in range(SYNC_ATTEMPTS):
+        try:
+            with ctx.unit_of_work() as uow:
+                current = uow.operations.attach(known) if known is not None else uow.operations.get(op.id)
+                if current is None or current.status not in (OperationStatus.PLANNED, OperationStatus.ACTIVE):
+                    return Outcome(current or op)
+                return _sync_orders(ctx, uow, current, listed, in_flight_seconds)
+        except ConcurrentChange:
+            known = None  # read it afresh; what the venue said is asked again where it may have moved
+    outcome = Outcome(op)
+    outcome.warnings.append(f"operation {op.id} kept changing in another process while synced: left to the next sync")
+    return outcome
+
+
+def _sync_orders(
+    ctx: Context, uow: UnitOfWork, op: Operation, listed: dict[str, OrderReport], in_flight_seconds: int
+) -> Outcome:
+    outcome = Outcome(op)
+    recent = ctx.clock.now() - timedelta(seconds=in_flight_seconds)
+    for order in op.open_orders():
+        if not order.status.is_open or _unchanged(order, listed.get(order.client_order_id)):
+            continue
+        try:
+            report = ctx.exchange.get_order(order.symbol, order.client_order_id)
+        except UnknownOrder:
+            if order.status is OrderStatus.PENDING_NEW and order.created_at > recent:
+                continue  # perhaps on its way this moment: asked about again at the next sync
+            said = orders.forget(op, order, ctx.clock.now())  # below, the position is protected again
+            if order.status is not OrderStatus.REJECTED:
+                outcome.warnings.append(said)
+            continue
+        outcome.changes += orders.apply_report(op, report, ctx.clock.now())
+    uow.commit()
+    _ensure_protected(ctx, uow, op, outcome)
+    return outcome
 
 
 def _listed(ctx: Context, live: Collection[Operation]) -> dict[str, OrderReport]:

@@ -86,3 +86,34 @@ def test_a_position_and_an_order_no_operation_knows_are_flagged_and_left_alone(a
     assert "0.00100 BTC belong to no operation" in subjects["BTC"]
     assert "does not know" in subjects["by-hand-2"]
     assert app.context.exchange.get_order("BTC/USDT", "by-hand-2").status is OrderStatus.NEW  # untouched
+
+
+class BothLegs(Forgetful):
+    """The paper venue, except that it says both legs of an OCO list were executed (as a venue did when two
+    processes moved a stale copy of the paper account at once); it forgets nothing."""
+
+    def get_order(self, symbol: str, client_order_id: str) -> OrderReport:
+        report = self.inner.get_order(symbol, client_order_id)
+        if client_order_id != self.forgotten:
+            return report
+        return dataclasses.replace(report, status=OrderStatus.FILLED, filled_quantity=report.quantity)
+
+    def open_orders(self, symbol: str | None = None) -> list[OrderReport]:
+        return self.inner.open_orders(symbol)
+
+
+def test_an_oco_whose_two_legs_both_executed_on_the_venue_is_flagged(app: App) -> None:
+    operation_id = _open(app)
+    app.market.push_price("BTC/USDT", D(93700))  # the target fills; the venue cancels the stop with it
+    assert reconcile(app.context).flagged == []
+    op = planning.load(app.context, operation_id)
+    (stop,) = [o for o in op.orders if o.role is OrderRole.STOP]
+    assert op.status is OperationStatus.CLOSED and stop.status is OrderStatus.CANCELED
+    ctx = dataclasses.replace(app.context, exchange=BothLegs(app.context.exchange, stop.client_order_id))
+
+    result = reconcile(ctx)
+
+    (flagged,) = result.flagged
+    assert flagged.subject == stop.client_order_id
+    assert f"operation {operation_id}'s STOP order: the venue says FILLED" in flagged.detail
+    assert "the ledger CANCELED with 0" in flagged.detail

@@ -2,8 +2,10 @@
 
 It behaves like Binance spot where the engine can tell: filters, balance checks and locks, trigger directions,
 OCO lists that lock once, and the same error kinds. Fees are charged in the QUOTE asset. Every public call that
-changes something writes all of it through ONE store.commit, so a new PaperExchange over the same store sees
-the same balances, orders, fills and prices.
+changes something is one exclusive store transaction: it reads the account afresh inside it when another process
+(or another exchange over the same store) wrote since, decides, and writes all of it through ONE store.commit. So
+processes moving the same paper account at once are put one after the other, as on a real venue, and none writes
+back a stale copy. Every read first checks the store's revision and reads the account again when it moved.
 
 Not persisted: which stop-limit and take-profit-limit orders have triggered without filling (the contract's
 Order has no field for it). After a restart an open one counts as triggered when the last price is past its
@@ -42,7 +44,7 @@ from robson.ports import (
     OcoRequest,
     OrderReport,
     OrderRequest,
-    PaperChanges,
+    PaperState,
     PaperStore,
     Quote,
     Rejected,
@@ -83,10 +85,10 @@ class PaperExchange:
         self._slippage = slippage
         self._clock = clock
         self._rule = LockRule(self._instruments, fees, slippage)
-        self._load()
+        self._load(store.load())
 
-    def _load(self) -> None:
-        self._state = self._store.load()
+    def _load(self, state: PaperState) -> None:
+        self._state = state
         self._fills_by_order: dict[str, list[Fill]] = defaultdict(list)
         for fill in self._state.fills:
             self._fills_by_order[fill.client_order_id].append(fill)
@@ -102,10 +104,12 @@ class PaperExchange:
     # ---- reading ------------------------------------------------------------------------------
 
     def reload(self) -> None:
-        """Read the account afresh from its store: another process (robson price) may have moved it."""
-        self._load()
+        """Read the account afresh from its store when another process (robson price) has moved it since."""
+        if self._store.revision() != self._state.revision:
+            self._load(self._store.load())
 
     def prices(self) -> dict[str, Decimal]:
+        self.reload()
         return dict(self._state.prices)
 
     def instruments(self) -> dict[str, Instrument]:
@@ -117,11 +121,13 @@ class PaperExchange:
 
     def last_price(self, symbol: str) -> Decimal | None:
         self._instrument(symbol)
+        self.reload()
         return self._state.prices.get(symbol)
 
     def quote(self, symbol: str) -> Quote | None:
         """The prices a market sell and a market buy would fill at now (the last price moved by the slippage)."""
         instrument = self._instrument(symbol)
+        self.reload()
         last = self._state.prices.get(symbol)
         if last is None:
             return None
@@ -131,9 +137,11 @@ class PaperExchange:
         )
 
     def balances(self) -> dict[str, Balance]:
+        self.reload()
         return dict(self._state.balances)
 
     def get_order(self, symbol: str, client_order_id: str) -> OrderReport:
+        self.reload()  # never "unknown" for an order another process placed since this copy was read
         order = self._state.orders.get(client_order_id)
         if order is None or order.symbol != symbol:
             raise UnknownOrder("Order does not exist.")
@@ -141,6 +149,7 @@ class PaperExchange:
 
     def open_orders(self, symbol: str | None = None) -> list[OrderReport]:
         """Open orders, oldest first."""
+        self.reload()
         working = (self._state.orders[cid] for cid in self._state.working)
         orders = [o for o in working if symbol in (None, o.symbol)]
         return [self._report(order) for order in sorted(orders, key=lambda order: int(order.exchange_order_id or 0))]
@@ -149,58 +158,63 @@ class PaperExchange:
 
     def place_order(self, request: OrderRequest) -> OrderReport:
         instrument = self._instrument(request.symbol)
-        self._refuse_duplicates(request.client_order_id)
-        last = self._state.prices.get(request.symbol)
-        order = self._new_order(instrument, request, last)
-        if order.type is OrderType.MARKET and last is None:
-            raise Rejected(f"no market price for {request.symbol} yet")
-        if last is not None and is_triggered_by(order, last):
-            raise WouldTriggerImmediately("Order would trigger immediately.")
-        self._run(lambda session: self._place(session, instrument, order, last))
-        return self._report(order)
+
+        def place(session: PaperSession) -> Order:
+            self._refuse_duplicates(session, request.client_order_id)
+            last = session.price(request.symbol)
+            order = self._new_order(instrument, request, last)
+            if order.type is OrderType.MARKET and last is None:
+                raise Rejected(f"no market price for {request.symbol} yet")
+            if last is not None and is_triggered_by(order, last):
+                raise WouldTriggerImmediately("Order would trigger immediately.")
+            self._place(session, instrument, order, last)
+            return order
+
+        return self._report(self._run(place))
 
     def place_oco(self, request: OcoRequest) -> tuple[OrderReport, OrderReport]:
         instrument = self._instrument(request.symbol)
         if request.stop_client_order_id == request.target_client_order_id:
             raise DuplicateOrder("Duplicate order sent.")
-        self._refuse_duplicates(request.stop_client_order_id, request.target_client_order_id)
-        if any(order.list_id == request.list_id for order in self._state.orders.values()):
-            raise DuplicateOrder("Duplicate order sent.")
-        last = self._state.prices.get(request.symbol)
         legs = [
             (request.stop_client_order_id, OrderType.STOP_MARKET, None, request.stop_price),
             (request.target_client_order_id, OrderType.TAKE_PROFIT_LIMIT, request.target_price, request.target_price),
         ]
-        stop, target = (
-            self._new_order(
-                instrument,
-                OrderRequest(cid, request.symbol, request.side, type_, request.quantity, price, stop_price),
-                last,
-                request.list_id,
-            )
-            for cid, type_, price, stop_price in legs
-        )
-        low, high = sorted((request.stop_price, request.target_price))
-        right_order = (request.stop_price < request.target_price) == (request.side is OrderSide.SELL)
-        if not right_order or (last is not None and not low < last < high):
-            raise Rejected(BAD_OCO_PRICES)
 
-        def place(session: PaperSession) -> None:
+        def place(session: PaperSession) -> tuple[Order, Order]:
+            self._refuse_duplicates(session, request.stop_client_order_id, request.target_client_order_id)
+            if any(order.list_id == request.list_id for order in session.state.orders.values()):
+                raise DuplicateOrder("Duplicate order sent.")
+            last = session.price(request.symbol)
+            stop, target = (
+                self._new_order(
+                    instrument,
+                    OrderRequest(cid, request.symbol, request.side, type_, request.quantity, price, stop_price),
+                    last,
+                    request.list_id,
+                )
+                for cid, type_, price, stop_price in legs
+            )
+            low, high = sorted((request.stop_price, request.target_price))
+            right_order = (request.stop_price < request.target_price) == (request.side is OrderSide.SELL)
+            if not right_order or (last is not None and not low < last < high):
+                raise Rejected(BAD_OCO_PRICES)
             asset, amount = self._rule.lock_of(stop)  # the list locks once: the larger of its legs
             session.require_free(asset, max(amount, self._rule.lock_of(target)[1]))
             for leg in (stop, target):
                 self._open(session, leg)
+            return stop, target
 
-        self._run(place)
+        stop, target = self._run(place)
         return self._report(stop), self._report(target)
 
     def cancel_order(self, symbol: str, client_order_id: str) -> OrderReport:
         self._instrument(symbol)
-        order = self._state.orders.get(client_order_id)
-        if order is None or order.symbol != symbol or not order.status.is_open:
-            raise UnknownOrder("Unknown order sent.")
 
         def cancel(session: PaperSession) -> None:
+            order = session.state.orders.get(client_order_id)
+            if order is None or order.symbol != symbol or not order.status.is_open:
+                raise UnknownOrder("Unknown order sent.")
             edited = session.edit(client_order_id)
             edited.move_to(OrderStatus.CANCELED, self._clock.now())
             self._cancel_siblings(session, edited)
@@ -245,22 +259,24 @@ class PaperExchange:
             if not isinstance(amount, Decimal) or not amount.is_finite() or amount < 0:
                 raise InvalidValue(f"balance of {asset} must be a non-negative Decimal, got {amount!r}")
             fresh[asset] = Balance(asset, amount)
-        sequence = self._state.sequence
-        self._store.reset(fresh)
-        if self._store.load().sequence < sequence:  # trade ids must stay unique across resets
-            self._store.commit(PaperChanges(sequence=sequence))
-        self._load()
+        self._store.reset(fresh)  # the id sequence goes on: a trade id never means two different fills
+        self.reload()
 
     # ---- inside ---------------------------------------------------------------------------------
 
     def _run(self, action: Callable[[PaperSession], T]) -> T:
-        """Run one call over a session, write its changes in one commit, then fold them into the state."""
-        session = PaperSession(self._state, self._rule)
-        session.triggered = set(self._triggered)
-        result = action(session)
-        changes = session.finish()
-        self._store.commit(changes)
+        """Run one call in one exclusive store transaction, over the account as it is now (read again when another
+        process or exchange wrote since), write its changes in one commit, then fold them into the state."""
+        with self._store.transaction() as revision:
+            if revision != self._state.revision:
+                self._load(self._store.load())
+            session = PaperSession(self._state, self._rule)
+            session.triggered = set(self._triggered)
+            result = action(session)
+            changes = session.finish()
+            self._store.commit(changes)
         apply_changes(self._state, changes)
+        self._state.revision = revision + 1
         for fill in changes.fills:
             self._fills_by_order[fill.client_order_id].append(fill)
         self._triggered = {cid for cid in session.triggered if self._state.orders[cid].status.is_open}
@@ -337,8 +353,9 @@ class PaperExchange:
             raise UnknownSymbol("Invalid symbol.")
         return instrument
 
-    def _refuse_duplicates(self, *client_order_ids: str) -> None:
-        if any(cid in self._state.orders for cid in client_order_ids):
+    @staticmethod
+    def _refuse_duplicates(session: PaperSession, *client_order_ids: str) -> None:
+        if any(cid in session.state.orders for cid in client_order_ids):
             raise DuplicateOrder("Duplicate order sent.")
 
     def _new_order(

@@ -1,0 +1,112 @@
+"""Another process writes an operation while the monitor is deciding on it (robson price, sync, reconcile, close):
+the monitor reads it again and decides again. It never ends the watch, and nothing is done twice."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from decimal import Decimal as D
+
+from robson import bootstrap
+from robson.domain.errors import ConcurrentChange
+from robson.domain.operation import CloseReason, OperationStatus
+from robson.domain.orders import OrderRole
+from robson.monitor.loop import Monitor
+from robson.ports import ExchangePort, OrderReport, OrderRequest
+from robson.services import following, planning
+from tests.integration.services.conftest import AppFactory
+from tests.integration.services.test_monitor import _open
+
+
+class Meddled:
+    """The venue, with another process writing the ledger while this one waits for an order's answer (a slow
+    order look-up on a real venue): `meddle` runs once, on the first look-up."""
+
+    def __init__(self, inner: ExchangePort, meddle: Callable[[], object]) -> None:
+        self.inner, self.meddle = inner, meddle
+        self.name, self.supports_short = inner.name, inner.supports_short
+        self.meddled = 0
+
+    def __getattr__(self, attribute: str) -> object:
+        return getattr(self.inner, attribute)
+
+    def get_order(self, symbol: str, client_order_id: str) -> OrderReport:
+        report = self.inner.get_order(symbol, client_order_id)
+        if not self.meddled:
+            self.meddled += 1
+            self.meddle()
+        return report
+
+
+def _monitor(app: bootstrap.App, meddle: Callable[[], object]) -> tuple[Monitor, Meddled]:
+    venue = Meddled(app.context.exchange, meddle)
+    return Monitor(dataclasses.replace(app.context, exchange=venue), app.feed), venue
+
+
+def test_a_fill_another_process_booked_first_is_taken_as_it_is(app: bootstrap.App, make_app: AppFactory) -> None:
+    operation_id = _open(app)
+    other = make_app()  # robson sync in another process, on the same ledger and paper account
+    monitor, venue = _monitor(app, lambda: following.sync(other.context))
+    monitor.recover()
+    other.market.push_price("BTC/USDT", D(88000))  # the venue's stop fills
+
+    monitor.poll_once()  # while it asks about the stop, the other process books the same fill
+
+    assert venue.meddled == 1
+    op = planning.load(app.context, operation_id)
+    assert op.status is OperationStatus.CLOSED and op.close_reason is CloseReason.STOP_LOSS
+    assert len([f for f in op.fills if f.side.value == "SELL"]) == 1  # booked once, by whoever came first
+    assert operation_id not in monitor.index
+    monitor.poll_once()  # and the watch goes on
+
+
+class MeddledExit(Meddled):
+    """The venue, with another process writing the ledger right after it took an order (before this one heard)."""
+
+    def place_order(self, request: OrderRequest) -> OrderReport:
+        report = self.inner.place_order(request)
+        if not self.meddled:
+            self.meddled += 1
+            self.meddle()
+        return report
+
+
+def test_an_internal_exit_another_process_booked_first_is_no_failure(
+    internal: bootstrap.App, make_internal: AppFactory
+) -> None:
+    operation_id = _open(internal)
+    other = make_internal()  # robson sync in another process: it finds the exit on the venue and books it
+    venue = MeddledExit(internal.context.exchange, lambda: following.sync(other.context))
+    monitor = Monitor(dataclasses.replace(internal.context, exchange=venue), internal.feed)
+    monitor.recover()
+    internal.market.push_price("BTC/USDT", D(88000))  # through the internal stop
+
+    outcomes = monitor.poll_once()
+
+    assert venue.meddled == 1
+    op = planning.load(internal.context, operation_id)
+    assert op.status is OperationStatus.CLOSED and op.close_reason is CloseReason.STOP_LOSS
+    assert [o.role for o in op.orders].count(OrderRole.EXIT) == 1  # one exit, booked once
+    assert monitor.failed_exits == set()  # it went out and was booked: not an EXIT_FAILED
+    assert operation_id in [o.operation.id for o in outcomes]
+    assert operation_id not in monitor.index
+
+
+def test_a_conflict_in_any_step_is_survived_and_decided_again(internal: bootstrap.App) -> None:
+    operation_id = _open(internal)
+    monitor = Monitor(internal.context, internal.feed)
+    monitor.recover()
+    internal.market.push_price("BTC/USDT", D(88000))  # through the internal stop
+    spent = monitor.feed.poll()  # the tick is spent on a pass that another process's write interrupts
+
+    def interrupted() -> None:
+        raise ConcurrentChange(f"operation {operation_id} was changed by another process since it was read")
+
+    assert monitor.survive(interrupted) is None  # no exception: the watch goes on
+    monitor.last_prices.update(spent)
+    outcomes = monitor.poll_once()  # no new tick: the last price is evaluated again on the operation read again
+
+    op = planning.load(internal.context, operation_id)
+    assert op.status is OperationStatus.CLOSED and op.close_reason is CloseReason.STOP_LOSS
+    assert [o.operation.id for o in outcomes] == [operation_id]
+    assert [o.role for o in op.orders].count(OrderRole.EXIT) == 1
