@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
         """Plan, validate and execute a handful of operations on seeded markets, and push prices until they exit."""
         with tempfile.TemporaryDirectory(prefix="robson-demo-") as scratch:
             url = parse.database_url(db or str(Path(scratch) / "demo.db"))
-            data = market_data(SYMBOLS, bars, seed, Decimal("0.01"))
+            data = market_data(SYMBOLS, bars, parse.seed(seed), Decimal("0.01"))
             clock = ManualClock(min(candles[0].time for _, candles in data.values()))
             # seeded markets pushed by hand: the paper venue always, whatever venue the settings name
             robson = bootstrap.build(url, clock=clock, actor="demo", settings=Settings(exchange="paper"))
@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _fail(message: str) -> int:
-    render.console.print(f"[red]FAIL: {message}[/red]")
+    render.say(render.styled(f"FAIL: {message}", "red"))
     return 1
 
 
@@ -84,7 +84,6 @@ def _summary(report: DemoReport) -> None:
         trades = op.position.trades
         exit_price = trades[-1].exit_price if trades else None
         r = op.realized_pnl / op.risk_amount if op.risk_amount else Decimal(0)
-        style = "red" if op.realized_pnl < 0 else "green"
         table.add_row(
             str(op.id),
             op.symbol,
@@ -95,7 +94,7 @@ def _summary(report: DemoReport) -> None:
             views.number(op.quantity),
             views.money(exit_price) or "-",
             op.close_reason.value if op.close_reason else op.status.value,
-            f"[{style}]{views.money(op.realized_pnl.quantize(Decimal('0.01')))}[/]",
+            render.pnl(op.realized_pnl),
             f"{r:.2f}",
             views.money(op.risk_amount.quantize(Decimal("0.01"))),
             f"{report.loss_percent(op):.4f}%",
@@ -108,8 +107,8 @@ def _summary(report: DemoReport) -> None:
         f"({change:+.2f})   worst loss: {worst:.4f}% of capital (budget 1%)"
     )
     for refusal in report.refusals:
-        render.console.print(f"[yellow]refused: {refusal}[/yellow]")
+        render.say(render.styled(f"refused: {refusal}", "yellow"))
     for override in report.overrides:
-        render.console.print(f"[cyan]risk engine halted trading ({override})[/cyan]")
+        render.say(render.styled(f"risk engine halted trading ({override})", "cyan"))
     if not report.over_budget:
-        render.console.print("[green]every operation stayed within its risk budget[/green]")
+        render.say(render.styled("every operation stayed within its risk budget", "green"))

@@ -70,7 +70,7 @@ def register(app: typer.Typer, build: Builder) -> None:
             render.console.print("the ledger and the venue agree")
         for difference in [] if json_output else result.differences:
             style = "yellow" if difference.kind == "FLAGGED" else "green"
-            render.console.print(f"[{style}]{difference.kind}[/] {difference.subject}: {difference.detail}")
+            render.say(render.styled(difference.kind, style), f" {difference.subject}: {difference.detail}")
         if result.flagged:
             raise typer.Exit(4)
 

@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from importlib.metadata import version as package_version
 from typing import Annotated
 
 import typer
 
 from robson import bootstrap
-from robson.cli import demo, execution, monitor, paper, parse, render, risk
-from robson.cli.errors import REFUSED, fail, guarded
+from robson.cli import demo, execution, monitor, numbers, paper, parse, render, risk
+from robson.cli.errors import REFUSED, OneLineErrors, fail, guarded
 from robson.cli.venue import ExchangeOption, settings_for
 from robson.config import Settings
 from robson.domain.errors import InvalidValue
 from robson.domain.operation import OperationStatus
 from robson.domain.values import Side
+from robson.ports import AuditRecord
 from robson.services import audit, commands, following, planning, trading, tranches, views
 from robson.services import portfolio as portfolio_service
 from robson.services.sizing import METHODS, Costs, LotRules, SizingParams, size
 from robson.services.working import Outcome
 
 app = typer.Typer(
+    cls=OneLineErrors,
     name="robson",
     help="You decide WHEN to trade; Robson decides HOW MUCH and protects the capital.",
     no_args_is_help=True,
@@ -33,26 +36,54 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable outpu
 
 class _State:
     database_url: str | None = None
+    create: bool = False
 
 
 STATE = _State()
 
 
+def _version(value: bool) -> None:
+    if value:
+        print(f"robson {package_version('robson')}")
+        raise typer.Exit(0)
+
+
 @app.callback()
+@guarded
 def main(
-    db: Annotated[str | None, typer.Option("--db", help="Database URL or SQLite file (default: the data dir).")] = None,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", metavar="FILE|URL", help="Database URL or SQLite file (default: the data dir)."),
+    ] = None,
+    create: Annotated[
+        bool, typer.Option("--create", help="Start a new, empty ledger if there is none where --db points.")
+    ] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     STATE.database_url = parse.database_url(db)
+    STATE.create = create
 
 
-def _app(exchange: str | None = None) -> bootstrap.App:
-    return bootstrap.build(STATE.database_url, actor="cli", settings=settings_for(exchange))
+def _app(exchange: str | None = None, *, create: bool = False) -> bootstrap.App:
+    """Only init-like commands (paper reset, demo) and --create start a new ledger; the others say where they
+    looked."""
+    return _rounded(
+        bootstrap.build(STATE.database_url, actor="cli", settings=settings_for(exchange), create=create or STATE.create)
+    )
 
 
 def _ledger() -> bootstrap.App:
     """For the commands that only read the ledger (operations, show, audit): no live venue is built, so no keys
     are needed."""
-    return bootstrap.build(STATE.database_url, actor="cli", offline=True)
+    return _rounded(bootstrap.build(STATE.database_url, actor="cli", offline=True, create=STATE.create))
+
+
+def _rounded(robson: bootstrap.App) -> bootstrap.App:
+    """The human output rounds prices and quantities to the configured instruments' tick and step."""
+    numbers.use_instruments(robson.settings.paper.all_instruments())
+    return robson
 
 
 @app.command("size")
@@ -90,32 +121,32 @@ def size_command(
     opt = parse.optional_amount
     params = SizingParams(
         method=method,
-        fraction_percent=opt(fraction, "fraction"),
-        amount=opt(amount, "amount"),
-        win_probability=opt(win_rate, "win rate"),
-        payoff_ratio=opt(payoff, "payoff"),
-        kelly_multiplier=parse.amount(kelly_multiplier, "Kelly multiplier"),
-        atr=opt(atr, "ATR"),
-        atr_multiplier=parse.amount(atr_multiplier, "ATR multiplier"),
-        asset_volatility_percent=opt(asset_vol, "asset volatility"),
-        target_volatility_percent=opt(target_vol, "target volatility"),
+        fraction_percent=opt(fraction, "--fraction"),
+        amount=opt(amount, "--amount"),
+        win_probability=opt(win_rate, "--win-rate"),
+        payoff_ratio=opt(payoff, "--payoff"),
+        kelly_multiplier=parse.amount(kelly_multiplier, "--kelly-multiplier"),
+        atr=opt(atr, "--atr"),
+        atr_multiplier=parse.amount(atr_multiplier, "--atr-multiplier"),
+        asset_volatility_percent=opt(asset_vol, "--asset-vol"),
+        target_volatility_percent=opt(target_vol, "--target-vol"),
     )
     taker = Settings().paper.taker_fee if fees.strip().lower() == "taker" else Decimal(0)
-    costs = Costs(parse.fee_rate(fees, taker), parse.zero_or_more(slippage_bps, "slippage") / 10000)
+    costs = Costs(parse.fee_rate(fees, taker), parse.zero_or_more(slippage_bps, "--slippage-bps") / 10000)
     lot = LotRules(
-        parse.zero_or_more(step, "step"),
-        parse.zero_or_more(tick, "tick"),
-        parse.zero_or_more(min_qty, "min quantity"),
-        parse.zero_or_more(min_notional, "min notional"),
+        parse.zero_or_more(step, "--step"),
+        parse.zero_or_more(tick, "--tick"),
+        parse.zero_or_more(min_qty, "--min-qty"),
+        parse.zero_or_more(min_notional, "--min-notional"),
     )
     result = size(
-        parse.amount(capital, "capital"),
-        parse.amount(entry, "entry"),
-        opt(stop, "stop"),
+        parse.amount(capital, "--capital"),
+        parse.amount(entry, "--entry"),
+        opt(stop, "--stop"),
         params,
         side=Side.parse(side) if side else None,
-        risk_percent=parse.amount(risk, "risk"),
-        max_position_percent=parse.amount(max_position, "max position"),
+        risk_percent=parse.amount(risk, "--risk"),
+        max_position_percent=parse.amount(max_position, "--max-position"),
         costs=costs,
         lot=lot,
     )
@@ -148,15 +179,15 @@ def plan(
     """Store a PLANNED operation (or, with --add-to, a tranche) once every risk rule passes; print its sizing."""
     opt = parse.optional_amount
     robson = _app(exchange)
-    signal = parse.fraction(confidence, "confidence") if confidence is not None else None
+    signal = parse.fraction(confidence, "--confidence") if confidence is not None else None
     if add_to is not None:
         if stop or target or rr:
             raise InvalidValue("--add-to re-bases the whole position's stop itself: leave out --stop, --target, --rr")
         added = tranches.plan_add(
             robson.context,
             parse.identifier(add_to),
-            parse.amount(entry, "entry"),
-            opt(quantity, "quantity"),
+            parse.amount(entry, "--entry"),
+            opt(quantity, "--quantity"),
             symbol=symbol,
             side=Side.parse(side),
             confidence=signal,
@@ -174,10 +205,10 @@ def plan(
         robson.context,
         symbol,
         Side.parse(side),
-        parse.amount(entry, "entry"),
-        opt(stop, "stop"),
-        opt(target, "target"),
-        opt(rr, "reward:risk"),
+        parse.amount(entry, "--entry"),
+        opt(stop, "--stop"),
+        opt(target, "--target"),
+        opt(rr, "--rr"),
         strategy,
         confidence=signal,
     )
@@ -207,13 +238,17 @@ def validate(
         raise fail(f"refused: {decision.summary()}", REFUSED)
 
 
-def _outcome(outcome: Outcome, json_output: bool, title: str) -> None:
+def _outcome(outcome: Outcome, json_output: bool, title: str, protection: bool = False) -> None:
     view = views.operation_view(outcome.operation, detail=True)
+    guard = views.protection_view(outcome.operation) if protection else None
     if json_output:
-        render.emit_json({**view, "changes": outcome.changes, "warnings": outcome.warnings})
+        extra = {"protection": guard} if guard is not None else {}
+        render.emit_json({**view, **extra, "changes": outcome.changes, "warnings": outcome.warnings})
         return
     render.operations([view], title=title)
     render.notes(outcome.changes, outcome.warnings)
+    if guard is not None and outcome.operation.status is OperationStatus.ACTIVE:
+        render.protection(guard, outcome.operation.symbol)
 
 
 @app.command()
@@ -224,7 +259,8 @@ def execute(
     json_output: JsonOption = False,
 ) -> None:
     """Place the entry (or the planned tranche) and its protective stop and target on the exchange."""
-    _outcome(commands.execute(_app(exchange).context, parse.identifier(operation_id)), json_output, "Executed")
+    outcome = commands.execute(_app(exchange).context, parse.identifier(operation_id))
+    _outcome(outcome, json_output, "Executed", protection=True)
 
 
 @app.command()
@@ -247,16 +283,16 @@ def adopt(
     outcome = following.adopt(
         _app(exchange).context,
         symbol,
-        parse.amount(qty, "quantity"),
-        parse.amount(entry, "entry"),
+        parse.amount(qty, "--qty"),
+        parse.amount(entry, "--entry"),
         side=Side.parse(side),
-        stop=opt(stop, "stop"),
-        target=opt(target, "target"),
-        stop_percent=opt(stop_percent, "stop percent"),
-        target_percent=opt(target_percent, "target percent"),
+        stop=opt(stop, "--stop"),
+        target=opt(target, "--target"),
+        stop_percent=opt(stop_percent, "--stop-percent"),
+        target_percent=opt(target_percent, "--target-percent"),
         strategy=strategy,
     )
-    _outcome(outcome, json_output, "Adopted")
+    _outcome(outcome, json_output, "Adopted", protection=True)
 
 
 @app.command()
@@ -313,8 +349,11 @@ def sync(exchange: ExchangeOption = None, json_output: JsonOption = False) -> No
     if json_output:
         render.emit_json([{"id": o.operation.id, "changes": o.changes, "warnings": o.warnings} for o in outcomes])
         return
-    for outcome in outcomes:
-        render.console.print(f"operation {outcome.operation.id}: {outcome.operation.status}")
+    changed = [o for o in outcomes if o.changes or o.warnings]
+    if not changed:
+        render.say("nothing changed: the ledger already matches what the venue reports")
+    for outcome in changed:
+        render.say(f"operation {outcome.operation.id}: {outcome.operation.status}")
         render.notes(outcome.changes, outcome.warnings)
 
 
@@ -324,9 +363,10 @@ def audit_command(
     operation_id: Annotated[str | None, typer.Argument(metavar="[ID]")] = None, json_output: JsonOption = False
 ) -> None:
     """The audit trail: every state change and order event, oldest first."""
-    records = audit.history(_ledger().context, None, None)
+    context = _ledger().context
+    records = audit.history(context, None, None)
     if operation_id is not None:
-        wanted = str(parse.identifier(operation_id))
+        wanted = str(planning.load(context, parse.identifier(operation_id)).id)  # an unknown id: exit 2
         records = [r for r in records if r.entity_id == wanted or r.entity_id.startswith(f"rb{wanted}-")]
     rows = [
         {
@@ -344,20 +384,16 @@ def audit_command(
     if json_output:
         render.emit_json(rows)
         return
-    table = render.Table(title="Audit trail", title_justify="left")
-    for column in ("id", "at", "actor", "action", "entity", "before", "after"):
-        table.add_column(column)
-    for r in rows:
-        table.add_row(
-            str(r["id"]),
-            str(r["at"])[:19],
-            str(r["actor"]),
-            str(r["action"]),
-            f"{r['entity']} {r['entity_id']}",
-            str(r["before"] or ""),
-            str(r["after"] or ""),
-        )
-    render.console.print(table)
+    render.audit_trail(
+        [
+            [str(r.id), r.at.isoformat()[:19], r.actor, r.action, f"{r.entity} {r.entity_id}", _changes(r)]
+            for r in records
+        ]
+    )
+
+
+def _changes(record: AuditRecord) -> str:
+    return "; ".join(audit.changes(record.before, record.after))
 
 
 paper.register(app, _app)

@@ -71,7 +71,11 @@ def register(app: typer.Typer, build: Builder) -> None:
             for row in rows:
                 render.console.print(f"operation {row['id']}: {row['status']} {row['close_reason'] or ''}")
                 render.notes(list(row["changes"]), list(row["warnings"]))  # type: ignore[call-overload]
-            render.console.print(f"Trading state: [bold red]HALTED[/] ({len(rows)} operations flattened)")
+            render.say(
+                "Trading state: ",
+                render.styled("HALTED", "bold red"),
+                f" ({render.plural(len(rows), 'operation')} flattened)",
+            )
         if left:
             ids = ", ".join(str(o.operation.id) for o in left)
             raise typer.Exit(render.fail_line(f"operations {ids} still hold a position; see the warnings"))
@@ -81,6 +85,6 @@ def _state(state: str, holds: list[dict[str, object]], json_output: bool) -> Non
     if json_output:
         render.emit_json({"state": state, "holds": holds})
         return
-    render.console.print(f"Trading state: [{render.STATE_STYLE.get(state, '')}]{state}[/]")
+    render.trading_state(state)
     for hold in holds:
         render.console.print(f"  {hold['code']}: {hold['reason']} (lifts {hold['lifts']})")

@@ -22,9 +22,10 @@ ExchangeOption = Annotated[
 
 
 class Builder(Protocol):
-    """Builds the app, on the venue the command was given (None: the setting)."""
+    """Builds the app, on the venue the command was given (None: the setting); `create`: an init-like command,
+    which may start a new ledger."""
 
-    def __call__(self, exchange: str | None = None) -> App: ...
+    def __call__(self, exchange: str | None = None, *, create: bool = False) -> App: ...
 
 
 def settings_for(exchange: str | None) -> Settings | None:
