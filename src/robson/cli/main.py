@@ -89,31 +89,46 @@ def _rounded(robson: bootstrap.App) -> bootstrap.App:
 @app.command("size")
 @guarded
 def size_command(
-    capital: Annotated[str, typer.Option(help="Capital to size from.")],
-    entry: Annotated[str, typer.Option(help="Entry price.")],
-    stop: Annotated[str | None, typer.Option(help="Stop price (optional with --method atr).")] = None,
-    risk: Annotated[str, typer.Option(help="Risk per trade, % of capital.")] = "1",
-    method: Annotated[str, typer.Option(help=f"One of: {', '.join(METHODS)}.")] = "fixed_risk",
-    step: Annotated[str, typer.Option(help="Lot step; the quantity rounds down onto it.")] = "0",
-    tick: Annotated[str, typer.Option(help="Price tick.")] = "0",
-    min_qty: Annotated[str, typer.Option(help="Exchange minimum quantity.")] = "0",
-    min_notional: Annotated[str, typer.Option(help="Exchange minimum notional.")] = "0",
+    capital: Annotated[str, typer.Option(metavar="AMOUNT", help="Capital to size from.")],
+    entry: Annotated[str, typer.Option(metavar="PRICE", help="Entry price.")],
+    stop: Annotated[str | None, typer.Option(metavar="PRICE", help="Stop price (optional with --method atr).")] = None,
+    risk: Annotated[str, typer.Option(metavar="PERCENT", help="Risk per trade, % of capital.")] = "1",
+    method: Annotated[str, typer.Option(metavar="METHOD", help=f"One of: {', '.join(METHODS)}.")] = "fixed_risk",
+    step: Annotated[str, typer.Option(metavar="QTY", help="Lot step; the quantity rounds down onto it.")] = "0",
+    tick: Annotated[str, typer.Option(metavar="PRICE", help="Price tick.")] = "0",
+    min_qty: Annotated[str, typer.Option(metavar="QTY", help="Exchange minimum quantity.")] = "0",
+    min_notional: Annotated[str, typer.Option(metavar="AMOUNT", help="Exchange minimum notional.")] = "0",
     fees: Annotated[
-        str, typer.Option(help="none | taker (the paper venue's) | a rate per side, 0.001 = 0.1%.")
+        str,
+        typer.Option(
+            metavar="none|taker|RATE", help="none | taker (the paper venue's) | a rate per side, 0.001 = 0.1%."
+        ),
     ] = "taker",
-    slippage_bps: Annotated[str, typer.Option(help="Slippage allowance per fill, in basis points.")] = "0",
-    max_position: Annotated[str, typer.Option(help="Max position, % of capital.")] = "50",
-    side: Annotated[str | None, typer.Option(help="long | short (needed with --method atr and no stop).")] = None,
-    fraction: Annotated[str | None, typer.Option(help="fixed_fractional: % of capital in the position.")] = None,
-    amount: Annotated[str | None, typer.Option(help="fixed_amount: quote amount in the position.")] = None,
-    win_rate: Annotated[str | None, typer.Option(help="kelly: probability of a win, 0..1.")] = None,
-    payoff: Annotated[str | None, typer.Option(help="kelly: average win / average loss.")] = None,
-    kelly_multiplier: Annotated[str, typer.Option(help="kelly: fraction of full Kelly.")] = "0.5",
-    atr: Annotated[str | None, typer.Option(help="atr: average true range.")] = None,
-    atr_multiplier: Annotated[str, typer.Option(help="atr: stop distance in ATRs.")] = "2",
-    asset_vol: Annotated[str | None, typer.Option(help="target_volatility: the asset's volatility, %.")] = None,
+    slippage_bps: Annotated[
+        str, typer.Option(metavar="BPS", help="Slippage allowance per fill, in basis points.")
+    ] = "0",
+    max_position: Annotated[str, typer.Option(metavar="PERCENT", help="Max position, % of capital.")] = "50",
+    side: Annotated[
+        str | None, typer.Option(metavar="long|short", help="long | short (needed with --method atr and no stop).")
+    ] = None,
+    fraction: Annotated[
+        str | None, typer.Option(metavar="PERCENT", help="fixed_fractional: % of capital in the position.")
+    ] = None,
+    amount: Annotated[
+        str | None, typer.Option(metavar="AMOUNT", help="fixed_amount: quote amount in the position.")
+    ] = None,
+    win_rate: Annotated[
+        str | None, typer.Option(metavar="PROBABILITY", help="kelly: probability of a win, 0..1.")
+    ] = None,
+    payoff: Annotated[str | None, typer.Option(metavar="RATIO", help="kelly: average win / average loss.")] = None,
+    kelly_multiplier: Annotated[str, typer.Option(metavar="FRACTION", help="kelly: fraction of full Kelly.")] = "0.5",
+    atr: Annotated[str | None, typer.Option(metavar="PRICE", help="atr: average true range.")] = None,
+    atr_multiplier: Annotated[str, typer.Option(metavar="MULTIPLE", help="atr: stop distance in ATRs.")] = "2",
+    asset_vol: Annotated[
+        str | None, typer.Option(metavar="PERCENT", help="target_volatility: the asset's volatility, %.")
+    ] = None,
     target_vol: Annotated[
-        str | None, typer.Option(help="target_volatility: the position's target, % of capital.")
+        str | None, typer.Option(metavar="PERCENT", help="target_volatility: the position's target, % of capital.")
     ] = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -157,21 +172,26 @@ def size_command(
 @app.command()
 @guarded
 def plan(
-    symbol: Annotated[str, typer.Argument(help="e.g. BTC/USDT")],
-    side: Annotated[str, typer.Option(help="long | short")],
-    entry: Annotated[str, typer.Option(help="Planned entry price.")],
-    stop: Annotated[str | None, typer.Option(help="Technical stop (default: the strategy's stop %).")] = None,
-    target: Annotated[str | None, typer.Option(help="Target price.")] = None,
-    rr: Annotated[str | None, typer.Option("--rr", help="Target as a reward:risk multiple instead.")] = None,
-    strategy: Annotated[str, typer.Option(help="Strategy whose risk limits apply.")] = "default",
+    symbol: Annotated[str, typer.Argument(metavar="SYMBOL", help="e.g. BTC/USDT")],
+    side: Annotated[str, typer.Option(metavar="long|short", help="long | short")],
+    entry: Annotated[str, typer.Option(metavar="PRICE", help="Planned entry price.")],
+    stop: Annotated[
+        str | None, typer.Option(metavar="PRICE", help="Technical stop (default: the strategy's stop %).")
+    ] = None,
+    target: Annotated[str | None, typer.Option(metavar="PRICE", help="Target price.")] = None,
+    rr: Annotated[
+        str | None, typer.Option("--rr", metavar="MULTIPLE", help="Target as a reward:risk multiple instead.")
+    ] = None,
+    strategy: Annotated[str, typer.Option(metavar="NAME", help="Strategy whose risk limits apply.")] = "default",
     add_to: Annotated[
         str | None, typer.Option("--add-to", metavar="ID", help="Plan a further tranche of this ACTIVE operation.")
     ] = None,
     quantity: Annotated[
-        str | None, typer.Option(help="--add-to: the tranche's quantity (default: the first tranche's).")
+        str | None, typer.Option(metavar="QTY", help="--add-to: the tranche's quantity (default: the first tranche's).")
     ] = None,
     confidence: Annotated[
-        str | None, typer.Option(help="Set when an automated signal proposes it: its confidence, 0..1.")
+        str | None,
+        typer.Option(metavar="PROBABILITY", help="Set when an automated signal proposes it: its confidence, 0..1."),
     ] = None,
     exchange: ExchangeOption = None,
     json_output: JsonOption = False,
@@ -266,15 +286,21 @@ def execute(
 @app.command()
 @guarded
 def adopt(
-    symbol: Annotated[str, typer.Argument(help="e.g. BTC/USDT")],
-    qty: Annotated[str, typer.Option(help="Quantity held.")],
-    entry: Annotated[str, typer.Option(help="Price it was bought at.")],
-    side: Annotated[str, typer.Option(help="long | short")] = "long",
-    stop: Annotated[str | None, typer.Option(help="Stop price (default from --stop-percent).")] = None,
-    target: Annotated[str | None, typer.Option(help="Target price (default from --target-percent).")] = None,
-    stop_percent: Annotated[str | None, typer.Option(help="Stop distance, % (default: the strategy's).")] = None,
-    target_percent: Annotated[str | None, typer.Option(help="Target distance, % (default: the strategy's).")] = None,
-    strategy: Annotated[str, typer.Option()] = "default",
+    symbol: Annotated[str, typer.Argument(metavar="SYMBOL", help="e.g. BTC/USDT")],
+    qty: Annotated[str, typer.Option(metavar="QTY", help="Quantity held.")],
+    entry: Annotated[str, typer.Option(metavar="PRICE", help="Price it was bought at.")],
+    side: Annotated[str, typer.Option(metavar="long|short", help="long | short")] = "long",
+    stop: Annotated[str | None, typer.Option(metavar="PRICE", help="Stop price (default from --stop-percent).")] = None,
+    target: Annotated[
+        str | None, typer.Option(metavar="PRICE", help="Target price (default from --target-percent).")
+    ] = None,
+    stop_percent: Annotated[
+        str | None, typer.Option(metavar="PERCENT", help="Stop distance, % (default: the strategy's).")
+    ] = None,
+    target_percent: Annotated[
+        str | None, typer.Option(metavar="PERCENT", help="Target distance, % (default: the strategy's).")
+    ] = None,
+    strategy: Annotated[str, typer.Option(metavar="NAME", help="Strategy whose risk limits apply.")] = "default",
     exchange: ExchangeOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -298,7 +324,9 @@ def adopt(
 @app.command()
 @guarded
 def operations(
-    status: Annotated[str | None, typer.Option(help="PLANNED, ACTIVE, CLOSED, CANCELLED or REJECTED.")] = None,
+    status: Annotated[
+        str | None, typer.Option(metavar="STATUS", help="PLANNED, ACTIVE, CLOSED, CANCELLED or REJECTED.")
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """List operations."""
@@ -324,7 +352,7 @@ def show(operation_id: Annotated[str, typer.Argument(metavar="ID")], json_output
 @guarded
 def close(
     operation_id: Annotated[str, typer.Argument(metavar="ID")],
-    reason: Annotated[str, typer.Option(help="Why you close it (kept in the record).")],
+    reason: Annotated[str, typer.Option(metavar="TEXT", help="Why you close it (kept in the record).")],
     exchange: ExchangeOption = None,
     json_output: JsonOption = False,
 ) -> None:

@@ -19,7 +19,7 @@ def register(app: typer.Typer, build: Builder) -> None:
     @app.command(context_settings={"ignore_unknown_options": True})  # `price BTC/USDT -1`: a value, refused
     @guarded
     def price(
-        symbol: Annotated[str, typer.Argument(help="e.g. BTC/USDT")],
+        symbol: Annotated[str, typer.Argument(metavar="SYMBOL", help="e.g. BTC/USDT")],
         value: Annotated[str, typer.Argument(metavar="PRICE")],
         json_output: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:
@@ -59,7 +59,7 @@ def register(app: typer.Typer, build: Builder) -> None:
     @guarded
     def reset(
         balance: Annotated[
-            list[str] | None, typer.Option(help="ASSET=AMOUNT, repeatable (default USDT=10000).")
+            list[str] | None, typer.Option(metavar="ASSET=AMOUNT", help="Repeatable (default USDT=10000).")
         ] = None,
         force: Annotated[bool, typer.Option(help="Reset even while operations are live.")] = False,
         json_output: Annotated[bool, typer.Option("--json")] = False,

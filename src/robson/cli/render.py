@@ -38,7 +38,7 @@ console = _Console(
 STATUS_STYLE = {"PLANNED": "cyan", "ACTIVE": "yellow", "CLOSED": "green", "CANCELLED": "dim", "REJECTED": "red"}
 STATE_STYLE = {"ACTIVE": "green", "REDUCING": "yellow", "HALTED": "bold red"}
 
-__all__ = ["cents", "console"]
+__all__ = ["Console", "Text", "cents", "console", "human"]
 
 
 def styled(text: object, style: str = "") -> Text:

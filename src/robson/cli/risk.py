@@ -28,7 +28,8 @@ def register(app: typer.Typer, build: Builder) -> None:
     @app.command()
     @guarded
     def pause(
-        reason: Annotated[str, typer.Option(help="Why (kept in the record).")], json_output: JsonOption = False
+        reason: Annotated[str, typer.Option(metavar="TEXT", help="Why (kept in the record).")],
+        json_output: JsonOption = False,
     ) -> None:
         """Halt new exposure now (stops and exits keep working) until robson resume --override."""
         state = policy.pause(build().context, reason)
@@ -37,7 +38,7 @@ def register(app: typer.Typer, build: Builder) -> None:
     @app.command()
     @guarded
     def resume(
-        override: Annotated[str, typer.Option(help="Why trading may go on (kept in the record).")],
+        override: Annotated[str, typer.Option(metavar="TEXT", help="Why trading may go on (kept in the record).")],
         json_output: JsonOption = False,
     ) -> None:
         """Lift every hold (pause, kill switch, tiers) with an override reason on the record."""
@@ -47,7 +48,7 @@ def register(app: typer.Typer, build: Builder) -> None:
     @app.command()
     @guarded
     def kill(
-        reason: Annotated[str, typer.Option(help="Why (kept in the record).")] = "",
+        reason: Annotated[str, typer.Option(metavar="TEXT", help="Why (kept in the record).")] = "",
         exchange: ExchangeOption = None,
         json_output: JsonOption = False,
     ) -> None:
