@@ -41,7 +41,9 @@ def test_the_readme_tranche_example_is_accepted_under_the_default_limits(
     monkeypatch.setattr(SystemClock, "now", lambda self: later)
     tranche = _commands("# after quickstart step 2", "robson validate 1 && robson execute 1")
     assert [c[0] for c in tranche] == ["price", "plan", "validate", "execute"]
-    for command in tranche:
-        robson(*db, *command)
+    said = [robson(*db, *command) for command in tranche]
+    assert "last tranche filled 0.00500 at 91018.20; the position is now 0.05465 at an average" in " ".join(
+        said[-1].split()
+    )
     view = robson(*db, "show", "1", "--json")
     assert '"position_quantity": "0.05465"' in view

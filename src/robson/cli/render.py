@@ -303,7 +303,14 @@ def audit_trail(rows: list[list[str]]) -> None:
 def protection(view: dict[str, Any], symbol: str) -> None:
     """After execute or adopt: how the entry filled against the plan, and what protects the position now."""
     average = view["average_entry"]
-    if average is not None:
+    if average is not None and view["tranches"] > 1:
+        say(
+            f"  last tranche filled {human('quantity', view['last_fill_quantity'], symbol)} at "
+            f"{human('price', view['last_fill_price'], symbol)}; the position is now "
+            f"{human('quantity', view['filled_quantity'], symbol)} at an average "
+            f"{human('price', average, symbol)} over {view['tranches']} tranches"
+        )
+    elif average is not None:
         slip = view["slippage_bps"]
         against = f"; {slip} bps {'worse' if not str(slip).startswith('-') else 'better'} than planned" if slip else ""
         say(
