@@ -205,7 +205,7 @@ def test_demo_json_is_one_summary_and_progress_goes_to_stderr(tmp_path: Path) ->
     summary = json.loads(process.stdout)
     assert summary["within_budget"] is True and summary["operations"]
     assert {"bars_pushed", "capital_start", "capital_end", "overrides", "refusals"} <= summary.keys()
-    assert "demo: pushing 200 bars per symbol" in process.stderr
+    assert "demo: pushing 200 bars per symbol" in process.stderr and "demo: stopped after " in process.stderr
 
 
 def test_demo_says_what_its_overrides_did(capsys: pytest.CaptureFixture[str]) -> None:

@@ -89,6 +89,8 @@ class _progress:
     def __exit__(self, *args: object) -> None:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
+        else:
+            print(f"demo: stopped after {self.done} of {self.total} bars", file=sys.stderr, flush=True)
 
 
 def _row(report: DemoReport, op: Operation) -> dict[str, Any]:
