@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -23,7 +24,8 @@ from robson.domain.operation import Operation
 from robson.services import views
 
 SYMBOLS = ("BTC/USDT", "ETH/USDT")
-PROGRESS_LINES = 10  # without a terminal: a line on stderr every tenth of the bars
+PROGRESS_LINES = 10  # without a terminal: a line on stderr every tenth of the bars ...
+PROGRESS_SECONDS = 5  # ... or every 5 s, whichever comes first
 
 
 def register(app: typer.Typer) -> None:
@@ -66,7 +68,7 @@ class _progress:
     """A Rich progress bar on a terminal; otherwise a line on stderr every tenth of the way."""
 
     def __init__(self, total: int, live: bool) -> None:
-        self.total, self.live, self.done = total, live, 0
+        self.total, self.live, self.done, self.said = total, live, 0, time.monotonic()
         self.bar = Progress(transient=True, console=render.Console(stderr=True)) if live else None
 
     def __enter__(self) -> Callable[[], None]:
@@ -81,10 +83,11 @@ class _progress:
     def _line(self) -> None:
         self.done += 1
         every = max(self.total // PROGRESS_LINES, 1)
-        if self.done % every == 0 and self.done < self.total:
-            print(
-                f"demo: {self.done}/{self.total} bars ({self.done * 100 // self.total}%)", file=sys.stderr, flush=True
-            )
+        now = time.monotonic()
+        if (self.done % every == 0 or now - self.said >= PROGRESS_SECONDS) and self.done < self.total:
+            self.said = now
+            share = self.done * 100 // self.total
+            print(f"demo: {self.done}/{self.total} bars ({share}%)", file=sys.stderr, flush=True)
 
     def __exit__(self, *args: object) -> None:
         if self.bar is not None:
