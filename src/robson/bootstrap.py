@@ -26,7 +26,7 @@ from robson.execution.adapters.paper_feed import PaperFeed, QueuedMarket
 from robson.execution.adapters.polling_feed import PollingFeed
 from robson.execution.matching import FeeSchedule, SlippageModel
 from robson.notify.log import LogNotifier
-from robson.persistence.database import Sessions, checkpoint, create_engine_for, migrate, session_factory
+from robson.persistence.database import Sessions, checkpoint, open_ledger, session_factory
 from robson.persistence.lease import lease_for
 from robson.persistence.paper_store import SqlPaperStore
 from robson.persistence.paper_ticks import SqlPriceQueue
@@ -92,15 +92,16 @@ def build(
     actor: str = "robson",
     notifier: Notifier | None = None,
     offline: bool = False,
+    create: bool = True,
 ) -> App:
     """The composition root. `offline`: for a command that only reads the ledger; a live venue is then not built
-    (no keys asked for, nothing sent; see OfflineVenue). The paper venue is local and is built either way."""
+    (no keys asked for, nothing sent; see OfflineVenue). The paper venue is local and is built either way.
+    `create`: start a new ledger when there is none (else NoLedger says where it looked)."""
     settings = settings or Settings()
     offline = offline and settings.exchange != "paper"
     keys = None if settings.exchange == "paper" or offline else venue_keys(settings.exchange)  # refused before I/O
     url = database_url or settings.resolved_database_url
-    engine = create_engine_for(url, schema)
-    migrate(engine)
+    engine = open_ledger(url, schema, create=create)
     sessions = session_factory(engine)
     clock = clock or SystemClock()
     venue = _offline(settings.exchange) if offline else _venue(settings, keys, sessions, clock)

@@ -17,6 +17,7 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+from robson.config_errors import check_toml, refuse_unknown_variables, section
 from robson.domain.instrument import Instrument, split_symbol
 from robson.exits.policy import (
     HALF_AT_2R_REST_TRAILING,
@@ -237,7 +238,7 @@ def default_data_dir() -> Path:
 def config_path() -> Path | None:
     explicit = os.environ.get("ROBSON_CONFIG")
     if explicit:
-        return Path(explicit)
+        return Path(explicit).expanduser()
     data_dir = Path(os.environ.get("ROBSON_DATA_DIR") or default_data_dir())
     candidate = data_dir / "robson.toml"
     return candidate if candidate.exists() else None
@@ -291,17 +292,20 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_exits(self) -> Settings:
-        for settings in self.exits.values():
-            settings.policy()  # refuse a malformed exit policy at start, with its reason
+        for name, settings in self.exits.items():
+            with section(f"exits.{name}"):
+                settings.policy()  # refuse a malformed exit policy at start, with its reason
         return self
 
     @model_validator(mode="after")
     def _build_strategies(self) -> Settings:
         base = _fields(RiskLimits())
-        defaults = _layer(self.risk.get("default", RiskOverrides()))
-        built = {"default": RiskLimits(**{**base, **defaults})}
+        with section("risk.default"):
+            defaults = _layer(self.risk.get("default", RiskOverrides()))
+            built = {"default": RiskLimits(**{**base, **defaults})}
         for name, overrides in self.risk.items():
-            built[name] = RiskLimits(**{**base, **defaults, **_layer(overrides)})
+            with section(f"risk.{name}"):
+                built[name] = RiskLimits(**{**base, **defaults, **_layer(overrides)})
         self._strategies = built
         return self
 
@@ -337,11 +341,11 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        refuse_unknown_variables(set(settings_cls.model_fields))
         path = config_path()
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         if path is not None:
-            if not path.exists():
-                raise ValueError(f"configuration file {path} does not exist")
+            check_toml(path)
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
 

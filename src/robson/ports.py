@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
+from robson.domain.errors import InvalidValue
 from robson.domain.events import Alert, DomainEvent
 from robson.domain.fills import Fill
 from robson.domain.instrument import Instrument
@@ -92,6 +93,17 @@ class Banned(Fatal):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+# ---- ledger errors: where the database itself cannot serve ---------------------------------------
+
+
+class LedgerUnavailable(Exception):
+    """The ledger's database cannot be opened (unreachable, not a database file): nothing was written."""
+
+
+class NoLedger(InvalidValue):
+    """No ledger where one was looked for: only an init-like command (paper reset, --create) makes one."""
 
 
 # ---- exchange contract types ---------------------------------------------------------------

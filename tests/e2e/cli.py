@@ -7,6 +7,7 @@ from typing import Any
 
 from typer.testing import CliRunner
 
+from robson import bootstrap
 from robson.cli.main import app
 
 runner = CliRunner()
@@ -30,3 +31,8 @@ def failure(*args: str, code: int) -> str:
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     assert "Traceback" not in result.output
     return lines[0]
+
+
+def new_ledger(url: str) -> None:
+    """Start an empty ledger at `url`, as `robson --create` would: only init-like commands make one."""
+    bootstrap.build(url, offline=True).close()

@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.cli import new_ledger
+
 
 @pytest.fixture
 def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -11,4 +13,6 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setenv("ROBSON_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("ROBSON_CONFIG", raising=False)
     monkeypatch.delenv("ROBSON_DATABASE_URL", raising=False)
-    return ["--db", str(tmp_path / "robson.db")]
+    ledger = tmp_path / "robson.db"
+    new_ledger(f"sqlite:///{ledger}")  # an existing ledger: only init-like commands start one
+    return ["--db", str(ledger)]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cli import failure, robson
+from tests.e2e.cli import failure, new_ledger, robson
 
 
 @pytest.fixture
@@ -22,6 +22,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     monkeypatch.delenv("ROBSON_CONFIG", raising=False)
     monkeypatch.delenv("ROBSON_DATABASE_URL", raising=False)
     monkeypatch.setenv("ROBSON_DATABASE_URL", f"sqlite:///{tmp_path / 'robson.db'}")
+    new_ledger(f"sqlite:///{tmp_path / 'robson.db'}")
     return dict(os.environ)
 
 

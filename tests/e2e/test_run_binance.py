@@ -20,7 +20,7 @@ import pytest
 
 from robson import bootstrap
 from robson.services import planning
-from tests.e2e.cli import failure, robson, robson_json
+from tests.e2e.cli import failure, new_ledger, robson, robson_json
 from tests.fakes.binance_server import BinanceFake
 
 KEY = "e2e-test-key-not-a-real-one-3f9c1d"  # never a real key
@@ -56,6 +56,7 @@ def env(fake: BinanceFake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> d
     monkeypatch.setenv("ROBSON_BINANCE__SYMBOLS", '["BTC/USDT"]')
     monkeypatch.setenv("ROBSON_BINANCE_API_KEY", KEY)
     monkeypatch.setenv("ROBSON_BINANCE_API_SECRET", SECRET)
+    new_ledger(f"sqlite:///{tmp_path / 'robson.db'}")
     return dict(os.environ)
 
 
@@ -176,6 +177,7 @@ def test_keys_never_appear_in_what_robson_prints(tmp_path: Path, monkeypatch: py
         monkeypatch.setenv("ROBSON_BINANCE__SYMBOLS", '["BTC/USDT"]')
         monkeypatch.setenv("ROBSON_BINANCE_API_KEY", KEY)
         monkeypatch.setenv("ROBSON_BINANCE_API_SECRET", SECRET)
+        new_ledger(f"sqlite:///{tmp_path / 'robson.db'}")
         for command in (["reconcile", "--exchange", "binance"], ["run", "--exchange", "binance", "--poll", "0.05"]):
             process = subprocess.run(
                 [sys.executable, "-m", "robson", *command],

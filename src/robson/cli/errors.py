@@ -7,14 +7,18 @@ import functools
 import os
 import sys
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import typer
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
+from typer.core import TyperGroup
 
+from robson.config import config_path
+from robson.config_errors import ConfigurationError, describe_settings_error, describe_validation_error
 from robson.credentials import MissingKeys
 from robson.domain.errors import DomainError, IllegalTransition, InvalidValue
-from robson.ports import ExchangeError, Rejected
+from robson.ports import ExchangeError, LedgerUnavailable, Rejected
 from robson.services.errors import Refused, SizingRefused
 
 BAD_INPUT = 2
@@ -30,10 +34,38 @@ def fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _config_message(error: ValidationError) -> str:
-    first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"])
-    return f"configuration error at {where}: {first['msg']}"
+def _quiet_stdout() -> None:
+    """The reader of our output went away (`| head -1`): what is left to print goes nowhere, quietly."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # not a real file (a test's capture): nothing to redirect
+        pass
+    finally:
+        os.close(devnull)
+
+
+class OneLineErrors(TyperGroup):
+    """Click's own usage errors (an unknown option, a missing one) as one line on stderr, exit 2, like ours."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except Exception as error:  # Click's exceptions (vendored by Typer): known by what they carry
+            if type(error).__name__ == "Abort":
+                print("error: aborted", file=sys.stderr)
+                sys.exit(1)
+            if not (hasattr(error, "format_message") and isinstance(getattr(error, "exit_code", None), int)):
+                raise
+            if not error.format_message():  # `robson` alone: Click printed the help already
+                sys.exit(error.exit_code)
+            ctx = getattr(error, "ctx", None)
+            where = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+            print(f"error: {error.format_message()}{where}", file=sys.stderr)
+            sys.exit(error.exit_code)
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 def guarded(command: Callable[P, R]) -> Callable[P, R]:
@@ -45,12 +77,21 @@ def guarded(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except typer.Exit:
             raise
+        except BrokenPipeError:
+            _quiet_stdout()
+            raise typer.Exit(0) from None
+        except ConfigurationError as error:
+            raise fail(str(error), BAD_INPUT) from None
+        except SettingsError as error:
+            raise fail(describe_settings_error(error), BAD_INPUT) from None
+        except LedgerUnavailable as error:
+            raise fail(str(error), 1) from None
         except (InvalidValue, IllegalTransition) as error:
             raise fail(str(error), BAD_INPUT) from None
         except (Refused, SizingRefused, Rejected) as error:
             raise fail(f"refused: {error}", REFUSED) from None
         except ValidationError as error:
-            raise fail(_config_message(error), BAD_INPUT) from None
+            raise fail(describe_validation_error(error, config_path()), BAD_INPUT) from None
         except MissingKeys as error:
             raise fail(str(error), BAD_INPUT) from None
         except (DomainError, ExchangeError) as error:

@@ -15,7 +15,7 @@ from robson.services import execution
 from robson.services import reconcile as reconciliation
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output; decimals as strings.")]
-SymbolOption = Annotated[str | None, typer.Option(help="Only this symbol, e.g. BTC/USDT.")]
+SymbolOption = Annotated[str | None, typer.Option(metavar="SYMBOL", help="Only this symbol, e.g. BTC/USDT.")]
 
 
 def _row(record: Any) -> dict[str, Any]:
@@ -37,7 +37,7 @@ def register(app: typer.Typer, build: Builder) -> None:
     @guarded
     def log(
         symbol: SymbolOption = None,
-        limit: Annotated[int, typer.Option(help="The newest N attempts.")] = 50,
+        limit: Annotated[int, typer.Option(metavar="N", help="The newest N attempts.")] = 50,
         json_output: JsonOption = False,
     ) -> None:
         """Each attempt to execute an order: requested vs executed price, slippage, fill, fees, latency, retries."""
@@ -70,7 +70,7 @@ def register(app: typer.Typer, build: Builder) -> None:
             render.console.print("the ledger and the venue agree")
         for difference in [] if json_output else result.differences:
             style = "yellow" if difference.kind == "FLAGGED" else "green"
-            render.console.print(f"[{style}]{difference.kind}[/] {difference.subject}: {difference.detail}")
+            render.say(render.styled(difference.kind, style), f" {difference.subject}: {difference.detail}")
         if result.flagged:
             raise typer.Exit(4)
 

@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from importlib.metadata import version as package_version
 from typing import Annotated
 
 import typer
 
 from robson import bootstrap
-from robson.cli import demo, execution, monitor, paper, parse, render, risk
-from robson.cli.errors import REFUSED, fail, guarded
+from robson.cli import demo, execution, monitor, numbers, paper, parse, render, risk
+from robson.cli.errors import REFUSED, OneLineErrors, fail, guarded
 from robson.cli.venue import ExchangeOption, settings_for
 from robson.config import Settings
 from robson.domain.errors import InvalidValue
 from robson.domain.operation import OperationStatus
 from robson.domain.values import Side
+from robson.ports import AuditRecord
 from robson.services import audit, commands, following, planning, trading, tranches, views
 from robson.services import portfolio as portfolio_service
 from robson.services.sizing import METHODS, Costs, LotRules, SizingParams, size
 from robson.services.working import Outcome
 
 app = typer.Typer(
+    cls=OneLineErrors,
     name="robson",
     help="You decide WHEN to trade; Robson decides HOW MUCH and protects the capital.",
     no_args_is_help=True,
@@ -33,56 +36,105 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable outpu
 
 class _State:
     database_url: str | None = None
+    create: bool = False
 
 
 STATE = _State()
 
 
+def _version(value: bool) -> None:
+    if value:
+        print(f"robson {package_version('robson')}")
+        raise typer.Exit(0)
+
+
 @app.callback()
+@guarded
 def main(
-    db: Annotated[str | None, typer.Option("--db", help="Database URL or SQLite file (default: the data dir).")] = None,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", metavar="FILE|URL", help="Database URL or SQLite file (default: the data dir)."),
+    ] = None,
+    create: Annotated[
+        bool, typer.Option("--create", help="Start a new, empty ledger if there is none where --db points.")
+    ] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     STATE.database_url = parse.database_url(db)
+    STATE.create = create
 
 
-def _app(exchange: str | None = None, *, offline: bool = False) -> bootstrap.App:
-    return bootstrap.build(STATE.database_url, actor="cli", settings=settings_for(exchange), offline=offline)
+def _app(exchange: str | None = None, *, offline: bool = False, create: bool = False) -> bootstrap.App:
+    """Only init-like commands (paper reset, demo) and --create start a new ledger; the others say where they
+    looked. `offline`: no live venue (what must work while it is unreachable)."""
+    return _rounded(
+        bootstrap.build(
+            STATE.database_url,
+            actor="cli",
+            settings=settings_for(exchange),
+            offline=offline,
+            create=create or STATE.create,
+        )
+    )
 
 
 def _ledger() -> bootstrap.App:
     """For the commands that only read the ledger (operations, show, audit): no live venue is built, so no keys
     are needed."""
-    return bootstrap.build(STATE.database_url, actor="cli", offline=True)
+    return _rounded(bootstrap.build(STATE.database_url, actor="cli", offline=True, create=STATE.create))
+
+
+def _rounded(robson: bootstrap.App) -> bootstrap.App:
+    """The human output rounds prices and quantities to the configured instruments' tick and step."""
+    numbers.use_instruments(robson.settings.paper.all_instruments())
+    return robson
 
 
 @app.command("size")
 @guarded
 def size_command(
-    capital: Annotated[str, typer.Option(help="Capital to size from.")],
-    entry: Annotated[str, typer.Option(help="Entry price.")],
-    stop: Annotated[str | None, typer.Option(help="Stop price (optional with --method atr).")] = None,
-    risk: Annotated[str, typer.Option(help="Risk per trade, % of capital.")] = "1",
-    method: Annotated[str, typer.Option(help=f"One of: {', '.join(METHODS)}.")] = "fixed_risk",
-    step: Annotated[str, typer.Option(help="Lot step; the quantity rounds down onto it.")] = "0",
-    tick: Annotated[str, typer.Option(help="Price tick.")] = "0",
-    min_qty: Annotated[str, typer.Option(help="Exchange minimum quantity.")] = "0",
-    min_notional: Annotated[str, typer.Option(help="Exchange minimum notional.")] = "0",
+    capital: Annotated[str, typer.Option(metavar="AMOUNT", help="Capital to size from.")],
+    entry: Annotated[str, typer.Option(metavar="PRICE", help="Entry price.")],
+    stop: Annotated[str | None, typer.Option(metavar="PRICE", help="Stop price (optional with --method atr).")] = None,
+    risk: Annotated[str, typer.Option(metavar="PERCENT", help="Risk per trade, % of capital.")] = "1",
+    method: Annotated[str, typer.Option(metavar="METHOD", help=f"One of: {', '.join(METHODS)}.")] = "fixed_risk",
+    step: Annotated[str, typer.Option(metavar="QTY", help="Lot step; the quantity rounds down onto it.")] = "0",
+    tick: Annotated[str, typer.Option(metavar="PRICE", help="Price tick.")] = "0",
+    min_qty: Annotated[str, typer.Option(metavar="QTY", help="Exchange minimum quantity.")] = "0",
+    min_notional: Annotated[str, typer.Option(metavar="AMOUNT", help="Exchange minimum notional.")] = "0",
     fees: Annotated[
-        str, typer.Option(help="none | taker (the paper venue's) | a rate per side, 0.001 = 0.1%.")
+        str,
+        typer.Option(
+            metavar="none|taker|RATE", help="none | taker (the paper venue's) | a rate per side, 0.001 = 0.1%."
+        ),
     ] = "taker",
-    slippage_bps: Annotated[str, typer.Option(help="Slippage allowance per fill, in basis points.")] = "0",
-    max_position: Annotated[str, typer.Option(help="Max position, % of capital.")] = "50",
-    side: Annotated[str | None, typer.Option(help="long | short (needed with --method atr and no stop).")] = None,
-    fraction: Annotated[str | None, typer.Option(help="fixed_fractional: % of capital in the position.")] = None,
-    amount: Annotated[str | None, typer.Option(help="fixed_amount: quote amount in the position.")] = None,
-    win_rate: Annotated[str | None, typer.Option(help="kelly: probability of a win, 0..1.")] = None,
-    payoff: Annotated[str | None, typer.Option(help="kelly: average win / average loss.")] = None,
-    kelly_multiplier: Annotated[str, typer.Option(help="kelly: fraction of full Kelly.")] = "0.5",
-    atr: Annotated[str | None, typer.Option(help="atr: average true range.")] = None,
-    atr_multiplier: Annotated[str, typer.Option(help="atr: stop distance in ATRs.")] = "2",
-    asset_vol: Annotated[str | None, typer.Option(help="target_volatility: the asset's volatility, %.")] = None,
+    slippage_bps: Annotated[
+        str, typer.Option(metavar="BPS", help="Slippage allowance per fill, in basis points.")
+    ] = "0",
+    max_position: Annotated[str, typer.Option(metavar="PERCENT", help="Max position, % of capital.")] = "50",
+    side: Annotated[
+        str | None, typer.Option(metavar="long|short", help="long | short (needed with --method atr and no stop).")
+    ] = None,
+    fraction: Annotated[
+        str | None, typer.Option(metavar="PERCENT", help="fixed_fractional: % of capital in the position.")
+    ] = None,
+    amount: Annotated[
+        str | None, typer.Option(metavar="AMOUNT", help="fixed_amount: quote amount in the position.")
+    ] = None,
+    win_rate: Annotated[
+        str | None, typer.Option(metavar="PROBABILITY", help="kelly: probability of a win, 0..1.")
+    ] = None,
+    payoff: Annotated[str | None, typer.Option(metavar="RATIO", help="kelly: average win / average loss.")] = None,
+    kelly_multiplier: Annotated[str, typer.Option(metavar="FRACTION", help="kelly: fraction of full Kelly.")] = "0.5",
+    atr: Annotated[str | None, typer.Option(metavar="PRICE", help="atr: average true range.")] = None,
+    atr_multiplier: Annotated[str, typer.Option(metavar="MULTIPLE", help="atr: stop distance in ATRs.")] = "2",
+    asset_vol: Annotated[
+        str | None, typer.Option(metavar="PERCENT", help="target_volatility: the asset's volatility, %.")
+    ] = None,
     target_vol: Annotated[
-        str | None, typer.Option(help="target_volatility: the position's target, % of capital.")
+        str | None, typer.Option(metavar="PERCENT", help="target_volatility: the position's target, % of capital.")
     ] = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -90,32 +142,32 @@ def size_command(
     opt = parse.optional_amount
     params = SizingParams(
         method=method,
-        fraction_percent=opt(fraction, "fraction"),
-        amount=opt(amount, "amount"),
-        win_probability=opt(win_rate, "win rate"),
-        payoff_ratio=opt(payoff, "payoff"),
-        kelly_multiplier=parse.amount(kelly_multiplier, "Kelly multiplier"),
-        atr=opt(atr, "ATR"),
-        atr_multiplier=parse.amount(atr_multiplier, "ATR multiplier"),
-        asset_volatility_percent=opt(asset_vol, "asset volatility"),
-        target_volatility_percent=opt(target_vol, "target volatility"),
+        fraction_percent=opt(fraction, "--fraction"),
+        amount=opt(amount, "--amount"),
+        win_probability=opt(win_rate, "--win-rate"),
+        payoff_ratio=opt(payoff, "--payoff"),
+        kelly_multiplier=parse.amount(kelly_multiplier, "--kelly-multiplier"),
+        atr=opt(atr, "--atr"),
+        atr_multiplier=parse.amount(atr_multiplier, "--atr-multiplier"),
+        asset_volatility_percent=opt(asset_vol, "--asset-vol"),
+        target_volatility_percent=opt(target_vol, "--target-vol"),
     )
     taker = Settings().paper.taker_fee if fees.strip().lower() == "taker" else Decimal(0)
-    costs = Costs(parse.fee_rate(fees, taker), parse.zero_or_more(slippage_bps, "slippage") / 10000)
+    costs = Costs(parse.fee_rate(fees, taker), parse.zero_or_more(slippage_bps, "--slippage-bps") / 10000)
     lot = LotRules(
-        parse.zero_or_more(step, "step"),
-        parse.zero_or_more(tick, "tick"),
-        parse.zero_or_more(min_qty, "min quantity"),
-        parse.zero_or_more(min_notional, "min notional"),
+        parse.zero_or_more(step, "--step"),
+        parse.zero_or_more(tick, "--tick"),
+        parse.zero_or_more(min_qty, "--min-qty"),
+        parse.zero_or_more(min_notional, "--min-notional"),
     )
     result = size(
-        parse.amount(capital, "capital"),
-        parse.amount(entry, "entry"),
-        opt(stop, "stop"),
+        parse.amount(capital, "--capital"),
+        parse.amount(entry, "--entry"),
+        opt(stop, "--stop"),
         params,
         side=Side.parse(side) if side else None,
-        risk_percent=parse.amount(risk, "risk"),
-        max_position_percent=parse.amount(max_position, "max position"),
+        risk_percent=parse.amount(risk, "--risk"),
+        max_position_percent=parse.amount(max_position, "--max-position"),
         costs=costs,
         lot=lot,
     )
@@ -126,21 +178,26 @@ def size_command(
 @app.command()
 @guarded
 def plan(
-    symbol: Annotated[str, typer.Argument(help="e.g. BTC/USDT")],
-    side: Annotated[str, typer.Option(help="long | short")],
-    entry: Annotated[str, typer.Option(help="Planned entry price.")],
-    stop: Annotated[str | None, typer.Option(help="Technical stop (default: the strategy's stop %).")] = None,
-    target: Annotated[str | None, typer.Option(help="Target price.")] = None,
-    rr: Annotated[str | None, typer.Option("--rr", help="Target as a reward:risk multiple instead.")] = None,
-    strategy: Annotated[str, typer.Option(help="Strategy whose risk limits apply.")] = "default",
+    symbol: Annotated[str, typer.Argument(metavar="SYMBOL", help="e.g. BTC/USDT")],
+    side: Annotated[str, typer.Option(metavar="long|short", help="long | short")],
+    entry: Annotated[str, typer.Option(metavar="PRICE", help="Planned entry price.")],
+    stop: Annotated[
+        str | None, typer.Option(metavar="PRICE", help="Technical stop (default: the strategy's stop %).")
+    ] = None,
+    target: Annotated[str | None, typer.Option(metavar="PRICE", help="Target price.")] = None,
+    rr: Annotated[
+        str | None, typer.Option("--rr", metavar="MULTIPLE", help="Target as a reward:risk multiple instead.")
+    ] = None,
+    strategy: Annotated[str, typer.Option(metavar="NAME", help="Strategy whose risk limits apply.")] = "default",
     add_to: Annotated[
         str | None, typer.Option("--add-to", metavar="ID", help="Plan a further tranche of this ACTIVE operation.")
     ] = None,
     quantity: Annotated[
-        str | None, typer.Option(help="--add-to: the tranche's quantity (default: the first tranche's).")
+        str | None, typer.Option(metavar="QTY", help="--add-to: the tranche's quantity (default: the first tranche's).")
     ] = None,
     confidence: Annotated[
-        str | None, typer.Option(help="Set when an automated signal proposes it: its confidence, 0..1.")
+        str | None,
+        typer.Option(metavar="PROBABILITY", help="Set when an automated signal proposes it: its confidence, 0..1."),
     ] = None,
     exchange: ExchangeOption = None,
     json_output: JsonOption = False,
@@ -148,15 +205,15 @@ def plan(
     """Store a PLANNED operation (or, with --add-to, a tranche) once every risk rule passes; print its sizing."""
     opt = parse.optional_amount
     robson = _app(exchange)
-    signal = parse.fraction(confidence, "confidence") if confidence is not None else None
+    signal = parse.fraction(confidence, "--confidence") if confidence is not None else None
     if add_to is not None:
         if stop or target or rr:
             raise InvalidValue("--add-to re-bases the whole position's stop itself: leave out --stop, --target, --rr")
         added = tranches.plan_add(
             robson.context,
             parse.identifier(add_to),
-            parse.amount(entry, "entry"),
-            opt(quantity, "quantity"),
+            parse.amount(entry, "--entry"),
+            opt(quantity, "--quantity"),
             symbol=symbol,
             side=Side.parse(side),
             confidence=signal,
@@ -174,10 +231,10 @@ def plan(
         robson.context,
         symbol,
         Side.parse(side),
-        parse.amount(entry, "entry"),
-        opt(stop, "stop"),
-        opt(target, "target"),
-        opt(rr, "reward:risk"),
+        parse.amount(entry, "--entry"),
+        opt(stop, "--stop"),
+        opt(target, "--target"),
+        opt(rr, "--rr"),
         strategy,
         confidence=signal,
     )
@@ -207,13 +264,17 @@ def validate(
         raise fail(f"refused: {decision.summary()}", REFUSED)
 
 
-def _outcome(outcome: Outcome, json_output: bool, title: str) -> None:
+def _outcome(outcome: Outcome, json_output: bool, title: str, protection: bool = False) -> None:
     view = views.operation_view(outcome.operation, detail=True)
+    guard = views.protection_view(outcome.operation) if protection else None
     if json_output:
-        render.emit_json({**view, "changes": outcome.changes, "warnings": outcome.warnings})
+        extra = {"protection": guard} if guard is not None else {}
+        render.emit_json({**view, **extra, "changes": outcome.changes, "warnings": outcome.warnings})
         return
     render.operations([view], title=title)
     render.notes(outcome.changes, outcome.warnings)
+    if guard is not None and outcome.operation.status is OperationStatus.ACTIVE:
+        render.protection(guard, outcome.operation.symbol)
 
 
 @app.command()
@@ -224,21 +285,28 @@ def execute(
     json_output: JsonOption = False,
 ) -> None:
     """Place the entry (or the planned tranche) and its protective stop and target on the exchange."""
-    _outcome(commands.execute(_app(exchange).context, parse.identifier(operation_id)), json_output, "Executed")
+    outcome = commands.execute(_app(exchange).context, parse.identifier(operation_id))
+    _outcome(outcome, json_output, "Executed", protection=True)
 
 
 @app.command()
 @guarded
 def adopt(
-    symbol: Annotated[str, typer.Argument(help="e.g. BTC/USDT")],
-    qty: Annotated[str, typer.Option(help="Quantity held.")],
-    entry: Annotated[str, typer.Option(help="Price it was bought at.")],
-    side: Annotated[str, typer.Option(help="long | short")] = "long",
-    stop: Annotated[str | None, typer.Option(help="Stop price (default from --stop-percent).")] = None,
-    target: Annotated[str | None, typer.Option(help="Target price (default from --target-percent).")] = None,
-    stop_percent: Annotated[str | None, typer.Option(help="Stop distance, % (default: the strategy's).")] = None,
-    target_percent: Annotated[str | None, typer.Option(help="Target distance, % (default: the strategy's).")] = None,
-    strategy: Annotated[str, typer.Option()] = "default",
+    symbol: Annotated[str, typer.Argument(metavar="SYMBOL", help="e.g. BTC/USDT")],
+    qty: Annotated[str, typer.Option(metavar="QTY", help="Quantity held.")],
+    entry: Annotated[str, typer.Option(metavar="PRICE", help="Price it was bought at.")],
+    side: Annotated[str, typer.Option(metavar="long|short", help="long | short")] = "long",
+    stop: Annotated[str | None, typer.Option(metavar="PRICE", help="Stop price (default from --stop-percent).")] = None,
+    target: Annotated[
+        str | None, typer.Option(metavar="PRICE", help="Target price (default from --target-percent).")
+    ] = None,
+    stop_percent: Annotated[
+        str | None, typer.Option(metavar="PERCENT", help="Stop distance, % (default: the strategy's).")
+    ] = None,
+    target_percent: Annotated[
+        str | None, typer.Option(metavar="PERCENT", help="Target distance, % (default: the strategy's).")
+    ] = None,
+    strategy: Annotated[str, typer.Option(metavar="NAME", help="Strategy whose risk limits apply.")] = "default",
     exchange: ExchangeOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -247,22 +315,24 @@ def adopt(
     outcome = following.adopt(
         _app(exchange).context,
         symbol,
-        parse.amount(qty, "quantity"),
-        parse.amount(entry, "entry"),
+        parse.amount(qty, "--qty"),
+        parse.amount(entry, "--entry"),
         side=Side.parse(side),
-        stop=opt(stop, "stop"),
-        target=opt(target, "target"),
-        stop_percent=opt(stop_percent, "stop percent"),
-        target_percent=opt(target_percent, "target percent"),
+        stop=opt(stop, "--stop"),
+        target=opt(target, "--target"),
+        stop_percent=opt(stop_percent, "--stop-percent"),
+        target_percent=opt(target_percent, "--target-percent"),
         strategy=strategy,
     )
-    _outcome(outcome, json_output, "Adopted")
+    _outcome(outcome, json_output, "Adopted", protection=True)
 
 
 @app.command()
 @guarded
 def operations(
-    status: Annotated[str | None, typer.Option(help="PLANNED, ACTIVE, CLOSED, CANCELLED or REJECTED.")] = None,
+    status: Annotated[
+        str | None, typer.Option(metavar="STATUS", help="PLANNED, ACTIVE, CLOSED, CANCELLED or REJECTED.")
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """List operations."""
@@ -288,7 +358,7 @@ def show(operation_id: Annotated[str, typer.Argument(metavar="ID")], json_output
 @guarded
 def close(
     operation_id: Annotated[str, typer.Argument(metavar="ID")],
-    reason: Annotated[str, typer.Option(help="Why you close it (kept in the record).")],
+    reason: Annotated[str, typer.Option(metavar="TEXT", help="Why you close it (kept in the record).")],
     exchange: ExchangeOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -313,8 +383,11 @@ def sync(exchange: ExchangeOption = None, json_output: JsonOption = False) -> No
     if json_output:
         render.emit_json([{"id": o.operation.id, "changes": o.changes, "warnings": o.warnings} for o in outcomes])
         return
-    for outcome in outcomes:
-        render.console.print(f"operation {outcome.operation.id}: {outcome.operation.status}")
+    changed = [o for o in outcomes if o.changes or o.warnings]
+    if not changed:
+        render.say("nothing changed: the ledger already matches what the venue reports")
+    for outcome in changed:
+        render.say(f"operation {outcome.operation.id}: {outcome.operation.status}")
         render.notes(outcome.changes, outcome.warnings)
 
 
@@ -324,9 +397,10 @@ def audit_command(
     operation_id: Annotated[str | None, typer.Argument(metavar="[ID]")] = None, json_output: JsonOption = False
 ) -> None:
     """The audit trail: every state change and order event, oldest first."""
-    records = audit.history(_ledger().context, None, None)
+    context = _ledger().context
+    records = audit.history(context, None, None)
     if operation_id is not None:
-        wanted = str(parse.identifier(operation_id))
+        wanted = str(planning.load(context, parse.identifier(operation_id)).id)  # an unknown id: exit 2
         records = [r for r in records if r.entity_id == wanted or r.entity_id.startswith(f"rb{wanted}-")]
     rows = [
         {
@@ -344,20 +418,16 @@ def audit_command(
     if json_output:
         render.emit_json(rows)
         return
-    table = render.Table(title="Audit trail", title_justify="left")
-    for column in ("id", "at", "actor", "action", "entity", "before", "after"):
-        table.add_column(column)
-    for r in rows:
-        table.add_row(
-            str(r["id"]),
-            str(r["at"])[:19],
-            str(r["actor"]),
-            str(r["action"]),
-            f"{r['entity']} {r['entity_id']}",
-            str(r["before"] or ""),
-            str(r["after"] or ""),
-        )
-    render.console.print(table)
+    render.audit_trail(
+        [
+            [str(r.id), r.at.isoformat()[:19], r.actor, r.action, f"{r.entity} {r.entity_id}", _changes(r)]
+            for r in records
+        ]
+    )
+
+
+def _changes(record: AuditRecord) -> str:
+    return "; ".join(audit.changes(record.before, record.after))
 
 
 paper.register(app, _app)

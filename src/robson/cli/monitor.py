@@ -1,7 +1,11 @@
-"""The monitor: `robson run` in the foreground until Ctrl-C / SIGTERM, `robson monitor --once` for one pass."""
+"""The monitor: `robson run` in the foreground until Ctrl-C / SIGTERM, `robson monitor --once` for one pass.
+
+With --json, each outcome and each alert is one JSON object on its own line as it happens (`event`: started,
+outcome, alert, stopped), so that another program can follow the monitor."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import signal
 from collections.abc import Callable
@@ -14,18 +18,24 @@ from robson.cli import render
 from robson.cli.errors import guarded
 from robson.cli.venue import Builder, ExchangeOption
 from robson.domain.errors import InvalidValue
+from robson.domain.events import Alert
 from robson.monitor.loop import Monitor
 from robson.monitor.standby import take_over
-from robson.ports import Lease
+from robson.ports import Lease, Notifier
+from robson.services.context import Context
 from robson.services.errors import Refused
 from robson.services.working import Outcome
+
+JsonLinesOption = Annotated[
+    bool, typer.Option("--json", help="One JSON object per line: every outcome and alert as it happens.")
+]
 
 
 def _print(outcomes: list[Outcome]) -> None:
     for outcome in outcomes:
         op = outcome.operation
         reason = f" {op.close_reason}" if op.close_reason else ""
-        render.console.print(f"operation {op.id}: {op.status}{reason}")
+        render.say(f"operation {op.id}: {op.status}{reason}")
         render.notes(outcome.changes, outcome.warnings)
 
 
@@ -44,15 +54,51 @@ def _leased(lease: Lease, standby: bool, stop: Callable[[], bool], wait: Callabl
     return True
 
 
+def _json_lines(outcomes: list[Outcome]) -> None:
+    for outcome in outcomes:
+        op = outcome.operation
+        render.emit_json_line(
+            {
+                "event": "outcome",
+                "id": op.id,
+                "symbol": op.symbol,
+                "status": op.status.value,
+                "close_reason": op.close_reason.value if op.close_reason else None,
+                "changes": outcome.changes,
+                "warnings": outcome.warnings,
+            }
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _AlertLines:
+    """Every alert still goes to the usual notifier, and also out as a JSON line."""
+
+    inner: Notifier
+
+    def notify(self, alert: Alert) -> None:
+        self.inner.notify(alert)
+        render.emit_json_line(
+            {"event": "alert", "level": alert.level, "code": alert.code, "message": alert.message, "at": alert.at}
+        )
+
+
+def _context(context: Context, json_output: bool) -> Context:
+    return dataclasses.replace(context, notifier=_AlertLines(context.notifier)) if json_output else context
+
+
 def register(app: typer.Typer, build: Builder) -> None:
     @app.command()
     @guarded
     def run(
-        poll: Annotated[float | None, typer.Option(help="Seconds between polls of the feed.")] = None,
+        poll: Annotated[
+            float | None, typer.Option(metavar="SECONDS", help="Seconds between polls of the feed.")
+        ] = None,
         exchange: ExchangeOption = None,
         standby: Annotated[
             bool, typer.Option("--standby", help="If another robson run acts for this account, wait and take over.")
         ] = False,
+        json_output: JsonLinesOption = False,
     ) -> None:
         """Watch every open operation until Ctrl-C or SIGTERM: stops, targets, backstop, policy state. One robson
         run acts for an account at a time: a second one says who does and exits 3, or waits with --standby."""
@@ -72,19 +118,27 @@ def register(app: typer.Typer, build: Builder) -> None:
                 render.console.print("robson run: stopped while on standby")
                 return
             monitor = Monitor(
-                robson.context,
+                _context(robson.context, json_output),
                 robson.feed,
                 settings.monitor_stale_seconds,
                 mark_seconds=settings.monitor_mark_seconds,
             )
-            render.console.print(f"robson run: watching {settings.exchange} (poll every {interval} s); Ctrl-C to stop")
-            monitor.run(lambda: bool(stopping), interval, report=_print)
+            if json_output:
+                render.emit_json_line({"event": "started", "exchange": settings.exchange, "poll_seconds": interval})
+            else:
+                render.say(f"robson run: watching {settings.exchange} (poll every {interval} s); Ctrl-C to stop")
+            monitor.run(lambda: bool(stopping), interval, report=_json_lines if json_output else _print)
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             robson.close()
-        render.console.print(
-            f"robson run: stopped after {monitor.ticks} ticks, {len(monitor.index)} operations watched"
+        watched = len(monitor.index)
+        if json_output:
+            render.emit_json_line({"event": "stopped", "ticks": monitor.ticks, "watched": watched})
+            return
+        render.say(
+            f"robson run: stopped after {render.plural(monitor.ticks, 'tick')}, "
+            f"{render.plural(watched, 'operation')} watched"
         )
 
     @app.command("monitor")
@@ -94,6 +148,7 @@ def register(app: typer.Typer, build: Builder) -> None:
             bool, typer.Option("--once", help="One pass: recover, evaluate, reconcile, then exit.")
         ] = False,
         exchange: ExchangeOption = None,
+        json_output: JsonLinesOption = False,
     ) -> None:
         """One monitor pass (use robson run to keep watching)."""
         if not once:
@@ -101,7 +156,7 @@ def register(app: typer.Typer, build: Builder) -> None:
         robson = build(exchange)
         try:
             monitor = Monitor(
-                robson.context,
+                _context(robson.context, json_output),
                 robson.feed,
                 robson.settings.monitor_stale_seconds,
                 mark_seconds=robson.settings.monitor_mark_seconds,
@@ -110,5 +165,9 @@ def register(app: typer.Typer, build: Builder) -> None:
             outcomes += monitor.poll_once()
         finally:
             robson.close()
+        if json_output:
+            _json_lines(outcomes)
+            render.emit_json_line({"event": "stopped", "ticks": monitor.ticks, "watched": len(monitor.index)})
+            return
         _print(outcomes)
-        render.console.print(f"monitor: {len(monitor.index)} operations watched")
+        render.say(f"monitor: {render.plural(len(monitor.index), 'operation')} watched")

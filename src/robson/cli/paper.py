@@ -16,22 +16,22 @@ def register(app: typer.Typer, build: Builder) -> None:
     paper_app = typer.Typer(help="The paper exchange (paper mode only).", no_args_is_help=True)
     app.add_typer(paper_app, name="paper")
 
-    @app.command()
+    @app.command(context_settings={"ignore_unknown_options": True})  # `price BTC/USDT -1`: a value, refused
     @guarded
     def price(
-        symbol: Annotated[str, typer.Argument(help="e.g. BTC/USDT")],
+        symbol: Annotated[str, typer.Argument(metavar="SYMBOL", help="e.g. BTC/USDT")],
         value: Annotated[str, typer.Argument(metavar="PRICE")],
         json_output: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:
         """Paper mode: push a price into the paper exchange (drives fills, stops and targets)."""
         robson = build()
         market = robson.paper_market("robson price")
-        fills, outcomes = following.push_price(robson.context, market, symbol, parse.amount(value, "price"))
+        fills, outcomes = following.push_price(robson.context, market, symbol, parse.amount(value, "PRICE"))
         if json_output:
             render.emit_json(
                 {
                     "symbol": symbol.upper(),
-                    "price": views.money(parse.amount(value, "price")),
+                    "price": views.money(parse.amount(value, "PRICE")),
                     "fills": [
                         {
                             "trade_id": f.trade_id,
@@ -59,14 +59,14 @@ def register(app: typer.Typer, build: Builder) -> None:
     @guarded
     def reset(
         balance: Annotated[
-            list[str] | None, typer.Option(help="ASSET=AMOUNT, repeatable (default USDT=10000).")
+            list[str] | None, typer.Option(metavar="ASSET=AMOUNT", help="Repeatable (default USDT=10000).")
         ] = None,
         force: Annotated[bool, typer.Option(help="Reset even while operations are live.")] = False,
         json_output: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:
         """Start the paper account afresh: no orders, no fills, no prices, the given balances."""
         balances = parse.balances(balance or ["USDT=10000"])
-        robson = build()
+        robson = build(create=True)
         following.reset_paper(robson.context, robson.paper_market("robson paper reset"), balances, force)
         result = {asset: views.money(amount) for asset, amount in balances.items()}
         if json_output:

@@ -31,7 +31,8 @@ def register(app: typer.Typer, build: Builder) -> None:
     @app.command()
     @guarded
     def pause(
-        reason: Annotated[str, typer.Option(help="Why (kept in the record).")], json_output: JsonOption = False
+        reason: Annotated[str, typer.Option(metavar="TEXT", help="Why (kept in the record).")],
+        json_output: JsonOption = False,
     ) -> None:
         """Halt new exposure now (stops and exits keep working) until robson resume --override. Needs no venue."""
         state = policy.pause(build(offline=True).context, reason)
@@ -40,7 +41,7 @@ def register(app: typer.Typer, build: Builder) -> None:
     @app.command()
     @guarded
     def resume(
-        override: Annotated[str, typer.Option(help="Why trading may go on (kept in the record).")],
+        override: Annotated[str, typer.Option(metavar="TEXT", help="Why trading may go on (kept in the record).")],
         json_output: JsonOption = False,
     ) -> None:
         """Lift every hold (pause, kill switch, tiers) with an override reason on the record. Measures the account
@@ -55,7 +56,7 @@ def register(app: typer.Typer, build: Builder) -> None:
     @app.command(epilog=f"Exit {NOT_FLAT}: halted, not yet flat (what could not be done is listed).")
     @guarded
     def kill(
-        reason: Annotated[str, typer.Option(help="Why (kept in the record).")] = "",
+        reason: Annotated[str, typer.Option(metavar="TEXT", help="Why (kept in the record).")] = "",
         exchange: ExchangeOption = None,
         json_output: JsonOption = False,
     ) -> None:
@@ -86,7 +87,11 @@ def register(app: typer.Typer, build: Builder) -> None:
                 render.console.print(f"operation {row['id']}: {row['status']} {row['close_reason'] or ''}")
                 render.notes(list(row["changes"]), list(row["warnings"]))  # type: ignore[call-overload]
             done = "flat" if flattened.flat else "not yet flat"
-            render.console.print(f"Trading state: [bold red]HALTED[/] ({len(rows)} operations taken out; {done})")
+            render.say(
+                "Trading state: ",
+                render.styled("HALTED", "bold red"),
+                f" ({render.plural(len(rows), 'operation')} taken out; {done})",
+            )
         if not flattened.flat:
             for line in flattened.undone:
                 print(f"not done: {line}", file=sys.stderr)
@@ -97,6 +102,6 @@ def _state(state: str, holds: list[dict[str, object]], json_output: bool) -> Non
     if json_output:
         render.emit_json({"state": state, "holds": holds})
         return
-    render.console.print(f"Trading state: [{render.STATE_STYLE.get(state, '')}]{state}[/]")
+    render.trading_state(state)
     for hold in holds:
         render.console.print(f"  {hold['code']}: {hold['reason']} (lifts {hold['lifts']})")

@@ -23,9 +23,10 @@ ExchangeOption = Annotated[
 
 class Builder(Protocol):
     """Builds the app, on the venue the command was given (None: the setting). `offline`: no live venue is built
-    (no keys asked for, nothing sent): for what must work while the venue is unreachable."""
+    (no keys asked for, nothing sent): for what must work while the venue is unreachable. `create`: an init-like
+    command, which may start a new ledger."""
 
-    def __call__(self, exchange: str | None = None, *, offline: bool = False) -> App: ...
+    def __call__(self, exchange: str | None = None, *, offline: bool = False, create: bool = False) -> App: ...
 
 
 def settings_for(exchange: str | None) -> Settings | None:

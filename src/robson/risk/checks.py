@@ -168,7 +168,8 @@ def signal_confidence(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> 
 def concurrent_operations(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> CheckResult:
     active = s.active_operations
     ok = active < limits.max_concurrent_operations
-    reason = f"{active} operations active, at most {limits.max_concurrent_operations} allowed"
+    noun = "operation" if active == 1 else "operations"
+    reason = f"{active} {noun} active, at most {limits.max_concurrent_operations} allowed"
     return CheckResult("CONCURRENT_OPERATIONS", ok, str(limits.max_concurrent_operations), str(active), reason)
 
 

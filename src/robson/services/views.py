@@ -7,7 +7,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from robson.domain.operation import Operation
-from robson.domain.orders import Order
+from robson.domain.orders import Order, OrderRole
+from robson.domain.values import Side
 from robson.risk.checks import CheckResult, Decision
 from robson.risk.policy_state import Hold
 from robson.risk.sizing import SizingResult
@@ -87,13 +88,14 @@ def operation_view(op: Operation, detail: bool = False) -> Json:
         "target_price": money(op.target_price),
         "quantity": number(op.quantity),
         "risk_amount": money(op.risk_amount),
-        "position_status": position.status.value,
+        "position_status": position.status.value if position.tranches else None,  # no fill yet: no position
         "position_quantity": number(position.quantity),
         "average_entry_price": money(position.average_entry),
         "realized_pnl": money(position.realized_pnl),
         "fees": money(position.fees_paid),
         "slippage_past_stop": money(op.slippage_past_stop),
         "protected": op.is_protected,
+        "protection": op.protection,
         "note": op.note,
         "created_at": when(op.created_at),
         "activated_at": when(op.activated_at),
@@ -134,6 +136,44 @@ def operation_view(op: Operation, detail: bool = False) -> Json:
             for t in position.trades
         ]
     return view
+
+
+def _leg(order: Order | None) -> Json | None:
+    if order is None:
+        return None
+    return {
+        "price": money(order.stop_price or order.price),
+        "client_order_id": order.client_order_id,
+        "exchange_order_id": order.exchange_order_id,
+        "list_id": order.list_id,
+    }
+
+
+def protection_view(op: Operation) -> Json:
+    """What guards an open position (the resting stop and target, or the monitor in internal mode) and how the
+    entry filled against the plan: slippage_bps > 0 is worse than planned."""
+    live = op.open_orders()
+    stop = next((o for o in live if o.role is OrderRole.STOP), None)
+    target = next((o for o in live if o.role is OrderRole.TARGET), None)
+    average = op.position.average_entry if op.position.tranches else None
+    slippage = None
+    if average is not None and op.entry_price:
+        worse = average - op.entry_price if op.side is Side.LONG else op.entry_price - average
+        slippage = number((worse / op.entry_price * 10000).quantize(Decimal("0.01")))
+    return {
+        "mode": op.protection,
+        "stop_price": money(op.stop_price),
+        "target_price": money(op.target_price),
+        "stop_order": _leg(stop),
+        "target_order": _leg(target),
+        "planned_entry": money(op.entry_price),
+        "tranches": len(op.position.tranches),
+        "last_fill_price": money(op.position.tranches[-1].price) if op.position.tranches else None,
+        "last_fill_quantity": number(op.position.tranches[-1].quantity) if op.position.tranches else None,
+        "filled_quantity": number(op.position.quantity),
+        "average_entry": money(average),
+        "slippage_bps": slippage,
+    }
 
 
 def check_view(check: CheckResult) -> Json:
