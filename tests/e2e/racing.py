@@ -104,6 +104,7 @@ def isolated_env(database_target: DatabaseTarget, tmp_path: Path, monkeypatch: p
         monkeypatch.delenv(name)
     monkeypatch.setenv("ROBSON_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("ROBSON_DATABASE_URL", database_env(database_target.url, database_target.schema))
+    build(database_target.url, schema=database_target.schema, create=True).close()  # only init-like commands start one
     return dict(os.environ)
 
 

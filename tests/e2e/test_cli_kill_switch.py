@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from robson import bootstrap
-from tests.e2e.cli import robson, robson_json
+from tests.e2e.cli import new_ledger, robson, robson_json
 from tests.e2e.test_run_binance import KEY, SECRET, _isolate, start_run
 from tests.fakes.binance_server import BinanceFake
 
@@ -26,6 +26,7 @@ NOT_FLAT = 4
 @pytest.fixture
 def dead(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     _isolate(monkeypatch, tmp_path)
+    new_ledger(f"sqlite:///{tmp_path / 'robson.db'}")  # an existing ledger: only init-like commands start one
     monkeypatch.setenv("ROBSON_EXCHANGE", "binance")
     monkeypatch.setenv("ROBSON_BINANCE__BASE_URL", DEAD)
     monkeypatch.setenv("ROBSON_BINANCE__SYMBOLS", '["BTC/USDT"]')

@@ -13,7 +13,7 @@ from tests.e2e.cli import failure, robson, robson_json
 def test_robson_price_refuses_an_absurd_price_in_one_line_and_stores_nothing(db: list[str], price: str) -> None:
     robson(*db, "price", "BTC/USDT", "90000")
     line = failure(*db, "price", "BTC/USDT", price, code=2)
-    assert "price" in line
+    assert "price" in line.lower()
     assert robson_json(*db, "price", "BTC/USDT", "90000.01")["fills"] == []  # the market was left where it was
 
 

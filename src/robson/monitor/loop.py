@@ -174,10 +174,13 @@ class Monitor:
             self.price_alerted.add((symbol, code))
             self._alert("warning", code, message)
 
-    def _evaluate(self, symbol: str, price: Decimal) -> list[Outcome]:
+    def _evaluate(self, symbol: str, price: Decimal, only: set[int] | None = None) -> list[Outcome]:
+        """An accepted price against the index and the exit rules (of the operations `only`, when given)."""
         self.last_prices[symbol] = price  # accepted prices only: a conflict's second look decides on these again
-        outcomes = self._rules(symbol, price)
+        outcomes = self._rules(symbol, price, only)
         triggers = self.index.crossed(symbol, price, price)
+        if only is not None:
+            triggers = [trigger for trigger in triggers if trigger.operation_id in only]
         if not triggers:
             return outcomes
         crossed: list[exits.Crossing] = []
@@ -207,11 +210,13 @@ class Monitor:
                 self.operations[op.id] = op  # as just written
         return outcomes
 
-    def _rules(self, symbol: str, price: Decimal) -> list[Outcome]:
+    def _rules(self, symbol: str, price: Decimal, only: set[int] | None = None) -> list[Outcome]:
         """Trailing, scale-outs, break-even, time exits: evaluated in memory; carried out through the services."""
         outcomes: list[Outcome] = []
         now = self.ctx.clock.now()
         for operation_id, watched in list(self.rules.get(symbol, {}).items()):
+            if only is not None and operation_id not in only:
+                continue
             state, actions = exits.rules_decide(watched.view, watched.state, watched.policy, watched.mode, price, now)
             if not actions:
                 watched.state = state
@@ -223,8 +228,22 @@ class Monitor:
         return outcomes
 
     def poll_once(self) -> list[Outcome]:
-        """One pass: read the feed, evaluate each tick; with no tick for too long, alert and poll the venue."""
-        outcomes = self._decide_again() if self.conflicted else []
+        """One pass: read the feed, evaluate each tick; with no tick for too long, alert and poll the venue. What
+        the pass did before another process's write got in its way is reported all the same (the rest is decided
+        again at the next pass)."""
+        outcomes: list[Outcome] = []
+        try:
+            self._pass(outcomes)
+        except ConcurrentChange as change:
+            if not outcomes:
+                raise
+            log.info("another process wrote meanwhile (%s): read again and decided again at the next pass", change)
+            self.conflicted = True
+        return outcomes
+
+    def _pass(self, outcomes: list[Outcome]) -> None:
+        if self.conflicted:
+            outcomes += self._decide_again()
         ticks = self.feed.poll()
         self._feed_health()
         for symbol, price in ticks:
@@ -232,11 +251,12 @@ class Monitor:
         if ticks:
             outcomes += following.sync(self.ctx, enforce_policy=False)  # backstop: vanished protection, venue fills
             outcomes += self._mark(bool(outcomes))
+            watched = set(self.modes)
             self.rebuild()
+            outcomes += self._catch_up(set(self.modes) - watched, {symbol for symbol, _ in ticks})
             self._follow_trades()
         elif self._stale():
             outcomes += self._fallback()
-        return outcomes
 
     def _feed_health(self) -> None:
         """Messages the feed could not read as prices (it has resubscribed already): counted and alerted."""
@@ -259,6 +279,17 @@ class Monitor:
                 op.symbol for operation_id, op in self.operations.items() if self.modes.get(operation_id) == "internal"
             )
             self.feed.follow_trades(internal)
+
+    def _catch_up(self, fresh: set[int], symbols: set[str]) -> list[Outcome]:
+        """Operations first watched at this pass's rebuild (opened, or made ACTIVE, by another process meanwhile)
+        missed this pass's ticks: the last accepted price of their symbol is evaluated for them alone."""
+        outcomes: list[Outcome] = []
+        for symbol in sorted(symbols):
+            price = self.last_prices.get(symbol)
+            ids = {i for i in fresh if (op := self.operations.get(i)) is not None and op.symbol == symbol}
+            if price is not None and ids:
+                outcomes += self._evaluate(symbol, price, only=ids)
+        return outcomes
 
     def _decide_again(self) -> list[Outcome]:
         """After a conflict with another process: every watched operation read again, and the last prices
