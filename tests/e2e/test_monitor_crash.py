@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from robson.persistence.lease import FileLease
 from tests.e2e.cli import failure, new_ledger, robson
 
 
@@ -112,3 +113,35 @@ def test_sigkill_in_the_middle_of_a_gap_then_restart_gives_exactly_one_exit_each
     robson("monitor", "--once")  # and again: nothing more is sent
     assert [len(exits(show(i))) for i in (1, 2, 3)] == [len(exits(v)) for v in views]
     assert json.loads(robson("portfolio", "--json"))["positions"] == []
+
+
+def test_a_pass_beside_a_live_run_leaves_that_runs_exits_in_flight_alone(env: dict[str, str], tmp_path: Path) -> None:
+    """`monitor --once` while another robson run holds the lease: an exit that run recorded a moment ago and the
+    venue does not know yet may be on its way this moment, so it is not declared never reached (and sent again).
+    Once no run holds the lease, the same pass recovers it."""
+    robson("price", "BTC/USDT", "90000")
+    for operation_id, stop in enumerate(("81000", "80900"), start=1):
+        robson("plan", "BTC/USDT", "--side", "long", "--entry", "90000", "--stop", stop)
+        robson("execute", str(operation_id))
+    robson("price", "BTC/USDT", "80000")
+    crash = {**env, "ROBSON_CRASH_AFTER_EXIT_SENT": "1"}
+    process = subprocess.run(
+        [sys.executable, "-m", "robson", "run", "--poll", "0.05"], env=crash, capture_output=True, timeout=120
+    )
+    assert process.returncode == -signal.SIGKILL, process.stderr
+
+    run = FileLease(Path(f"{tmp_path / 'robson.db'}.lock"))  # as if a robson run were acting for the account
+    assert run.acquire()
+    try:
+        robson("monitor", "--once")
+        views = [show(i) for i in (1, 2)]
+        assert sorted(v["status"] for v in views) == ["ACTIVE", "CLOSED"]  # the exit the venue took is found
+        waiting = next(v for v in views if v["status"] == "ACTIVE")
+        assert [o["status"] for o in exits(waiting)] == ["PENDING_NEW"]  # left to the run sending it
+    finally:
+        run.release()
+
+    robson("monitor", "--once")  # no run acts: what was on its way died with its sender, and is sent now
+    views = [show(i) for i in (1, 2)]
+    assert all(v["status"] == "CLOSED" and v["close_reason"] == "STOP_LOSS" for v in views)
+    assert sorted(len(exits(v)) for v in views) == [1, 2]

@@ -106,10 +106,13 @@ class Monitor:
             watched = Watched(exits.view_of(self.ctx, op), exits.state_of(op), policy, op.protection)
             self.rules.setdefault(op.symbol, {})[op.id] = watched
 
-    def recover(self) -> list[Outcome]:
+    def recover(self, in_flight_seconds: int = 0) -> list[Outcome]:
         """Reconcile with the venue, rebuild the index, act on anything crossed while the process was down. What
-        reconciliation cannot repair (a position no operation accounts for, an unknown order) is alerted."""
-        reconciled = reconcile.reconcile(self.ctx, in_flight_seconds=0)  # what was on its way died with its sender
+        reconciliation cannot repair (a position no operation accounts for, an unknown order) is alerted.
+
+        By default (robson run, holding the lease) what was on its way died with its sender: an order the venue
+        does not know is never reached. A pass beside a live robson run gives that run's orders in flight time."""
+        reconciled = reconcile.reconcile(self.ctx, in_flight_seconds=in_flight_seconds)
         for difference in reconciled.flagged:
             self._alert("warning", "RECONCILE", f"{difference.subject}: {difference.detail}")
         outcomes = reconciled.outcomes
