@@ -6,7 +6,7 @@ import contextlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from robson.domain.errors import DomainError, InvalidValue
+from robson.domain.errors import ConcurrentChange, DomainError, InvalidValue
 from robson.domain.operation import CloseReason, Operation, OperationStatus
 from robson.domain.orders import Order, OrderRole, OrderType
 from robson.ports import ExchangeError, UnitOfWork, UnknownOrder
@@ -158,17 +158,39 @@ def replace_protection(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Ou
         protect(ctx, uow, op, outcome)
 
 
+CLOSE_ATTEMPTS = 3  # reads of an operation that another process keeps writing, within one close
+
+
 def close(ctx: Context, operation_id: int, note: str) -> Outcome:
-    """Close by hand: a PLANNED operation is cancelled, an ACTIVE one exits at market (close reason MANUAL)."""
+    """Close by hand: a PLANNED operation is cancelled, an ACTIVE one exits at market (close reason MANUAL).
+
+    Another process writing the operation meanwhile (a second close, robson run, sync) is no error: it is read
+    again and closed from where it now stands; if that process closed it, the close says so."""
     if not note.strip():
         raise InvalidValue("a reason is required to close an operation (--reason)")
+    for attempt in range(CLOSE_ATTEMPTS):
+        try:
+            outcome = _close_once(ctx, operation_id, note, again=attempt > 0)
+            break
+        except ConcurrentChange:
+            continue
+    else:
+        raise Refused(
+            f"operation {operation_id} kept changing in another process while being closed: "
+            "robson sync books what was sent; close it again if it is still open"
+        )
+    enforce(ctx)
+    return outcome
+
+
+def _close_once(ctx: Context, operation_id: int, note: str, *, again: bool) -> Outcome:
     with ctx.unit_of_work() as uow:
         op = _get(uow, operation_id)
         if op.status.is_final:
-            raise InvalidValue(f"operation {operation_id} is already {op.status}")
+            meanwhile = " (by another process meanwhile)" if again else ""
+            raise InvalidValue(f"operation {operation_id} is already {op.status}{meanwhile}")
         outcome = Outcome(op)
         _take_out(ctx, uow, op, CloseReason.MANUAL, note, outcome)
-    enforce(ctx)
     return outcome
 
 
