@@ -166,7 +166,7 @@ def _paper(settings: Settings, sessions: Sessions, clock: Clock) -> Venue:
     if not paper.balances() and not paper.open_orders():
         paper.reset(dict(settings.paper.initial_balances))
     queue = SqlPriceQueue(sessions)
-    return Venue(paper, QueuedMarket(paper, queue), lambda: PaperFeed(paper, queue))
+    return Venue(paper, QueuedMarket(paper, queue, clock), lambda: PaperFeed(paper, queue))
 
 
 def _binance(settings: Settings, keys: VenueKeys, clock: Clock) -> Venue:

@@ -238,11 +238,25 @@ class PriceFeed(Protocol):
 class PriceQueue(Protocol):
     """The paper venue's pushed prices, in order, until the paper feed takes them."""
 
-    def append(self, symbol: str, prices: Sequence[Decimal]) -> None: ...
+    def append(self, symbol: str, prices: Sequence[Decimal], at: datetime) -> None: ...  # pushed at `at`
 
-    def take(self) -> list[tuple[str, Decimal]]: ...  # every price queued, oldest first, each handed out once
+    # those queued after the id `after`, oldest first, and the newest's id (0: none)
+    def pending(self, after: int = 0) -> tuple[list[tuple[str, Decimal, datetime]], int]: ...
+
+    def done(self, upto: int) -> None: ...  # the prices up to this id were acted on: no longer queued
 
     def clear(self) -> None: ...
+
+
+@runtime_checkable
+class QueuedFeed(Protocol):
+    """What a feed over a queue of pushed prices adds (the paper venue's): each price with the time it was pushed
+    (a price pushed before an operation was opened says nothing about it), and a price leaves the queue only once
+    the monitor has acted on it."""
+
+    def poll_timed(self) -> list[tuple[str, Decimal, datetime | None]]: ...  # as poll(); None: a price of now
+
+    def acted(self) -> None: ...  # everything handed out so far was acted on: it leaves the queue
 
 
 @runtime_checkable

@@ -164,6 +164,7 @@ def register(app: typer.Typer, build: Builder) -> None:
                 mark_seconds=robson.settings.monitor_mark_seconds,
             )
             alone = robson.lease.acquire()  # a robson run acting meanwhile may be sending an exit this moment
+            monitor.owns_queue = alone  # and the paper prices queued are that run's to take
             try:
                 outcomes = monitor.recover(0 if alone else IN_FLIGHT_SECONDS)
                 outcomes += monitor.poll_once()

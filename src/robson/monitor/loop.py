@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,7 +26,7 @@ from robson.exits.policy import ExitPolicy
 from robson.exits.state import ExitState, PositionView
 from robson.monitor.index import TriggerIndex
 from robson.monitor.prices import PriceGuard
-from robson.ports import Banned, ExchangeError, Fatal, PriceFeed, StreamFeed
+from robson.ports import Banned, ExchangeError, Fatal, PriceFeed, QueuedFeed, StreamFeed
 from robson.services import exits, following, planning, reconcile, trading
 from robson.services.context import Context
 from robson.services.working import Outcome
@@ -74,6 +75,9 @@ class Monitor:
     refused_prices: int = 0  # ticks that were no real price (NaN, infinite, zero, negative, outside the filter)
     malformed_messages: int = 0  # stream messages the feed could not read as prices
     price_alerted: set[tuple[str, str]] = field(default_factory=set)  # (symbol, code) alerted since its last price
+    # ticks read from the feed and not yet acted on (a conflict with another process cut their pass short)
+    backlog: deque[tuple[str, Decimal, datetime | None]] = field(default_factory=deque)
+    owns_queue: bool = True  # acting on queued paper prices removes them (not so beside a live robson run)
 
     def __post_init__(self) -> None:
         self.prices = PriceGuard(self.ctx.price_band_percent, self.ctx.price_band_seconds)
@@ -125,16 +129,27 @@ class Monitor:
         return outcomes
 
     # ---- ticks ---------------------------------------------------------------------------
-    def on_tick(self, symbol: str, price: Decimal) -> list[Outcome]:
+    def on_tick(self, symbol: str, price: Decimal, at: datetime | None = None) -> list[Outcome]:
         """One price from the feed (or the venue): judged first (a price that is no real price, or a jump not yet
-        confirmed, moves nothing), then evaluated against the index and the exit rules."""
+        confirmed, moves nothing), then evaluated against the index and the exit rules. A price pushed at `at` (a
+        queued one) says nothing about an operation that became ACTIVE after it: that one is left out."""
         self.ticks += 1
         outcomes: list[Outcome] = []
+        later = self._activated_after(symbol, at)
         for accepted in self._judged(symbol, price):
             self.last_tick = self.ctx.clock.now()
             self.stale_alerted = False
-            outcomes += self._evaluate(symbol, accepted)
+            outcomes += self._evaluate(symbol, accepted, skip=later)
         return outcomes
+
+    def _activated_after(self, symbol: str, at: datetime | None) -> set[int]:
+        if at is None:
+            return set()
+        return {
+            operation_id
+            for operation_id, op in self.operations.items()
+            if op.symbol == symbol and op.activated_at is not None and op.activated_at > at
+        }
 
     def _judged(self, symbol: str, price: Decimal) -> tuple[Decimal, ...]:
         """The prices this tick lets the monitor act on: none for a refused or suspect price; a suspect one is
@@ -177,13 +192,18 @@ class Monitor:
             self.price_alerted.add((symbol, code))
             self._alert("warning", code, message)
 
-    def _evaluate(self, symbol: str, price: Decimal, only: set[int] | None = None) -> list[Outcome]:
-        """An accepted price against the index and the exit rules (of the operations `only`, when given)."""
+    def _evaluate(
+        self, symbol: str, price: Decimal, only: set[int] | None = None, skip: set[int] | None = None
+    ) -> list[Outcome]:
+        """An accepted price against the index and the exit rules (of the operations `only`, when given; never of
+        those to `skip`)."""
         self.last_prices[symbol] = price  # accepted prices only: a conflict's second look decides on these again
-        outcomes = self._rules(symbol, price, only)
-        triggers = self.index.crossed(symbol, price, price)
-        if only is not None:
-            triggers = [trigger for trigger in triggers if trigger.operation_id in only]
+        outcomes = self._rules(symbol, price, only, skip)
+        triggers = [
+            trigger
+            for trigger in self.index.crossed(symbol, price, price)
+            if (only is None or trigger.operation_id in only) and not (skip and trigger.operation_id in skip)
+        ]
         if not triggers:
             return outcomes
         crossed: list[exits.Crossing] = []
@@ -213,12 +233,14 @@ class Monitor:
                 self.operations[op.id] = op  # as just written
         return outcomes
 
-    def _rules(self, symbol: str, price: Decimal, only: set[int] | None = None) -> list[Outcome]:
+    def _rules(
+        self, symbol: str, price: Decimal, only: set[int] | None = None, skip: set[int] | None = None
+    ) -> list[Outcome]:
         """Trailing, scale-outs, break-even, time exits: evaluated in memory; carried out through the services."""
         outcomes: list[Outcome] = []
         now = self.ctx.clock.now()
         for operation_id, watched in list(self.rules.get(symbol, {}).items()):
-            if only is not None and operation_id not in only:
+            if (only is not None and operation_id not in only) or (skip and operation_id in skip):
                 continue
             state, actions = exits.rules_decide(watched.view, watched.state, watched.policy, watched.mode, price, now)
             if not actions:
@@ -247,19 +269,24 @@ class Monitor:
     def _pass(self, outcomes: list[Outcome]) -> None:
         if self.conflicted:
             outcomes += self._decide_again()
-        ticks = self.feed.poll()
+        queued = self.feed if isinstance(self.feed, QueuedFeed) else None
+        self.backlog.extend(queued.poll_timed() if queued is not None else [(s, p, None) for s, p in self.feed.poll()])
         self._feed_health()
-        for symbol, price in ticks:
-            outcomes += self.on_tick(symbol, price)
-        if ticks:
+        symbols = {symbol for symbol, _, _ in self.backlog}
+        while self.backlog:  # a tick leaves the backlog once acted on: one a conflict cut short is taken again
+            outcomes += self.on_tick(*self.backlog[0])
+            self.backlog.popleft()
+        if symbols:
             outcomes += following.sync(self.ctx, enforce_policy=False)  # backstop: vanished protection, venue fills
             outcomes += self._mark(bool(outcomes))
             watched = set(self.modes)
             self.rebuild()
-            outcomes += self._catch_up(set(self.modes) - watched, {symbol for symbol, _ in ticks})
+            outcomes += self._catch_up(set(self.modes) - watched, symbols)
             self._follow_trades()
         elif self._stale():
             outcomes += self._fallback()
+        if queued is not None and self.owns_queue:
+            queued.acted()  # a pass killed before this point leaves its prices queued for its successor
 
     def _feed_health(self) -> None:
         """Messages the feed could not read as prices (it has resubscribed already): counted and alerted."""

@@ -1,10 +1,11 @@
-"""The paper venue's queue of pushed prices in the database: appended by whoever moves the paper market (robson
-price, a replay), taken in order by the monitor's paper feed, so that no pushed price goes unseen between two
-passes."""
+"""The paper venue's queue of pushed prices in the database: appended, with the time of the push, by whoever moves
+the paper market (robson price, a replay); read in order by the monitor's paper feed and removed once acted on, so
+that no pushed price goes unseen between two passes, nor is lost with a monitor killed in the middle of one."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import Connection, delete, func, insert, select
@@ -20,22 +21,26 @@ class SqlPriceQueue:
     def __init__(self, session_factory: Callable[[], Connection]) -> None:
         self.session_factory = session_factory
 
-    def append(self, symbol: str, prices: Sequence[Decimal]) -> None:
+    def append(self, symbol: str, prices: Sequence[Decimal], at: datetime) -> None:
         if not prices:
             return
         with self.session_factory() as session, session.begin():
-            session.execute(insert(paper_ticks), [{"symbol": symbol, "price": price} for price in prices])
+            session.execute(insert(paper_ticks), [{"symbol": symbol, "price": price, "at": at} for price in prices])
             newest = session.scalar(select(func.max(paper_ticks.c.id)))
             session.execute(delete(paper_ticks).where(paper_ticks.c.id <= int(newest or 0) - KEEP))
 
-    def take(self) -> list[tuple[str, Decimal]]:
-        """Every price queued, oldest first, each handed out once."""
+    def pending(self, after: int = 0) -> tuple[list[tuple[str, Decimal, datetime]], int]:
+        """Every price queued after the id `after`, oldest first, with its time, and the id of the newest (0 when
+        none); nothing is removed."""
+        with self.session_factory() as session:
+            query = select(paper_ticks).where(paper_ticks.c.id > after).order_by(paper_ticks.c.id)
+            rows = session.execute(query).all()
+        return [(row.symbol, row.price, row.at) for row in rows], max((row.id for row in rows), default=0)
+
+    def done(self, upto: int) -> None:
+        """The prices up to this id were acted on: removed (one another process adds meanwhile stays queued)."""
         with self.session_factory() as session, session.begin():
-            rows = session.execute(select(paper_ticks).order_by(paper_ticks.c.id)).all()
-            taken = [row.id for row in rows]
-            for start in range(0, len(taken), 1000):  # by id: a price another process adds meanwhile stays queued
-                session.execute(delete(paper_ticks).where(paper_ticks.c.id.in_(taken[start : start + 1000])))
-        return [(row.symbol, row.price) for row in rows]
+            session.execute(delete(paper_ticks).where(paper_ticks.c.id <= upto))
 
     def clear(self) -> None:
         with self.session_factory() as session, session.begin():

@@ -234,12 +234,13 @@ paper_meta = Table(
     Column("value", Text, nullable=False),
 )
 
-# every price pushed into the paper venue, in order, until the monitor's paper feed takes it (append-only; the
-# database assigns the ids, so concurrent pushes from several processes keep one order)
+# every price pushed into the paper venue, in order, with the pusher's time, until the monitor has acted on it
+# (append-only; the database assigns the ids, so concurrent pushes from several processes keep one order)
 paper_ticks = Table(
     "paper_ticks",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("symbol", String(SYMBOL), nullable=False),
     Column("price", ExactDecimal, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
 )

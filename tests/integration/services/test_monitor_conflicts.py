@@ -6,14 +6,18 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from decimal import Decimal as D
+from typing import Any
+
+import pytest
 
 from robson import bootstrap
 from robson.domain.errors import ConcurrentChange
 from robson.domain.operation import CloseReason, OperationStatus
 from robson.domain.orders import OrderRole
+from robson.domain.values import Side
 from robson.monitor.loop import Monitor
 from robson.ports import ExchangePort, OrderReport, OrderRequest
-from robson.services import following, planning
+from robson.services import commands, exits, following, planning
 from tests.integration.services.conftest import AppFactory
 from tests.integration.services.test_monitor import _open
 
@@ -110,3 +114,37 @@ def test_a_conflict_in_any_step_is_survived_and_decided_again(internal: bootstra
     assert op.status is OperationStatus.CLOSED and op.close_reason is CloseReason.STOP_LOSS
     assert [o.operation.id for o in outcomes] == [operation_id]
     assert [o.role for o in op.orders].count(OrderRole.EXIT) == 1
+
+
+def test_the_ticks_a_conflict_cut_short_are_acted_on_at_the_next_pass(
+    internal: bootstrap.App, make_internal: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One pass reads BTC through its stop and ETH through its stop; another process writes the BTC operation as
+    its exit is decided (raised before anything was sent). The ETH tick was read but not acted on: it is taken at
+    the next pass, not lost (before, ETH waited for the stale-feed fallback, 30 s on)."""
+    btc = _open(internal)
+    following.push_price(internal.context, internal.market, "ETH/USDT", D(3000))
+    eth = planning.plan(internal.context, "ETH/USDT", Side.LONG, D(3000), D(2940)).operation.id
+    assert eth is not None
+    commands.execute(internal.context, eth)
+    monitor = Monitor(internal.context, internal.feed)
+    monitor.recover()
+    triggered = exits.trigger
+
+    def conflicted_once(*args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(exits, "trigger", triggered)
+        raise ConcurrentChange(f"operation {btc} was changed by another process")
+
+    monkeypatch.setattr(exits, "trigger", conflicted_once)
+    pusher = make_internal()
+    assert pusher.market is not None
+    following.push_price(pusher.context, pusher.market, "BTC/USDT", D(88000))
+    following.push_price(pusher.context, pusher.market, "ETH/USDT", D(2900))
+
+    assert monitor.survive(monitor.poll_once) is None  # the conflict: the watch goes on
+    monitor.poll_once()
+
+    for operation_id in (btc, eth):
+        op = planning.load(internal.context, operation_id)
+        assert (op.status, op.close_reason) == (OperationStatus.CLOSED, CloseReason.STOP_LOSS), operation_id
+    assert not monitor.backlog

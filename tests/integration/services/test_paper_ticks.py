@@ -4,11 +4,13 @@ Robson built here is a fresh process's view of the same database."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
 
 from robson import bootstrap
+from robson.clock import ManualClock
 from robson.domain.operation import CloseReason, OperationStatus
 from robson.domain.values import Side
 from robson.execution.matching import Bar
@@ -90,6 +92,52 @@ def test_a_bar_through_both_stop_and_target_exits_once_by_its_path(
     op = planning.load(internal.context, operation_id)
     assert (op.status, op.close_reason) == (OperationStatus.CLOSED, reason)
     assert _exits(internal, operation_id) == 1
+
+
+def test_a_price_pushed_before_an_operation_was_opened_never_touches_it(
+    internal: bootstrap.App, make_internal: AppFactory, clock: ManualClock
+) -> None:
+    """88,000 was pushed while no monitor ran, before the operation existed; a pass afterwards must not take it
+    for a crossing of that operation's stop at 88,200 (it did: CLOSED STOP_LOSS at once). A flash crash after
+    the opening still is one."""
+    pusher = make_internal()
+    assert pusher.market is not None
+    for price in (D(90000), D(88000), D(90000)):
+        following.push_price(pusher.context, pusher.market, "BTC/USDT", price)
+    clock.advance(timedelta(seconds=1))
+    operation_id = _open(internal)
+
+    _one_pass(make_internal)
+    assert planning.load(internal.context, operation_id).status is OperationStatus.ACTIVE
+
+    clock.advance(timedelta(seconds=1))
+    following.push_price(pusher.context, pusher.market, "BTC/USDT", D(88000))
+    following.push_price(pusher.context, pusher.market, "BTC/USDT", D(90000))
+    _one_pass(make_internal)
+    op = planning.load(internal.context, operation_id)
+    assert (op.status, op.close_reason) == (OperationStatus.CLOSED, CloseReason.STOP_LOSS)
+
+
+def test_prices_a_killed_monitor_had_not_acted_on_go_to_its_successor(
+    internal: bootstrap.App, make_internal: AppFactory
+) -> None:
+    """The queue keeps a price until the monitor has acted on it: a monitor killed between reading and acting
+    loses nothing."""
+    operation_id = _open(internal)
+    _one_pass(make_internal)
+    assert internal.market is not None
+    following.push_price(internal.context, internal.market, "BTC/USDT", D(88000))  # through the stop
+    following.push_price(internal.context, internal.market, "BTC/USDT", D(90000))  # and back
+
+    killed = make_internal()
+    assert [price for _, price in killed.feed.poll()] == [D(88000), D(90000)]  # read; the process dies here
+
+    successor = _one_pass(make_internal)
+
+    op = planning.load(internal.context, operation_id)
+    assert (op.status, op.close_reason) == (OperationStatus.CLOSED, CloseReason.STOP_LOSS)
+    assert _exits(internal, operation_id) == 1
+    assert successor.feed.poll() == []  # acted on: no longer queued
 
 
 def test_a_reset_empties_the_queue(internal: bootstrap.App) -> None:

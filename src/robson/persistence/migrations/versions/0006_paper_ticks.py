@@ -1,5 +1,5 @@
-"""The paper venue's queue of pushed prices: each price pushed (a bar: its path of four), in order, until the
-monitor's paper feed takes it.
+"""The paper venue's queue of pushed prices: each price pushed (a bar: its path of four), in order, with the time
+it was pushed, until the monitor has acted on it.
 
 Revision ID: 0006
 Revises: 0005
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from robson.persistence.types import ExactDecimal
+from robson.persistence.types import ExactDecimal, UtcDateTime
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("symbol", sa.String(32), nullable=False),
         sa.Column("price", ExactDecimal(), nullable=False),
+        sa.Column("at", UtcDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_paper_ticks"),
     )
 
