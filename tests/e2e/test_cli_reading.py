@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
+from typer.testing import CliRunner
 
 from robson.backtest.demo import DemoReport
 from robson.cli import demo, render
@@ -115,6 +117,29 @@ def test_help_labels_numbers_by_what_they_are(command: str, option: str, metavar
     out = robson(command, "--help")
     line = next(line for line in out.splitlines() if f" {option} " in line)
     assert metavar in line and "<str>" not in line and "TEXT" not in line
+
+
+def _commands() -> list[list[str]]:
+    group: Any = typer.main.get_command(app)  # Typer's own group (it carries a click of its own)
+    paths = []
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            paths += [[name, sub] for sub in command.commands]
+        else:
+            paths.append([name])
+    return paths
+
+
+def test_no_help_labels_a_parameter_with_a_python_type() -> None:
+    """Every command's help: no `<str>` beside an ID or a price, no `<bool>` beside a flag."""
+    runner = CliRunner()
+    paths = _commands()
+    assert len(paths) > 20
+    for path in paths:
+        result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "120"})
+        assert result.exit_code == 0, (path, result.output)
+        labels = re.findall(r"<(?:str|bool|int|float|text|Decimal)>", result.output)
+        assert not labels, (path, labels, result.output)
 
 
 def test_version() -> None:

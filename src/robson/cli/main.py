@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from robson import bootstrap
-from robson.cli import demo, execution, monitor, numbers, paper, parse, render, risk
+from robson.cli import demo, execution, help_labels, monitor, numbers, paper, parse, render, risk
 from robson.cli.errors import REFUSED, OneLineErrors, fail, guarded
 from robson.cli.venue import ExchangeOption, settings_for
 from robson.config import Settings
@@ -22,6 +22,7 @@ from robson.services import portfolio as portfolio_service
 from robson.services.sizing import METHODS, Costs, LotRules, SizingParams, size
 from robson.services.working import Outcome
 
+help_labels.install()
 app = typer.Typer(
     cls=OneLineErrors,
     name="robson",

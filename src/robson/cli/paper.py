@@ -21,7 +21,9 @@ def register(app: typer.Typer, build: Builder) -> None:
     def price(
         symbol: Annotated[str, typer.Argument(metavar="SYMBOL", help="e.g. BTC/USDT")],
         value: Annotated[str, typer.Argument(metavar="PRICE")],
-        json_output: Annotated[bool, typer.Option("--json")] = False,
+        json_output: Annotated[
+            bool, typer.Option("--json", help="Machine-readable output; decimals as strings.")
+        ] = False,
     ) -> None:
         """Paper mode: push a price into the paper exchange (drives fills, stops and targets)."""
         robson = build()
@@ -62,7 +64,9 @@ def register(app: typer.Typer, build: Builder) -> None:
             list[str] | None, typer.Option(metavar="ASSET=AMOUNT", help="Repeatable (default USDT=10000).")
         ] = None,
         force: Annotated[bool, typer.Option(help="Reset even while operations are live.")] = False,
-        json_output: Annotated[bool, typer.Option("--json")] = False,
+        json_output: Annotated[
+            bool, typer.Option("--json", help="Machine-readable output; decimals as strings.")
+        ] = False,
     ) -> None:
         """Start the paper account afresh: no orders, no fills, no prices, the given balances."""
         balances = parse.balances(balance or ["USDT=10000"])
