@@ -148,3 +148,27 @@ def test_the_ticks_a_conflict_cut_short_are_acted_on_at_the_next_pass(
         op = planning.load(internal.context, operation_id)
         assert (op.status, op.close_reason) == (OperationStatus.CLOSED, CloseReason.STOP_LOSS), operation_id
     assert not monitor.backlog
+
+
+def test_an_operation_opened_by_another_process_during_a_pass_meets_that_passs_prices(
+    internal: bootstrap.App, make_internal: AppFactory
+) -> None:
+    """The monitor's index predates the operation (opened by another process after the last rebuild); the pass's
+    ticks go through its target before the pass rebuilds. After the rebuild, the last accepted price is evaluated
+    for the new operation alone: its exit is not left to the next tick, which may never come."""
+    _open(internal)
+    monitor = Monitor(internal.context, internal.feed)
+    monitor.recover()
+    other = make_internal()
+    assert other.market is not None
+    following.push_price(other.context, other.market, "ETH/USDT", D(3000))
+    eth = planning.plan(other.context, "ETH/USDT", Side.LONG, D(3000), D(2940), target=D(3120)).operation.id
+    assert eth is not None
+    commands.execute(other.context, eth)
+    following.push_price(other.context, other.market, "ETH/USDT", D(3130))  # through the target, then quiet
+
+    outcomes = monitor.poll_once()
+
+    op = planning.load(internal.context, eth)
+    assert (op.status, op.close_reason) == (OperationStatus.CLOSED, CloseReason.TAKE_PROFIT)
+    assert eth in {outcome.operation.id for outcome in outcomes}
