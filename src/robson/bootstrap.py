@@ -35,8 +35,6 @@ from robson.ports import Clock, ExchangePort, Fatal, Lease, Notifier, PaperMarke
 from robson.services.context import Context, RetryPolicy
 from robson.services.routing import ExecutionRules
 
-CLOSE_LOOK_SECONDS = Decimal("0.25")  # how often a manual close looks at its marketable limit
-
 log = logging.getLogger(__name__)
 
 
@@ -119,8 +117,7 @@ def build(
         notifier=notifier or LogNotifier(),
         groups={symbol.strip().upper(): group for symbol, group in settings.groups.items()},
         exit_policies=settings.exit_policies,
-        close_fallback_checks=int(settings.close_fallback_seconds / CLOSE_LOOK_SECONDS),
-        wait=lambda: time.sleep(float(CLOSE_LOOK_SECONDS)),
+        close_fallback_seconds=settings.close_fallback_seconds,
         housekeeping=lambda: checkpoint(engine),
         price_band_percent=settings.monitor_price_band_percent,
         price_band_seconds=settings.monitor_price_band_seconds,
@@ -130,11 +127,12 @@ def build(
             float(settings.retry_max_wait_seconds),
         ),
         sleep=time.sleep,
+        stopwatch=time.perf_counter,
         execution=ExecutionRules(
             settings.max_slippage_bps,
             settings.on_excess_slippage,
             settings.wide_spread_bps,
-            int(settings.fill_timeout_seconds / CLOSE_LOOK_SECONDS),
+            settings.fill_timeout_seconds,
         ),
     )
     return App(settings, context, venue.market, url, engine, venue.open_feed, lease_for(engine))

@@ -16,6 +16,7 @@ from robson.config import Settings
 from robson.domain.errors import InvalidValue
 from robson.domain.operation import OperationStatus
 from robson.domain.values import Side
+from robson.monitor.finish import finish
 from robson.ports import AuditRecord
 from robson.services import audit, commands, following, planning, trading, tranches, views
 from robson.services import portfolio as portfolio_service
@@ -285,8 +286,11 @@ def execute(
     exchange: ExchangeOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Place the entry (or the planned tranche) and its protective stop and target on the exchange."""
-    outcome = commands.execute(_app(exchange).context, parse.identifier(operation_id))
+    """Place the entry (or the planned tranche) and its protective stop and target on the exchange. An entry that
+    does not fill at once is followed until it fills or its time is up (fill_timeout_seconds): the rest is then
+    cancelled, and the position and its protection are what filled."""
+    context = _app(exchange).context
+    outcome = finish(context, commands.execute(context, parse.identifier(operation_id)), context.sleep)
     _outcome(outcome, json_output, "Executed", protection=True)
 
 
@@ -363,8 +367,11 @@ def close(
     exchange: ExchangeOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Cancel a PLANNED operation or exit an ACTIVE one at market (close reason MANUAL)."""
-    _outcome(trading.close(_app(exchange).context, parse.identifier(operation_id), reason), json_output, "Closed")
+    """Cancel a PLANNED operation or exit an ACTIVE one: a marketable limit 0.1% through the price, and what it has
+    not filled after close_fallback_seconds at market (close reason MANUAL)."""
+    context = _app(exchange).context
+    outcome = finish(context, trading.close(context, parse.identifier(operation_id), reason), context.sleep)
+    _outcome(outcome, json_output, "Closed")
 
 
 @app.command()

@@ -83,6 +83,9 @@ class Order:
     updated_at: datetime | None = None
     operation_id: int | None = None
     id: int | None = field(default=None, compare=False)
+    # when a working order's wait ends: the loop then cancels the unfilled rest (an entry) or sends it at market (a
+    # limit exit); None: it works until it fills or is cancelled (protection)
+    deadline: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.quantity <= 0:

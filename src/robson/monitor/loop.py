@@ -27,7 +27,7 @@ from robson.exits.state import ExitState, PositionView
 from robson.monitor.index import TriggerIndex
 from robson.monitor.prices import PriceGuard
 from robson.ports import Banned, ExchangeError, Fatal, PriceFeed, QueuedFeed, StreamFeed
-from robson.services import exits, following, planning, reconcile, trading
+from robson.services import deadlines, exits, following, planning, reconcile, trading
 from robson.services.context import Context
 from robson.services.working import Outcome
 
@@ -62,6 +62,7 @@ class Monitor:
     last_mark: datetime | None = None
     last_housekeeping: datetime | None = None
     last_tick: datetime | None = None
+    last_deadlines: datetime | None = None  # when the working orders' deadlines were last looked at
     stale_alerted: bool = False
     ticks: int = 0
     venue_fault: str | None = None  # the alert code of the venue's current run of faults, if any
@@ -283,10 +284,24 @@ class Monitor:
             self.rebuild()
             outcomes += self._catch_up(set(self.modes) - watched, symbols)
             self._follow_trades()
-        elif self._stale():
-            outcomes += self._fallback()
+        else:
+            outcomes += self._deadlines()
+            if self._stale():
+                outcomes += self._fallback()
         if queued is not None and self.owns_queue:
             queued.acted()  # a pass killed before this point leaves its prices queued for its successor
+
+    def _deadlines(self) -> list[Outcome]:
+        """With no tick (a tick's sync ends them already), at most once a second on the clock: the working orders
+        whose deadline has come (an entry's unfilled rest cancelled, a close's limit sent on at market)."""
+        now, last = self.ctx.clock.now(), self.last_deadlines
+        if last is not None and (now - last).total_seconds() < 1:
+            return []
+        self.last_deadlines = now
+        outcomes = deadlines.expire(self.ctx)
+        if outcomes:
+            self.rebuild()  # an entry ended may have left a position to watch
+        return outcomes
 
     def _feed_health(self) -> None:
         """Messages the feed could not read as prices (it has resubscribed already): counted and alerted."""

@@ -146,6 +146,7 @@ def order_from_row(row: Row) -> Order:
         updated_at=row["updated_at"],
         operation_id=row.get("operation_id"),
         id=row.get("id"),
+        deadline=row.get("deadline"),
     )
 
 

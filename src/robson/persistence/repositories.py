@@ -24,7 +24,8 @@ from robson.ports import AuditRecord
 
 def _order_rows(operation: Operation) -> builtins.list[dict[str, Any]]:
     return [
-        order_row(order) | {"operation_id": operation.id, "role": order.role.value if order.role else None}
+        order_row(order)
+        | {"operation_id": operation.id, "role": order.role.value if order.role else None, "deadline": order.deadline}
         for order in operation.orders
     ]
 

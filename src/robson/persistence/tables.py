@@ -104,6 +104,7 @@ orders = Table(
     Column("client_order_id", String(IDENTIFIER), nullable=False),
     Column("role", String(ENUM), nullable=True),
     *_order_columns(),
+    Column("deadline", UtcDateTime, nullable=True),  # a working order's wait ends here (domain Order.deadline)
     UniqueConstraint("client_order_id"),
 )
 

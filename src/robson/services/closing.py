@@ -15,7 +15,7 @@ from robson.ports import ExchangeError, UnitOfWork
 from robson.services import orders, routing
 from robson.services.context import Context
 from robson.services.errors import Refused
-from robson.services.working import Outcome, cancel_working, quote_of, settle
+from robson.services.working import Outcome, cancel_open_orders, cancel_working, look, quote_of, work_until
 
 MARKETABLE_THROUGH = Decimal("0.001")  # a manual or emergency close crosses the price by 0.1%
 _LIMIT_FIRST = (CloseReason.MANUAL, CloseReason.KILL_SWITCH)
@@ -32,8 +32,9 @@ def exit_position(
     """Cancel the protective orders first, then close what is still held. A crossed stop (or a position left
     unprotected) goes at market at once, nothing asked of the venue before; a manual or emergency close first
     sends a marketable limit 0.1% through the price, a target or time exit a limit when the routing guards it
-    (slippage, spread); whatever such a limit has not filled after `ctx.close_fallback_checks` looks goes at
-    market. `reference` is the price that triggered the exit, when the caller knows it."""
+    (slippage, spread); such a limit still working after its first answer works for `ctx.close_fallback_seconds`,
+    and the loop's pass then sends the rest at market (finish_exit). Nothing waits here. `reference` is the price
+    that triggered the exit, when the caller knows it."""
     cancel_working(ctx, uow, op, outcome)
     if op.position.is_flat:
         if op.status is OperationStatus.ACTIVE:
@@ -47,11 +48,54 @@ def exit_position(
     limit = _first_limit(ctx, op, reason, last, outcome) if last is not None else None
     if limit is not None:
         _send_exit(ctx, uow, op, reason, outcome, limit, last)
-        settle(ctx, uow, op, OrderRole.EXIT, ctx.close_fallback_checks, outcome, reason)  # the rest goes at market
         if op.position.is_flat:
+            return
+        if op.open_orders(OrderRole.EXIT) and _given_time(ctx, uow, op, outcome, "marketable limit", reason):
             return
         outcome.warnings.append(f"the marketable limit left {op.position.quantity} unfilled: sent at market")
     market_exit(ctx, uow, op, reason, outcome, last)
+
+
+def _given_time(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Outcome, what: str, reason: CloseReason) -> bool:
+    """An exit order still working: it works until now + close_fallback_seconds, and the loop's pass then sends
+    the rest at market (finish_exit); True. With no time to give, its rest is cancelled at once and False (the
+    caller goes on at market), unless the cancel did not go through (then True: robson sync follows it)."""
+    now = ctx.clock.now()
+    deadline = work_until(uow, op, OrderRole.EXIT, ctx.close_fallback_seconds, now)
+    if deadline > now:
+        outcome.warnings.append(
+            f"the exit's {what} works until {deadline:%Y-%m-%d %H:%M:%S} UTC; then the rest goes at market "
+            "(robson run, or robson sync)"
+        )
+        return True
+    return _still_working_after_cancel(ctx, uow, op, outcome, reason)
+
+
+def _still_working_after_cancel(
+    ctx: Context, uow: UnitOfWork, op: Operation, outcome: Outcome, reason: CloseReason
+) -> bool:
+    """One last look at the working exit, then its rest cancelled (a fill that raced the cancel is kept). True when
+    it is working even so."""
+    look(ctx, uow, op, OrderRole.EXIT, outcome, reason)
+    if op.open_orders(OrderRole.EXIT):
+        cancel_open_orders(ctx, op, outcome, OrderRole.EXIT)
+        uow.commit()
+    if op.open_orders(OrderRole.EXIT):
+        outcome.warnings.append("an exit order could not be cancelled: robson sync follows it")
+        return True
+    return False
+
+
+def finish_exit(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Outcome) -> None:
+    """The working exit's deadline has come: one last look, its rest cancelled, and what is still held goes at
+    market."""
+    reason = op.exit_reason or CloseReason.MANUAL
+    if _still_working_after_cancel(ctx, uow, op, outcome, reason):
+        return
+    if op.position.is_flat or op.status is not OperationStatus.ACTIVE:
+        return
+    outcome.warnings.append(f"the exit left {op.position.quantity} unfilled by its deadline: sent at market")
+    market_exit(ctx, uow, op, reason, outcome, None)
 
 
 URGENT = (CloseReason.STOP_LOSS, CloseReason.TRAILING_STOP, CloseReason.PROTECTION_FAILED, CloseReason.LIQUIDATION)
@@ -83,20 +127,19 @@ def market_exit(
     reference: Decimal | None,
     placed: orders.Placed | None = None,
 ) -> None:
-    """Exit at market. An order that fills only in part (a thin book) is followed for a few looks, its rest
-    cancelled if it is still working, and another market order sent for what is still held. `placed`: the first
-    market order, already sent (`send_market_exits`), whose answer is yet to be booked."""
+    """Exit at market. An order the venue ends with part of it unfilled (a thin book) is followed at once by
+    another market order for what is still held; one the venue leaves working is given close_fallback_seconds
+    (the loop's pass then cancels its rest and goes on: finish_exit). `placed`: the first market order, already
+    sent (`send_market_exits`), whose answer is yet to be booked."""
     for _ in range(MARKET_EXIT_ORDERS):
         if placed is None:
             _send_exit(ctx, uow, op, reason, outcome, None, reference)
         else:
             _booked(ctx, uow, op, reason, outcome, placed, None)
             placed = None
-        still_working = settle(ctx, uow, op, OrderRole.EXIT, ctx.close_fallback_checks, outcome, reason)
         if op.position.is_flat:
             return
-        if still_working:
-            outcome.warnings.append("an exit order could not be cancelled: robson sync follows it")
+        if op.open_orders(OrderRole.EXIT) and _given_time(ctx, uow, op, outcome, "market order", reason):
             return
     outcome.warnings.append(
         f"{MARKET_EXIT_ORDERS} market orders left {op.position.quantity} {op.symbol} open: the next pass exits the rest"

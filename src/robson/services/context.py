@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -39,14 +38,15 @@ class Context:
     notifier: Notifier | None = None  # where alerts go (the composition root wires a log notifier)
     groups: Mapping[str, str] = field(default_factory=dict)  # symbol -> sector or category, for the group limit
     exit_policies: Mapping[str, ExitPolicy] = field(default_factory=dict)  # strategy -> the monitor's exit rules
-    close_fallback_checks: int = 5  # looks at a manual close's marketable limit before the market takes the rest
-    wait: Callable[[], None] = lambda: None  # the pause between those looks (the composition root sleeps)
+    # how long a close's marketable limit (or a market exit the venue left working) may work before the loop sends
+    # the rest at market
+    close_fallback_seconds: Decimal = Decimal("2")
     # the ledger's housekeeping, run by the monitor between passes so that no exit's commit pays for it
     # (SQLite: move the write-ahead log into the database file)
     housekeeping: Callable[[], None] = lambda: None
     retry: RetryPolicy = field(default_factory=lambda: RetryPolicy())  # resending after an unknown outcome
     sleep: Callable[[float], None] = lambda seconds: None  # the backoff between sends (the root sleeps)
-    stopwatch: Callable[[], float] = time.perf_counter  # for the execution log's latency
+    stopwatch: Callable[[], float] = lambda: 0.0  # for the execution log's latency (the root: a wall-clock timer)
     execution: ExecutionRules = field(default_factory=lambda: ExecutionRules())  # slippage, spread, partial fills
     # the monitor holds a price further than this from the last accepted one (within the window) until confirmed
     price_band_percent: Decimal = Decimal("10")

@@ -15,11 +15,11 @@ from robson.domain.values import ZERO, Side, is_on_step
 from robson.ports import ExchangeError, OrderReport, PaperMarket, UnitOfWork, UnknownOrder
 from robson.risk.checks import CheckResult
 from robson.risk.sizing import loss_per_unit
-from robson.services import orders, planning, policy
+from robson.services import deadlines, orders, planning, policy
 from robson.services.context import Context
 from robson.services.errors import Refused
-from robson.services.trading import enforce, protect
-from robson.services.working import Outcome, cancel_working
+from robson.services.trading import enforce, ensure_protected, protect
+from robson.services.working import Outcome
 
 
 def adopt(
@@ -132,7 +132,8 @@ def sync(
     in_flight_seconds: int = IN_FLIGHT_SECONDS,
 ) -> list[Outcome]:
     """Ask the venue about every working order (of every live operation, or of those given) and apply what
-    happened: fills, exits, cancels; re-protect a position left unguarded; then mark the policy to market.
+    happened: fills, exits, cancels; re-protect a position left unguarded; end what worked past its deadline;
+    then mark the policy to market.
 
     The venue's open orders are listed once per symbol: an order listed there unchanged (same status, filled
     quantity and venue id) is not asked about again; only the others are (filled, cancelled, gone, filled in part, not
@@ -155,6 +156,7 @@ def sync(
         outcome = _sync_operation(ctx, op, listed, in_flight_seconds)
         if outcome.changes or outcome.warnings:
             outcomes.append(outcome)
+    outcomes += deadlines.expire(ctx, operation_ids)  # what worked past its deadline ends as its role says
     return outcomes + (enforce(ctx) if enforce_policy else [])
 
 
@@ -200,7 +202,7 @@ def _sync_orders(
             continue
         outcome.changes += orders.apply_report(op, report, ctx.clock.now())
     uow.commit()
-    _ensure_protected(ctx, uow, op, outcome)
+    ensure_protected(ctx, uow, op, outcome)
     return outcome
 
 
@@ -223,36 +225,6 @@ def _unchanged(order: Order, listed: OrderReport | None) -> bool:
         and listed.filled_quantity == order.filled_quantity
         and listed.exchange_order_id == order.exchange_order_id
     )
-
-
-def _ensure_protected(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Outcome) -> None:
-    """A position must never be left without its stop: re-protect it (or exit) when working stops do not cover
-    all of it (none left, or a target leg filled in part and the venue cancelled its stop with it). An entry or
-    an exit still working is left to finish first."""
-    if op.status is not OperationStatus.ACTIVE or op.position.is_flat:
-        return
-    if op.protection == "internal":  # guarded by the monitor, by design: nothing rests on the venue
-        return
-    if op.open_orders(OrderRole.ENTRY) or op.open_orders(OrderRole.EXIT):
-        return
-    covered = sum((order.remaining for order in op.open_orders(OrderRole.STOP)), ZERO)
-    if covered >= op.position.quantity:
-        return
-    if op.open_orders():  # what is left of the old protection goes first: it holds the asset
-        outcome.warnings.append(
-            f"operation {op.id} holds {op.position.quantity} with {covered} under a working stop: protecting it again"
-        )
-        cancel_working(ctx, uow, op, outcome)
-        if op.position.is_flat or op.status is not OperationStatus.ACTIVE:
-            return
-    else:
-        outcome.warnings.append(f"operation {op.id} had no protective order on the venue: protecting it again")
-    base = ctx.instrument(op.symbol).base
-    held = ctx.exchange.balances().get(base)
-    if op.side is Side.LONG and (held is None or held.free < op.position.quantity):
-        outcome.warnings.append(f"operation {op.id} holds {op.position.quantity} with no protective order")
-        return
-    protect(ctx, uow, op, outcome)
 
 
 def reset_paper(ctx: Context, market: PaperMarket, balances: dict[str, Decimal], force: bool = False) -> None:

@@ -29,7 +29,7 @@ class ExecutionRules:
     max_slippage_bps: Decimal = Decimal("50")  # the most a guarded order's expected fill may be from its reference
     on_excess_slippage: Literal["limit", "refuse"] = "limit"  # beyond it: a capped limit, or nothing sent
     wide_spread_bps: Decimal = Decimal("20")  # above it, a guarded order goes as a limit at the touch
-    fill_checks: int = 20  # looks at a working entry (ctx.wait between) before its unfilled rest is cancelled
+    fill_seconds: Decimal = Decimal("5")  # how long an entry may work; the loop then cancels its unfilled rest
 
 
 @dataclass(frozen=True, slots=True)

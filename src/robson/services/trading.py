@@ -9,6 +9,7 @@ from decimal import Decimal
 from robson.domain.errors import ConcurrentChange, DomainError, InvalidValue
 from robson.domain.operation import CloseReason, Operation, OperationStatus
 from robson.domain.orders import Order, OrderRole, OrderType
+from robson.domain.values import ZERO, Side
 from robson.ports import ExchangeError, UnitOfWork, UnknownOrder
 from robson.risk.policy_state import PolicyState
 from robson.risk.sizing import loss_per_unit
@@ -20,8 +21,9 @@ from robson.services.working import (
     Outcome,
     cancel_open_orders,
     cancel_working,
-    follow,
+    look,
     quote_of,
+    work_until,
 )
 
 KILL_SWITCH = "KILL_SWITCH"  # the kill switch's hold (breakers.kill): it flattens for as long as it holds
@@ -35,7 +37,9 @@ def _get(uow: UnitOfWork, operation_id: int) -> Operation:
 
 
 def execute(ctx: Context, operation_id: int) -> Outcome:
-    """Place the entry at market, then its protective stop and target (one OCO list on the venue)."""
+    """Place the entry at market, then its protective stop and target (one OCO list on the venue). An entry still
+    working after its first answer (a limit resting, a partial fill) is not waited for: it works until its
+    deadline, what filled is protected at once, and the loop's pass at the deadline cancels the rest."""
     policy.refresh(ctx)
     with ctx.unit_of_work() as uow:
         op = _get(uow, operation_id)
@@ -68,32 +72,83 @@ def execute(ctx: Context, operation_id: int) -> Outcome:
         if not chosen.is_market:
             outcome.warnings.append(f"entry: {chosen.why}")
         uow.commit()
-        _complete_entry(ctx, uow, op, entry, outcome)
-        if not op.position.is_flat and op.protection == "exchange":
-            protect(ctx, uow, op, outcome)
+        _give_the_entry_time(ctx, uow, op, entry, outcome)
+        if not op.position.is_flat and op.protection == "exchange" and not op.open_orders(OrderRole.STOP):
+            protect(ctx, uow, op, outcome)  # what filled is protected at once, even while the rest works
         return outcome
 
 
-def _complete_entry(ctx: Context, uow: UnitOfWork, op: Operation, entry: Order, outcome: Outcome) -> None:
-    """Follow an entry that is still working (a partial fill, a limit resting) to completion; after
-    `fill_checks` looks the unfilled rest is cancelled, and the position is exactly what filled. An entry that
-    filled nothing leaves the plan PLANNED."""
+def _give_the_entry_time(ctx: Context, uow: UnitOfWork, op: Operation, entry: Order, outcome: Outcome) -> None:
+    """An entry still working after its first answer (a partial fill, a limit resting) works until its deadline;
+    the loop's pass then cancels the unfilled rest (end_entry). Nothing waits here."""
     if not entry.status.is_open:
         return
-    follow(ctx, uow, op, OrderRole.ENTRY, ctx.execution.fill_checks, outcome)
-    if not entry.status.is_open:
+    now = ctx.clock.now()
+    deadline = work_until(uow, op, OrderRole.ENTRY, ctx.execution.fill_seconds, now)
+    if deadline <= now:  # no time given: the rest goes at once
+        end_entry(ctx, uow, op, outcome)
+        if op.status is OperationStatus.PLANNED and not op.open_orders(OrderRole.ENTRY):
+            raise Refused(f"the entry filled nothing and was cancelled; operation {op.id} stays PLANNED, execute again")
         return
-    cancel_open_orders(ctx, op, outcome)
+    outcome.warnings.append(
+        f"the entry {entry.client_order_id} works until {deadline:%Y-%m-%d %H:%M:%S} UTC: what has not filled by "
+        "then is cancelled (robson run, or robson sync)"
+    )
+
+
+def end_entry(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Outcome) -> None:
+    """The entry's deadline has come: one last look, then the unfilled rest is cancelled; the position and its
+    protection are exactly what filled. An entry that filled nothing leaves the plan PLANNED."""
+    look(ctx, uow, op, OrderRole.ENTRY, outcome)
+    working = op.open_orders(OrderRole.ENTRY)
+    if not working:
+        return
+    cancel_open_orders(ctx, op, outcome, OrderRole.ENTRY)
     uow.commit()
+    entry = working[0]
     if entry.status.is_open:
         outcome.warnings.append(f"the entry {entry.client_order_id} could not be cancelled; robson sync follows it")
     elif op.status is OperationStatus.PLANNED:
-        raise Refused(f"the entry filled nothing and was cancelled; operation {op.id} stays PLANNED, execute again")
+        outcome.warnings.append(
+            f"the entry filled nothing by its deadline and was cancelled; operation {op.id} stays PLANNED, "
+            "execute again"
+        )
     else:
         outcome.warnings.append(
             f"the entry filled {entry.filled_quantity} of {entry.quantity}; the rest was cancelled: the position and "
             "its protection are what filled"
         )
+        ensure_protected(ctx, uow, op, outcome)
+
+
+def ensure_protected(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Outcome) -> None:
+    """A position must never be left without its stop: re-protect it (or exit) when working stops do not cover
+    all of it (none left, an entry that filled more since it was protected, or a target leg filled in part and the
+    venue cancelled its stop with it). An entry or an exit still working is left to finish first."""
+    if op.status is not OperationStatus.ACTIVE or op.position.is_flat:
+        return
+    if op.protection == "internal":  # guarded by the monitor, by design: nothing rests on the venue
+        return
+    if op.open_orders(OrderRole.ENTRY) or op.open_orders(OrderRole.EXIT):
+        return
+    covered = sum((order.remaining for order in op.open_orders(OrderRole.STOP)), ZERO)
+    if covered >= op.position.quantity:
+        return
+    if op.open_orders():  # what is left of the old protection goes first: it holds the asset
+        outcome.warnings.append(
+            f"operation {op.id} holds {op.position.quantity} with {covered} under a working stop: protecting it again"
+        )
+        cancel_working(ctx, uow, op, outcome)
+        if op.position.is_flat or op.status is not OperationStatus.ACTIVE:
+            return
+    else:
+        outcome.warnings.append(f"operation {op.id} had no protective order on the venue: protecting it again")
+    base = ctx.instrument(op.symbol).base
+    held = ctx.exchange.balances().get(base)
+    if op.side is Side.LONG and (held is None or held.free < op.position.quantity):
+        outcome.warnings.append(f"operation {op.id} holds {op.position.quantity} with no protective order")
+        return
+    protect(ctx, uow, op, outcome)
 
 
 def _fit_to_market(ctx: Context, uow: UnitOfWork, op: Operation, reference: Decimal, outcome: Outcome) -> None:
@@ -203,6 +258,13 @@ def _take_out(ctx: Context, uow: UnitOfWork, op: Operation, reason: CloseReason,
             uow.commit()
             return
     op.note = note
+    now = ctx.clock.now()
+    if any(order.deadline is not None and order.deadline > now for order in op.open_orders(OrderRole.EXIT)):
+        outcome.warnings.append(
+            f"operation {op.id}: its exit is working; what it leaves goes at market at its deadline"
+        )
+        uow.commit()
+        return  # sending another now would cancel it and start over: the market fallback would never come
     exit_position(ctx, uow, op, reason, outcome)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
 
 from robson.domain.operation import CloseReason, Operation
 from robson.domain.orders import Order, OrderRole, OrderStatus
@@ -29,52 +31,36 @@ def quote_of(ctx: Context, symbol: str) -> Quote | None:
         return None
 
 
-def settle(
-    ctx: Context,
-    uow: UnitOfWork,
-    op: Operation,
-    role: OrderRole,
-    looks: int,
-    outcome: Outcome,
-    reason: CloseReason | None = None,
-) -> bool:
-    """Follow the operation's working orders of `role` (`follow`), then cancel whatever of them is still working,
-    keeping any fill that raced the cancel. True when one is working even so (the cancel did not go through)."""
-    follow(ctx, uow, op, role, looks, outcome, reason)
-    if op.open_orders(role):
-        cancel_open_orders(ctx, op, outcome)
-        uow.commit()
-    return bool(op.open_orders(role))
-
-
-def follow(
-    ctx: Context,
-    uow: UnitOfWork,
-    op: Operation,
-    role: OrderRole,
-    looks: int,
-    outcome: Outcome,
-    reason: CloseReason | None = None,
+def look(
+    ctx: Context, uow: UnitOfWork, op: Operation, role: OrderRole, outcome: Outcome, reason: CloseReason | None = None
 ) -> None:
-    """Look at the operation's working orders of `role` up to `looks` times (`ctx.wait` before each), adopting
-    every fill, until none is working. A look the venue cannot answer now is skipped."""
-    for _ in range(looks):
-        working = op.open_orders(role)
-        if not working:
-            return
-        ctx.wait()
-        for order in working:
-            try:
-                report = ctx.exchange.get_order(order.symbol, order.client_order_id)
-            except Retryable:
-                continue
-            outcome.changes += orders.apply_report(op, report, ctx.clock.now(), exit_reason=reason)
+    """One look at the operation's working orders of `role`, adopting every fill (a look the venue cannot answer
+    now is skipped). Nothing waits here: the loop looks again on its own clock."""
+    working = op.open_orders(role)
+    for order in working:
+        try:
+            report = ctx.exchange.get_order(order.symbol, order.client_order_id)
+        except Retryable:
+            continue
+        outcome.changes += orders.apply_report(op, report, ctx.clock.now(), exit_reason=reason)
+    if working:
         uow.commit()
 
 
-def cancel_open_orders(ctx: Context, op: Operation, outcome: Outcome) -> None:
-    """Cancel every working order of the operation, adopting any fill that raced the cancel."""
-    for order in op.open_orders():
+def work_until(uow: UnitOfWork, op: Operation, role: OrderRole, seconds: Decimal, now: datetime) -> datetime:
+    """Give the operation's working orders of `role` until now + `seconds`; the loop's pass at that time does what
+    follows (deadlines.expire). Returns the deadline."""
+    deadline = now + timedelta(seconds=float(seconds))
+    for order in op.open_orders(role):
+        order.deadline = deadline
+    uow.commit()
+    return deadline
+
+
+def cancel_open_orders(ctx: Context, op: Operation, outcome: Outcome, role: OrderRole | None = None) -> None:
+    """Cancel every working order of the operation (of `role`, if given), adopting any fill that raced the
+    cancel."""
+    for order in op.open_orders(*(role,) if role is not None else ()):
         if not order.status.is_open:  # an OCO sibling closed by the previous cancel
             continue
         try:

@@ -5,17 +5,21 @@ with a limit at the touch, a thin book's market exit completed by another order,
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Iterator
+from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
 
+from robson.clock import ManualClock
 from robson.domain.operation import CloseReason, OperationStatus
 from robson.domain.orders import OrderRole, OrderStatus, OrderType
 from robson.domain.values import Side
 from robson.execution.adapters.binance import BinanceExchange
 from robson.exits.policy import ExitPolicy, ProtectionMode
-from robson.services import closing, commands, execution, exits, planning
+from robson.monitor.loop import Monitor
+from robson.services import closing, commands, deadlines, execution, exits, following, planning
 from robson.services.context import Context
 from robson.services.errors import Refused
 from robson.services.routing import ExecutionRules
@@ -32,17 +36,14 @@ def fake() -> Iterator[BinanceFake]:
         yield venue
 
 
-def _context(
-    make_app: AppFactory, fake: BinanceFake, wait: Callable[[], None] = lambda: None, **rules: object
-) -> Context:
+def _context(make_app: AppFactory, fake: BinanceFake, **rules: object) -> Context:
     app = make_app()
     return dataclasses.replace(
         app.context,
         exchange=BinanceExchange("k", "s", base_url=fake.url, timeout_ms=2000),
-        wait=wait,
         sleep=lambda seconds: None,
-        close_fallback_checks=2,
-        execution=dataclasses.replace(ExecutionRules(fill_checks=3), **rules),  # type: ignore[arg-type]
+        close_fallback_seconds=D(0),
+        execution=dataclasses.replace(ExecutionRules(fill_seconds=D(5)), **rules),  # type: ignore[arg-type]
     )
 
 
@@ -56,35 +57,45 @@ def _sent(fake: BinanceFake) -> list[dict[str, str]]:
     return [r.params for r in fake.requests_to(ORDER)]
 
 
-def test_a_partial_entry_is_followed_until_it_fills_whole(make_app: AppFactory, fake: BinanceFake) -> None:
-    looks: list[int] = []
-
-    def wait() -> None:  # the rest of the book arrives while Robson looks
-        looks.append(1)
-        if len(looks) == 2:
-            fake.set_price("BTCUSDT", "30000")
-
-    ctx = _context(make_app, fake, wait)
+def test_a_partial_entry_works_until_it_fills_whole_and_is_protected_all_along(
+    make_app: AppFactory, fake: BinanceFake
+) -> None:
+    """execute returns once the entry is sent (nothing waits): what filled is protected at once; the rest of the
+    book arrives, the loop's sync books it and protects the whole position."""
+    ctx = _context(make_app, fake)
     operation_id = _planned(ctx)
     fake.inject(ORDER, Fault.partial_fill("0.5"))
     outcome = commands.execute(ctx, operation_id)
 
     op = outcome.operation
     entry = op.orders[0]
+    half = entry.filled_quantity
+    assert entry.status is OrderStatus.PARTIALLY_FILLED and entry.deadline == ctx.clock.now() + timedelta(seconds=5)
+    assert [o.quantity for o in op.open_orders(OrderRole.STOP)] == [half]  # what filled is protected already
+    assert any("works until" in w for w in outcome.warnings)
+
+    fake.set_price("BTCUSDT", "30000")  # the rest of the book arrives
+    following.sync(ctx)
+
+    op = planning.load(ctx, operation_id)
+    entry = op.orders[0]
     assert (entry.status, entry.filled_quantity) == (OrderStatus.FILLED, op.quantity)
-    assert op.position.quantity == op.quantity and len(looks) == 2
-    stop = next(o for o in op.orders if o.role is OrderRole.STOP)
-    assert stop.quantity == op.quantity  # the protection covers all of it
+    assert op.position.quantity == op.quantity
+    assert [o.quantity for o in op.open_orders(OrderRole.STOP)] == [op.quantity]  # the protection covers all of it
     assert fake.balance("BTC") == (D(0), op.quantity)  # held under the OCO on the venue
 
 
-def test_a_partial_entry_that_stalls_is_cancelled_and_the_position_is_what_filled(
-    make_app: AppFactory, fake: BinanceFake
+def test_a_partial_entry_that_stalls_is_cancelled_at_its_deadline_and_the_position_is_what_filled(
+    make_app: AppFactory, fake: BinanceFake, clock: ManualClock
 ) -> None:
     ctx = _context(make_app, fake)
     operation_id = _planned(ctx)
     fake.inject(ORDER, Fault.partial_fill("0.5"))
-    outcome = commands.execute(ctx, operation_id)
+    commands.execute(ctx, operation_id)
+    clock.advance(timedelta(seconds=4))
+    assert deadlines.expire(ctx) == []  # it works on
+    clock.advance(timedelta(seconds=1))
+    [outcome] = deadlines.expire(ctx)
 
     op = outcome.operation
     entry = op.orders[0]
@@ -98,17 +109,39 @@ def test_a_partial_entry_that_stalls_is_cancelled_and_the_position_is_what_fille
     assert sum(fake.balance("BTC")) == half  # the venue holds exactly what the ledger says
 
 
-def test_an_entry_that_fills_nothing_leaves_the_plan_planned(make_app: AppFactory, fake: BinanceFake) -> None:
+def test_an_entry_that_fills_nothing_by_its_deadline_leaves_the_plan_planned(
+    make_app: AppFactory, fake: BinanceFake, clock: ManualClock
+) -> None:
     ctx = _context(make_app, fake, wide_spread_bps=D(5))
     operation_id = _planned(ctx)
     fake.quotes["BTCUSDT"] = (D("29990"), D("30020"))  # 10 bps wide: a limit at the ask, which the last trade misses
     fake.set_price("BTCUSDT", "30030")
-    with pytest.raises(Refused, match=r"filled nothing and was cancelled; operation \d+ stays PLANNED"):
-        commands.execute(ctx, operation_id)
+    outcome = commands.execute(ctx, operation_id)  # returns at once, the limit resting
+    assert outcome.operation.status is OperationStatus.PLANNED
+    assert [o.status for o in outcome.operation.open_orders(OrderRole.ENTRY)] == [OrderStatus.NEW]
+
+    clock.advance(timedelta(seconds=5))
+    [expired] = deadlines.expire(ctx)
+    assert any(
+        re.search(r"filled nothing by its deadline and was cancelled; operation \d+ stays PLANNED", w)
+        for w in expired.warnings
+    )
     op = planning.load(ctx, operation_id)
     assert op.status is OperationStatus.PLANNED and op.position.is_flat
     assert [(o.type, o.price, o.status) for o in op.orders] == [(OrderType.LIMIT, D("30020"), OrderStatus.CANCELED)]
     assert fake.balance("BTC") == (D(0), D(0))
+
+
+def test_with_no_time_given_an_entry_that_fills_nothing_is_refused_at_once(
+    make_app: AppFactory, fake: BinanceFake
+) -> None:
+    ctx = _context(make_app, fake, wide_spread_bps=D(5), fill_seconds=D(0))
+    operation_id = _planned(ctx)
+    fake.quotes["BTCUSDT"] = (D("29990"), D("30020"))
+    fake.set_price("BTCUSDT", "30030")
+    with pytest.raises(Refused, match=r"filled nothing and was cancelled; operation \d+ stays PLANNED"):
+        commands.execute(ctx, operation_id)
+    assert planning.load(ctx, operation_id).status is OperationStatus.PLANNED
 
 
 def test_excess_slippage_is_refused_and_nothing_is_sent(make_app: AppFactory, fake: BinanceFake) -> None:
@@ -170,3 +203,34 @@ def test_a_stop_goes_at_market_whatever_the_book_and_a_thin_book_is_finished_by_
     logged = [r for r in execution.history(ctx) if r.role == "EXIT"]
     assert logged and all(r.spread_bps == D("487.80") for r in logged)  # asked right after, never before
     assert closing.MARKET_EXIT_ORDERS >= 2
+
+
+class _Quiet:
+    """A price feed with nothing to say: the pass is about time only."""
+
+    def poll(self) -> list[tuple[str, D]]:
+        return []
+
+
+def test_the_monitors_pass_at_the_deadline_cancels_a_resting_entry(
+    make_app: AppFactory, fake: BinanceFake, clock: ManualClock
+) -> None:
+    """execute against a venue where the limit entry rests returns at once with the entry working; robson run's
+    pass on its clock leaves it alone before the deadline and cancels it at the deadline. No test sleeps."""
+    ctx = _context(make_app, fake, wide_spread_bps=D(5))
+    operation_id = _planned(ctx)
+    fake.quotes["BTCUSDT"] = (D("29990"), D("30020"))
+    fake.set_price("BTCUSDT", "30030")
+    assert commands.execute(ctx, operation_id).operation.open_orders(OrderRole.ENTRY)
+    monitor = Monitor(ctx, _Quiet(), stale_after_seconds=D(3600))
+    monitor.recover()
+
+    clock.advance(timedelta(seconds=4))
+    assert monitor.poll_once() == []
+    assert planning.load(ctx, operation_id).open_orders(OrderRole.ENTRY)
+    clock.advance(timedelta(seconds=1))
+    [outcome] = monitor.poll_once()
+
+    assert outcome.operation.id == operation_id and not outcome.operation.open_orders()
+    venue_entry = next(o for o in fake.orders if o.client_order_id == outcome.operation.orders[0].client_order_id)
+    assert venue_entry.status == "CANCELED"

@@ -342,8 +342,8 @@ def lifecycle(world: World, make_app: AppFactory, route: str, fault: str, exit_b
         exchange=armed,  # type: ignore[arg-type]
         quote=world.quote,
         sleep=sleeps.append,
-        wait=lambda: None,
-        close_fallback_checks=2,
+        close_fallback_seconds=ZERO,  # the close's limit, then market at once: this matrix has no loop passing
+        execution=dataclasses.replace(app.context.execution, fill_seconds=ZERO),
         notifier=Alerts(),
         exit_policies=internal,
     )

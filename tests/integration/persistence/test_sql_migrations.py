@@ -16,8 +16,8 @@ from robson.persistence.tables import metadata
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-def test_the_head_revision_is_the_paper_ticks_one() -> None:
-    assert HEAD == "0006"
+def test_the_head_revision_is_the_order_deadline_one() -> None:
+    assert HEAD == "0007"
 
 
 def test_migrating_twice_is_harmless(unmigrated_engine: Engine) -> None:

@@ -49,7 +49,6 @@ def _through(app: App, venue: Unreachable) -> Context:
         app.context,
         exchange=venue,  # type: ignore[arg-type]
         sleep=lambda seconds: None,
-        wait=lambda: None,
     )
 
 
