@@ -11,6 +11,7 @@ from robson.cli import render
 from robson.cli.errors import NOT_FLAT, fail, guarded
 from robson.cli.venue import Builder, ExchangeOption
 from robson.credentials import MissingKeys
+from robson.monitor.finish import finish_flatten
 from robson.ports import ExchangeError
 from robson.services import policy, trading, views
 
@@ -65,7 +66,9 @@ def register(app: typer.Typer, build: Builder) -> None:
         not done is listed, and robson run goes on flattening until flat."""
         policy.halt_for_kill(build(exchange, offline=True).context, reason)  # before any venue is built or asked
         try:
-            flattened = trading.kill(build(exchange).context, reason)
+            context = build(exchange).context
+            flattened = trading.kill(context, reason)
+            flattened = finish_flatten(context, flattened, f"kill switch: {reason}".rstrip(": "), context.sleep)
         except (MissingKeys, ExchangeError) as error:  # no venue to flatten on: the halt stands
             flattened = trading.Flattened(undone=[f"nothing was cancelled or closed: {error}"])
         rows = [

@@ -8,8 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from robson.services import deadlines, following, planning
+from robson.domain.operation import CloseReason
+from robson.services import deadlines, following, planning, trading
 from robson.services.context import Context
+from robson.services.trading import Flattened
 from robson.services.working import Outcome
 
 LOOK_SECONDS = 0.25
@@ -39,3 +41,15 @@ def finish(
         op = planning.load(ctx, operation_id)
     outcome.operation = op
     return outcome
+
+
+def finish_flatten(ctx: Context, flattened: Flattened, note: str, sleep: Callable[[float], None]) -> Flattened:
+    """The kill switch from a command: exits still working against a deadline are seen through, then whatever is
+    still live is flattened once more (what robson run's enforcement would do) and listed if it is still undone."""
+    working = [outcome for outcome in flattened.outcomes if deadlines.next_deadline(outcome.operation) is not None]
+    if not working:
+        return flattened
+    for outcome in working:
+        finish(ctx, outcome, sleep)
+    again = trading.flatten_all(ctx, CloseReason.KILL_SWITCH, note)
+    return trading.Flattened(flattened.outcomes, again.undone)

@@ -298,12 +298,15 @@ def flatten_all(ctx: Context, reason: CloseReason, note: str) -> Flattened:
                 why = str(error)
             if not op.status.is_final:
                 result.undone.append(f"operation {op.id} is still {op.status} ({op.symbol}): {why}")
+    exiting = {order.client_order_id for outcome in result.outcomes for order in outcome.operation.open_orders()}
     try:
         stray = ctx.exchange.open_orders()  # orders the ledger does not know: nothing may keep working
     except ExchangeError as error:
         result.undone.append(f"the venue's open orders could not be listed to cancel them: {error}")
         stray = []
     for report in stray:
+        if report.client_order_id in exiting:  # an exit working until its deadline (then the rest at market)
+            continue
         try:
             ctx.exchange.cancel_order(report.symbol, report.client_order_id)
         except UnknownOrder:  # gone meanwhile

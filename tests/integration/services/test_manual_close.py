@@ -12,6 +12,7 @@ from robson.clock import ManualClock
 from robson.domain.operation import CloseReason, OperationStatus
 from robson.domain.orders import OrderRole, OrderType
 from robson.domain.values import Side
+from robson.monitor.finish import finish_flatten
 from robson.ports import ExchangePort, OrderReport, OrderRequest
 from robson.services import commands, deadlines, following, planning, trading
 
@@ -108,3 +109,25 @@ def test_with_no_time_given_the_limits_rest_goes_at_market_at_once(app: bootstra
     assert outcome.operation.status is OperationStatus.CLOSED
     exits = [(o.type, o.status.value) for o in outcome.operation.orders if o.role is OrderRole.EXIT]
     assert exits == [(OrderType.LIMIT, "CANCELED"), (OrderType.MARKET, "FILLED")]
+
+
+def test_the_kill_switch_from_a_command_sees_its_limits_through(app: bootstrap.App, clock: ManualClock) -> None:
+    """robson kill returns from the use case with the marketable limit working; the command then follows it on
+    its clock (here a sleep that moves the manual clock) until the deadline sends the rest at market: flat."""
+    operation_id = _open(app)
+    ctx = dataclasses.replace(
+        app.context,
+        exchange=RestingLimits(app.context.exchange),  # type: ignore[arg-type]
+        close_fallback_seconds=D(2),
+    )
+    flattened = trading.kill(ctx, "test")
+    assert not flattened.flat and any("still working" in line for line in flattened.undone)
+
+    done = finish_flatten(ctx, flattened, "kill switch: test", lambda s: clock.advance(timedelta(seconds=s)))
+
+    assert done.flat, done.undone
+    op = planning.load(app.context, operation_id)
+    assert op.status is OperationStatus.CLOSED and op.close_reason is CloseReason.KILL_SWITCH
+    exits = [(o.type, o.status.value) for o in op.orders if o.role is OrderRole.EXIT]
+    assert exits == [(OrderType.LIMIT, "CANCELED"), (OrderType.MARKET, "FILLED")]
+    assert app.context.exchange.open_orders() == []
