@@ -154,8 +154,11 @@ def test_run_keeps_watching_while_other_processes_write_its_operations(
             eth = open_position("ETH/USDT", "3000", "2940")
             racers = [["price", "BTC/USDT", "93700"], ["price", "ETH/USDT", "3130"], ["sync"], ["sync"], ["sync"]]
             clean(race(racers, dict(os.environ), tmp_path))
-            run.printed.wait_for(f"operation {btc}: CLOSED")
-            run.printed.wait_for(f"operation {eth}: CLOSED")
+            for operation_id in (btc, eth):
+                try:
+                    run.printed.wait_for(f"operation {operation_id}: CLOSED")
+                except AssertionError as missed:  # say what the ledger and robson run's log say
+                    raise AssertionError(f"{missed}; ledger: {status(operation_id)}; log: {run.logged()}") from None
             assert run.process.poll() is None  # still watching
             assert status(btc) == ("CLOSED", "TAKE_PROFIT") and status(eth) == ("CLOSED", "TAKE_PROFIT")
             books_agree(database_target)
