@@ -430,11 +430,21 @@ class ExecutionLog(Protocol):
 
 
 class UnitOfWork(Protocol):
-    operations: OperationRepository
-    audit: AuditLog
-    policy: PolicyRepository
-    marks: MarkRepository
-    executions: ExecutionLog
+    # read-only: an implementation may hold its own repository types (each implementing the protocol)
+    @property
+    def operations(self) -> OperationRepository: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
+
+    @property
+    def policy(self) -> PolicyRepository: ...
+
+    @property
+    def marks(self) -> MarkRepository: ...
+
+    @property
+    def executions(self) -> ExecutionLog: ...
 
     def __enter__(self) -> UnitOfWork: ...
 
