@@ -18,7 +18,6 @@ from robson.backtest.demo import DemoReport, market_data, run_demo
 from robson.cli import parse, render
 from robson.cli.errors import guarded
 from robson.cli.tables import Column, fitted
-from robson.clock import ManualClock
 from robson.config import Settings
 from robson.domain.operation import Operation
 from robson.services import views
@@ -45,7 +44,7 @@ def register(app: typer.Typer) -> None:
         with tempfile.TemporaryDirectory(prefix="robson-demo-") as scratch:
             url = parse.database_url(db or str(Path(scratch) / "demo.db"))
             data = market_data(SYMBOLS, bars, parse.seed(seed), Decimal("0.01"))
-            clock = ManualClock(min(candles[0].time for _, candles in data.values()))
+            clock = bootstrap.simulated_clock(min(candles[0].time for _, candles in data.values()))
             # seeded markets pushed by hand: the paper venue always, whatever venue the settings name
             robson = bootstrap.build(url, clock=clock, actor="demo", settings=Settings(exchange="paper"))
             try:
