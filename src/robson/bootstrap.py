@@ -11,11 +11,13 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
-from robson.clock import SystemClock
+from robson.clock import ManualClock, SystemClock
 from robson.config import BINANCE_REST_URL, BINANCE_STREAM_URL, Settings
 from robson.credentials import VenueKeys, venue_keys
 from robson.domain.errors import InvalidValue
@@ -31,9 +33,64 @@ from robson.persistence.lease import lease_for
 from robson.persistence.paper_store import SqlPaperStore
 from robson.persistence.paper_ticks import SqlPriceQueue
 from robson.persistence.unit_of_work import SqlUnitOfWork
-from robson.ports import Clock, ExchangePort, Fatal, Lease, Notifier, PaperMarket, PriceFeed, UnitOfWork
+from robson.ports import (
+    AuditLog,
+    Clock,
+    ExchangePort,
+    ExecutionLog,
+    Fatal,
+    Lease,
+    MarkRepository,
+    Notifier,
+    OperationRepository,
+    PaperMarket,
+    PaperStore,
+    PolicyRepository,
+    PriceFeed,
+    PriceQueue,
+    QueuedFeed,
+    SimulatedClock,
+    StreamFeed,
+    UnitOfWork,
+)
 from robson.services.context import Context, RetryPolicy
 from robson.services.routing import ExecutionRules
+
+if TYPE_CHECKING:
+    # Every adapter against the port it implements: mypy checks each of these, so an adapter whose signatures drift
+    # from its Protocol fails `make check` (wherever, or whether, it is wired below). Read by mypy only: the SDKs
+    # still load only with their venue.
+    from robson.execution.adapters.alpaca import AlpacaExchange
+    from robson.execution.adapters.binance import BinanceExchange, BinanceFeed
+    from robson.execution.adapters.memory_store import MemoryPaperStore
+    from robson.persistence.executions import SqlExecutionLog
+    from robson.persistence.lease import FileLease, NoLease, PostgresLease
+    from robson.persistence.policy import SqlMarkRepository, SqlPolicyRepository
+    from robson.persistence.repositories import SqlAuditLog, SqlOperationRepository
+
+    EXCHANGES: tuple[type[ExchangePort], ...] = (
+        PaperExchange,
+        BinanceExchange,
+        AlpacaExchange,
+        OfflineVenue,
+        CrashAfterExitSent,
+    )
+    PAPER_MARKETS: tuple[type[PaperMarket], ...] = (QueuedMarket, PaperExchange)
+    FEEDS: tuple[type[PriceFeed], ...] = (PaperFeed, BinanceFeed, PollingFeed)
+    STREAM_FEEDS: tuple[type[StreamFeed], ...] = (PaperFeed, BinanceFeed)
+    QUEUED_FEEDS: tuple[type[QueuedFeed], ...] = (PaperFeed,)
+    PRICE_QUEUES: tuple[type[PriceQueue], ...] = (SqlPriceQueue,)
+    PAPER_STORES: tuple[type[PaperStore], ...] = (SqlPaperStore, MemoryPaperStore)
+    LEASES: tuple[type[Lease], ...] = (FileLease, PostgresLease, NoLease)
+    CLOCKS: tuple[type[Clock], ...] = (SystemClock, ManualClock)
+    SIMULATED_CLOCKS: tuple[type[SimulatedClock], ...] = (ManualClock,)
+    NOTIFIERS: tuple[type[Notifier], ...] = (LogNotifier,)
+    UNITS_OF_WORK: tuple[type[UnitOfWork], ...] = (SqlUnitOfWork,)
+    OPERATION_REPOSITORIES: tuple[type[OperationRepository], ...] = (SqlOperationRepository,)
+    AUDIT_LOGS: tuple[type[AuditLog], ...] = (SqlAuditLog,)
+    POLICY_REPOSITORIES: tuple[type[PolicyRepository], ...] = (SqlPolicyRepository,)
+    MARK_REPOSITORIES: tuple[type[MarkRepository], ...] = (SqlMarkRepository,)
+    EXECUTION_LOGS: tuple[type[ExecutionLog], ...] = (SqlExecutionLog,)
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +193,11 @@ def build(
         ),
     )
     return App(settings, context, venue.market, url, engine, venue.open_feed, lease_for(engine))
+
+
+def simulated_clock(start: datetime) -> SimulatedClock:
+    """The demo's (and a backtest's) time: it moves only when the loop that owns it says so."""
+    return ManualClock(start)
 
 
 def _venue(settings: Settings, keys: VenueKeys | None, sessions: Sessions, clock: Clock) -> Venue:

@@ -5,12 +5,11 @@ The TOML file is ROBSON_CONFIG, or robson.toml in the data directory when it exi
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import typing
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 import platformdirs
@@ -35,13 +34,18 @@ class _Strict(BaseModel):
 
 
 # One strategy's departures from the defaults: every RiskLimits field, optional (anything left out inherits
-# from [risk.default]). Derived from RiskLimits so that a new limit needs declaring in one place only.
-RiskOverrides: type[_Strict] = create_model(
-    "RiskOverrides",
-    __base__=_Strict,
-    preset=(str | None, None),
-    **{name: (kind | None, None) for name, kind in typing.get_type_hints(RiskLimits).items()},  # type: ignore[call-overload]
-)
+# from [risk.default]). Derived from RiskLimits so that a new limit needs declaring in one place only; its fields
+# exist only at run time, so mypy knows it by its base (its values reach RiskLimits through RiskLimits.replace,
+# which checks every one).
+if TYPE_CHECKING:
+    RiskOverrides = _Strict
+else:
+    RiskOverrides = create_model(
+        "RiskOverrides",
+        __base__=_Strict,
+        preset=(str | None, None),
+        **{name: (kind | None, None) for name, kind in typing.get_type_hints(RiskLimits).items()},
+    )
 
 
 class InstrumentSettings(_Strict):
@@ -299,13 +303,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _build_strategies(self) -> Settings:
-        base = _fields(RiskLimits())
+        base = RiskLimits()
         with section("risk.default"):
             defaults = _layer(self.risk.get("default", RiskOverrides()))
-            built = {"default": RiskLimits(**{**base, **defaults})}
+            built = {"default": base.replace(**defaults)}
         for name, overrides in self.risk.items():
             with section(f"risk.{name}"):
-                built[name] = RiskLimits(**{**base, **defaults, **_layer(overrides)})
+                built[name] = base.replace(**{**defaults, **_layer(overrides)})
         self._strategies = built
         return self
 
@@ -355,7 +359,3 @@ def _layer(overrides: BaseModel) -> dict[str, object]:
     values = overrides.model_dump(exclude_none=True)
     name = values.pop("preset", None)
     return {**(preset(name) if name else {}), **values}
-
-
-def _fields(limits: RiskLimits) -> dict[str, object]:
-    return {item.name: getattr(limits, item.name) for item in dataclasses.fields(limits)}

@@ -9,7 +9,7 @@ import builtins
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
@@ -193,8 +193,11 @@ class FeeRates:
 class ExchangePort(Protocol):
     """One venue: the paper exchange, the backtest simulator, Binance, Alpaca."""
 
-    name: str
-    supports_short: bool
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def supports_short(self) -> bool: ...
 
     def instruments(self) -> dict[str, Instrument]: ...
 
@@ -333,6 +336,14 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
+class SimulatedClock(Clock, Protocol):
+    """Time that moves only when the loop that owns it says so (the demo, a backtest); never backwards."""
+
+    def set(self, moment: datetime) -> None: ...
+
+    def advance(self, delta: timedelta) -> None: ...
+
+
 class OperationRepository(Protocol):
     def add(self, operation: Operation) -> Operation: ...
 
@@ -430,11 +441,21 @@ class ExecutionLog(Protocol):
 
 
 class UnitOfWork(Protocol):
-    operations: OperationRepository
-    audit: AuditLog
-    policy: PolicyRepository
-    marks: MarkRepository
-    executions: ExecutionLog
+    # read-only: an implementation may hold its own repository types (each implementing the protocol)
+    @property
+    def operations(self) -> OperationRepository: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
+
+    @property
+    def policy(self) -> PolicyRepository: ...
+
+    @property
+    def marks(self) -> MarkRepository: ...
+
+    @property
+    def executions(self) -> ExecutionLog: ...
 
     def __enter__(self) -> UnitOfWork: ...
 

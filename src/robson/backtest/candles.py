@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
-from typing import Any
 
 SHARED_DATA_ENV = "ROBSON_SHARED_DATA"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -65,7 +64,7 @@ def load_freqtrade_json(path: Path, limit: int | None = None) -> list[Candle]:
     return [_row_to_candle(row, index, path) for index, row in enumerate(rows)]
 
 
-def _row_to_candle(row: Any, index: int, path: Path) -> Candle:
+def _row_to_candle(row: object, index: int, path: Path) -> Candle:
     if not isinstance(row, list) or len(row) < 6:
         raise ValueError(f"{path}: row {index} is not [time_ms, open, high, low, close, volume]: {row!r}")
     time_ms, o, h, low, c, v = (_exact(value, index, path) for value in row[:6])
@@ -81,7 +80,7 @@ def _row_to_candle(row: Any, index: int, path: Path) -> Candle:
     )
 
 
-def _exact(value: Any, index: int, path: Path) -> Decimal:
+def _exact(value: object, index: int, path: Path) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{path}: row {index} holds a non-number {value!r}")
     exact = Decimal(str(value))

@@ -11,10 +11,9 @@ from pathlib import Path
 
 from robson.backtest.candles import Candle, continuous, find_shared_candles, load_freqtrade_json
 from robson.backtest.synthetic import generate_bars
-from robson.clock import ManualClock
 from robson.domain.operation import Operation, OperationStatus
 from robson.domain.values import HUNDRED, ZERO, Side
-from robson.ports import PaperMarket
+from robson.ports import PaperMarket, SimulatedClock
 from robson.services import following, planning, policy, portfolio, trading
 from robson.services.context import Context
 from robson.services.errors import Refused
@@ -62,7 +61,7 @@ def market_data(symbols: Sequence[str], bars: int, seed: int, tick: Decimal) -> 
 def run_demo(
     ctx: Context,
     market: PaperMarket,
-    clock: ManualClock,
+    clock: SimulatedClock,
     data: dict[str, tuple[str, list[Candle]]],
     operations_per_symbol: int = 3,
     on_bar: Callable[[], None] | None = None,

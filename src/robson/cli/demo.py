@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, TypedDict
 
 import typer
 from rich.progress import Progress
@@ -18,7 +18,6 @@ from robson.backtest.demo import DemoReport, market_data, run_demo
 from robson.cli import parse, render
 from robson.cli.errors import guarded
 from robson.cli.tables import Column, fitted
-from robson.clock import ManualClock
 from robson.config import Settings
 from robson.domain.operation import Operation
 from robson.services import views
@@ -45,7 +44,7 @@ def register(app: typer.Typer) -> None:
         with tempfile.TemporaryDirectory(prefix="robson-demo-") as scratch:
             url = parse.database_url(db or str(Path(scratch) / "demo.db"))
             data = market_data(SYMBOLS, bars, parse.seed(seed), Decimal("0.01"))
-            clock = ManualClock(min(candles[0].time for _, candles in data.values()))
+            clock = bootstrap.simulated_clock(min(candles[0].time for _, candles in data.values()))
             # seeded markets pushed by hand: the paper venue always, whatever venue the settings name
             robson = bootstrap.build(url, clock=clock, actor="demo", settings=Settings(exchange="paper"))
             try:
@@ -96,7 +95,29 @@ class _progress:
             print(f"demo: stopped after {self.done} of {self.total} bars", file=sys.stderr, flush=True)
 
 
-def _row(report: DemoReport, op: Operation) -> dict[str, Any]:
+class _Row(TypedDict):
+    """One operation of the demo, decimals as strings (the --json summary's and the table's)."""
+
+    id: int | None
+    symbol: str
+    side: str
+    entry_price: str | None
+    stop_price: str | None
+    target_price: str | None
+    quantity: str | None
+    exit_price: str | None
+    reason: str
+    realized_pnl: str | None
+    r_multiple: str | None
+    risk_amount: str | None
+    loss_percent_of_capital: str | None
+
+
+def _r_multiple(op: Operation) -> Decimal:
+    return (op.realized_pnl / op.risk_amount).quantize(Decimal("0.01")) if op.risk_amount else Decimal(0)
+
+
+def _row(report: DemoReport, op: Operation) -> _Row:
     trades = op.position.trades
     return {
         "id": op.id,
@@ -109,15 +130,13 @@ def _row(report: DemoReport, op: Operation) -> dict[str, Any]:
         "exit_price": views.money(trades[-1].exit_price) if trades else None,
         "reason": op.close_reason.value if op.close_reason else op.status.value,
         "realized_pnl": views.money(op.realized_pnl),
-        "r_multiple": views.number((op.realized_pnl / op.risk_amount).quantize(Decimal("0.01")))
-        if op.risk_amount
-        else "0",
+        "r_multiple": views.number(_r_multiple(op)),
         "risk_amount": views.money(op.risk_amount),
         "loss_percent_of_capital": views.number(report.loss_percent(op).quantize(Decimal("0.0001"))),
     }
 
 
-def _summary_view(report: DemoReport) -> dict[str, Any]:
+def _summary_view(report: DemoReport) -> dict[str, object]:
     worst = max((report.loss_percent(op) for op in report.operations), default=Decimal(0))
     return {
         "sources": report.sources,
@@ -168,7 +187,7 @@ def _summary(report: DemoReport) -> None:
                 render.human("exit_price", row["exit_price"], op.symbol),
                 row["reason"],
                 render.pnl(op.realized_pnl),
-                f"{Decimal(row['r_multiple']):.2f}",
+                f"{_r_multiple(op):.2f}",
                 render.cents(op.risk_amount),
                 f"{report.loss_percent(op):.4f}%",
             ]

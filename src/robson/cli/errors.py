@@ -6,8 +6,8 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, ParamSpec, Protocol, TypeVar, runtime_checkable
 
 import typer
 from pydantic import ValidationError
@@ -45,19 +45,37 @@ def _quiet_stdout() -> None:
         os.close(devnull)
 
 
+@runtime_checkable
+class _ClickError(Protocol):
+    """What Click's exceptions (vendored by Typer) carry: a message for the user and an exit code."""
+
+    exit_code: int
+
+    def format_message(self) -> str: ...
+
+
 class OneLineErrors(TyperGroup):
     """Click's own usage errors (an unknown option, a missing one) as one line on stderr, exit 2, like ours."""
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,  # Typer's own: passed through as they came
+    ) -> Any:
+        passed = (args, prog_name, complete_var)
         if not standalone_mode:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            return super().main(*passed, standalone_mode=False, windows_expand_args=windows_expand_args, **extra)
         try:
-            code = super().main(*args, standalone_mode=False, **kwargs)
+            code = super().main(*passed, standalone_mode=False, windows_expand_args=windows_expand_args, **extra)
         except Exception as error:  # Click's exceptions (vendored by Typer): known by what they carry
             if type(error).__name__ == "Abort":
                 print("error: aborted", file=sys.stderr)
                 sys.exit(1)
-            if not (hasattr(error, "format_message") and isinstance(getattr(error, "exit_code", None), int)):
+            if not (isinstance(error, _ClickError) and isinstance(error.exit_code, int)):
                 raise
             if not error.format_message():  # `robson` alone: Click printed the help already
                 sys.exit(error.exit_code)

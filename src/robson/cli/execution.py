@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -11,6 +11,7 @@ from rich.table import Table
 from robson.cli import render
 from robson.cli.errors import guarded
 from robson.cli.venue import Builder, ExchangeOption
+from robson.ports import ExecutionRecord
 from robson.services import execution
 from robson.services import reconcile as reconciliation
 
@@ -18,8 +19,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable outpu
 SymbolOption = Annotated[str | None, typer.Option(metavar="SYMBOL", help="Only this symbol, e.g. BTC/USDT.")]
 
 
-def _row(record: Any) -> dict[str, Any]:
-    row = {field.name: getattr(record, field.name) for field in dataclasses.fields(record)}
+def _row(record: ExecutionRecord) -> dict[str, object]:
+    row: dict[str, object] = {field.name: getattr(record, field.name) for field in dataclasses.fields(record)}
     row["side"], row["type"] = record.side.value, record.type.value
     row["at"] = record.at.isoformat()
     row["fill_percent"] = record.fill_percent

@@ -5,22 +5,29 @@ option says it with its metavar; a flag takes nothing."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from typer.core import TyperArgument, TyperOption
 
+if TYPE_CHECKING:
+    from typer._click import Context  # the Click that Typer vendors: the type its help methods are called with
 
-def _argument_label(self: TyperArgument, ctx: Any) -> str | None:
+    TyperLabel = Callable[[TyperOption, Context], str | None]
+
+
+def _argument_label(self: object, ctx: object) -> str | None:
     return None  # the name column shows the metavar already
 
 
-def _option_label(self: TyperOption, ctx: Any, _typer: Any = TyperOption.display_type_rich) -> str | None:
+def _option_label(self: TyperOption, ctx: Context, _typer: TyperLabel = TyperOption.display_type_rich) -> str | None:
     if self.is_flag:
         return None
     return str(self.metavar) if self.metavar is not None else _typer(self, ctx)
 
 
 def install() -> None:
-    """Once, before any help is printed."""
+    """Once, before any help is printed. Typer builds its parameters itself, so its classes are patched (mypy's
+    method-assign refuses every patch of a method; these two are meant)."""
     TyperArgument.display_type_rich = _argument_label  # type: ignore[method-assign]
     TyperOption.display_type_rich = _option_label  # type: ignore[method-assign]

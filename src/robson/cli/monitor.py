@@ -73,12 +73,13 @@ def _json_lines(outcomes: list[Outcome]) -> None:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _AlertLines:
-    """Every alert still goes to the usual notifier, and also out as a JSON line."""
+    """Every alert still goes to the usual notifier (when the context has one), and also out as a JSON line."""
 
-    inner: Notifier
+    inner: Notifier | None
 
     def notify(self, alert: Alert) -> None:
-        self.inner.notify(alert)
+        if self.inner is not None:
+            self.inner.notify(alert)
         render.emit_json_line(
             {"event": "alert", "level": alert.level, "code": alert.code, "message": alert.message, "at": alert.at}
         )

@@ -27,7 +27,9 @@ def decimal(text: str, name: str, *, minimum: str = "positive") -> Decimal:
         raise InvalidValue(f"{name}: {text!r} is not a finite number")
     if value.copy_abs() >= MAXIMUM:  # no arithmetic: 1E+1000000 would overflow the context itself
         raise InvalidValue(f"{name}: {text!r} is too large (the most Robson takes is {MAXIMUM:,.0f})")
-    if value != 0 and value.as_tuple().exponent < -PLACES and value != value.quantize(Decimal(1).scaleb(-PLACES)):
+    exponent = value.as_tuple().exponent  # an int: the value is finite
+    fine = isinstance(exponent, int) and exponent < -PLACES
+    if value != 0 and fine and value != value.quantize(Decimal(1).scaleb(-PLACES)):
         raise InvalidValue(f"{name}: {text!r} has more than {PLACES} decimal places")
     if minimum == "positive" and value <= 0:
         raise InvalidValue(f"{name}: {text!r} must be greater than zero")

@@ -141,7 +141,7 @@ def _cell(key: str, value: object, symbol: str | None) -> str | Text:
 def operation(view: dict[str, object]) -> None:
     skip = {"orders", "tranches", "trades"}
     symbol = str(view.get("symbol"))
-    rows = []
+    rows: list[tuple[str, str | Text]] = []
     for key, value in view.items():
         if key in skip:
             continue

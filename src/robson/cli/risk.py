@@ -86,9 +86,9 @@ def register(app: typer.Typer, build: Builder) -> None:
                 {"state": "HALTED", "flat": flattened.flat, "operations": rows, "undone": flattened.undone}
             )
         else:
-            for row in rows:
+            for row, outcome in zip(rows, flattened.outcomes, strict=True):
                 render.console.print(f"operation {row['id']}: {row['status']} {row['close_reason'] or ''}")
-                render.notes(list(row["changes"]), list(row["warnings"]))  # type: ignore[call-overload]
+                render.notes(outcome.changes, outcome.warnings)
             done = "flat" if flattened.flat else "not yet flat"
             render.say(
                 "Trading state: ",

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from alpaca.trading.enums import OrderSide as AlpacaSide
 from alpaca.trading.models import Order as AlpacaOrder
@@ -27,6 +26,9 @@ from robson.ports import Fatal, OrderReport
 
 FILL_ACTIVITIES = "/account/activities/FILL"
 
+Activity = Mapping[str, object]  # one FILL activity as Alpaca's JSON has it: read by _fill
+Params = dict[str, str | int]  # the query of one page of activities
+
 
 @dataclass(frozen=True, slots=True)
 class Found:
@@ -37,7 +39,7 @@ class Found:
     list_id: str | None
 
 
-def report(item: Found, symbol: str, executions: list[dict[str, Any]], now: Callable[[], datetime]) -> OrderReport:
+def report(item: Found, symbol: str, executions: list[Activity], now: Callable[[], datetime]) -> OrderReport:
     """The order as Robson reports it; `executions`: its FILL activities; `now`: the time of a fill that has none."""
     order = item.order
     side = OrderSide.BUY if order.side == AlpacaSide.BUY else OrderSide.SELL
@@ -59,9 +61,7 @@ def report(item: Found, symbol: str, executions: list[dict[str, Any]], now: Call
     )
 
 
-def _fill(
-    execution: dict[str, Any], client_order_id: str, symbol: str, side: OrderSide, now: Callable[[], datetime]
-) -> Fill:
+def _fill(execution: Activity, client_order_id: str, symbol: str, side: OrderSide, now: Callable[[], datetime]) -> Fill:
     try:
         return Fill(
             trade_id=str(execution["id"]),
@@ -78,17 +78,15 @@ def _fill(
         raise Fatal(f"Alpaca sent a fill Robson cannot read: {_one_line(str(error))}") from None
 
 
-def fill_activities(
-    get: Callable[[dict[str, Any]], object], orders: Iterable[AlpacaOrder]
-) -> dict[str, list[dict[str, Any]]]:
+def fill_activities(get: Callable[[Params], object], orders: Iterable[AlpacaOrder]) -> dict[str, list[Activity]]:
     """The FILL activities of these orders, by order id, read in one pass from the oldest order's submission.
     `get(params)`: one page of GET /account/activities/FILL."""
     wanted = {str(order.id): order for order in orders}
     if not wanted:
         return {}
     since = min(order.submitted_at for order in wanted.values()) - timedelta(seconds=1)
-    params: dict[str, Any] = {"after": since.isoformat(), "direction": "asc", "page_size": _ACTIVITY_PAGE}
-    result: dict[str, list[dict[str, Any]]] = {}
+    params: Params = {"after": since.isoformat(), "direction": "asc", "page_size": _ACTIVITY_PAGE}
+    result: dict[str, list[Activity]] = {}
     for _ in range(_ACTIVITY_PAGES):
         page = get(dict(params))
         if not isinstance(page, list):
@@ -98,5 +96,8 @@ def fill_activities(
                 result.setdefault(str(activity["order_id"]), []).append(activity)
         if len(page) < _ACTIVITY_PAGE:
             break
-        params["page_token"] = page[-1]["id"]
+        last: object = page[-1]
+        if not isinstance(last, dict) or not isinstance(last.get("id"), str):
+            raise Fatal("Alpaca answered a page of FILL activities that ends without an activity id")
+        params["page_token"] = last["id"]
     return result

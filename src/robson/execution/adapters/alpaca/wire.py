@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TypedDict, TypeVar
 
 from alpaca.data.requests import StockLatestQuoteRequest, StockLatestTradeRequest
 from alpaca.trading.enums import OrderClass, TimeInForce
@@ -55,9 +55,25 @@ _PARAMETERS = {  # which of price and stop_price each order type takes
 }
 
 
+class _Common(TypedDict):
+    """What every order request of Robson's names."""
+
+    symbol: str
+    qty: float
+    side: AlpacaSide
+    client_order_id: str
+
+
+class _BracketCommon(_Common):
+    time_in_force: TimeInForce
+    order_class: OrderClass
+    take_profit: TakeProfitRequest
+    stop_loss: StopLossRequest
+
+
 def _simple_request(request: OrderRequest, wire: str) -> AlpacaOrderRequest:
     _check_parameters(request)
-    common: dict[str, Any] = {
+    common: _Common = {
         "symbol": wire,
         "qty": float(request.quantity),
         "side": _alpaca_side(request.side),
@@ -110,7 +126,7 @@ def _bracket_request(
     if request.type not in (OrderType.MARKET, OrderType.LIMIT):
         raise Rejected(f"a bracket entry must be a MARKET or LIMIT order, not {request.type}")
     _check_parameters(request)
-    common: dict[str, Any] = {
+    common: _BracketCommon = {
         "symbol": wire,
         "qty": float(request.quantity),
         "side": _alpaca_side(request.side),

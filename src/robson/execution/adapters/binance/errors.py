@@ -9,8 +9,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import ccxt  # type: ignore[import-untyped]
-import ccxt.pro  # type: ignore[import-untyped]
+import ccxt
+import ccxt.pro
 
 from robson.ports import (
     Banned,

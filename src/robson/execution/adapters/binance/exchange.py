@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
 
-import ccxt  # type: ignore[import-untyped]
-import ccxt.pro  # type: ignore[import-untyped]
+import ccxt
+import ccxt.pro
 
 from robson.domain.errors import InvalidValue
 from robson.domain.fills import Fill
@@ -22,16 +21,24 @@ from robson.execution.adapters.binance.feed import BinanceFeed
 from robson.execution.adapters.binance.wire import (
     BINANCE_TYPES,
     ORDER_STATUSES,
+    CcxtClient,
+    Market,
+    Raw,
     _amount,
-    _Client,
-    _config,
+    _field,
     _fill,
-    _instrument,
+    _info,
+    _integer,
+    _market_of,
+    _object,
+    _objects,
     _optional_amount,
     _order_kind,
     _order_shape,
     _point_at,
     _price,
+    _text,
+    client,
 )
 from robson.ports import (
     Balance,
@@ -49,7 +56,6 @@ from robson.ports import (
     UnknownSymbol,
 )
 
-T = TypeVar("T")
 BAN_WITHOUT_RETRY_AFTER = 120.0  # seconds of silence after a 418 that named no Retry-After (Binance's shortest ban)
 
 # ---- the exchange --------------------------------------------------------------------------------------------
@@ -75,7 +81,7 @@ class BinanceExchange:
         self._secrets = tuple(s for s in (api_key, secret) if s)
         self._clock = clock
         self._banned_until: datetime | None = None  # after a 418: nothing is sent before then
-        self._client = _Client(_config(api_key, secret, base_url, timeout_ms))
+        self._client = client(api_key, secret, base_url, timeout_ms)
         self._client.logger = _RedactedLog(logging.getLogger(f"{__name__}.http"), self._secrets)
         _point_at(self._client, base_url, None)
         self._settings = (base_url, ws_url, timeout_ms)
@@ -95,10 +101,12 @@ class BinanceExchange:
     def instruments(self) -> dict[str, Instrument]:
         """Spot markets that are trading (only `symbols` when given), with their PRICE/LOT/NOTIONAL filters."""
         found = {}
-        for symbol, market in self._markets().items():
-            wanted = self._symbols is None or symbol in self._symbols
-            if wanted and market.get("spot") and market["info"].get("status") == "TRADING":
-                found[symbol] = _instrument(market)
+        for symbol, value in self._markets().items():
+            if self._symbols is not None and symbol not in self._symbols:
+                continue
+            market = _market_of(value)
+            if market.spot and market.trading:
+                found[symbol] = market.instrument()
         return found
 
     def fee_rates(self, symbol: str) -> FeeRates:
@@ -110,7 +118,7 @@ class BinanceExchange:
 
     def last_price(self, symbol: str) -> Decimal | None:
         market = self._market(symbol)
-        raw = self._call(lambda client: client.publicGetTickerPrice({"symbol": market["id"]}))
+        raw = self._call(lambda client: client.publicGetTickerPrice({"symbol": market.id}))
         if not isinstance(raw, dict) or not raw.get("price"):
             return None
         try:
@@ -121,7 +129,7 @@ class BinanceExchange:
     def quote(self, symbol: str) -> Quote | None:
         """The best bid and ask (GET /api/v3/ticker/bookTicker); None when either side of the book is empty."""
         market = self._market(symbol)
-        raw = self._call(lambda client: client.publicGetTickerBookTicker({"symbol": market["id"]}))
+        raw = self._call(lambda client: client.publicGetTickerBookTicker({"symbol": market.id}))
         if not isinstance(raw, dict):
             return None
         bid, ask = _optional_amount(raw, "bidPrice"), _optional_amount(raw, "askPrice")
@@ -134,14 +142,15 @@ class BinanceExchange:
     def get_order(self, symbol: str, client_order_id: str) -> OrderReport:
         self._market(symbol)
         order = self._call(lambda c: c.fetch_order(None, symbol, {"origClientOrderId": client_order_id}))
-        return self._report(order["info"])
+        return self._report(_info(order, "an order"))
 
     def open_orders(self, symbol: str | None = None) -> list[OrderReport]:
         """Open orders, oldest first."""
         if symbol is not None:
             self._market(symbol)
-        orders = self._call(lambda client: client.fetch_open_orders(symbol))
-        raws = sorted((o["info"] for o in orders), key=lambda raw: (int(raw.get("time", 0)), int(raw["orderId"])))
+        orders = _objects(self._call(lambda client: client.fetch_open_orders(symbol)), "the open orders")
+        raws = [_info(order, "an open order") for order in orders]
+        raws.sort(key=lambda raw: (_integer(raw, "time", 0), _integer(raw, "orderId")))
         return [self._report(raw) for raw in raws]
 
     # ---- trading --------------------------------------------------------------------------------------------
@@ -154,7 +163,7 @@ class BinanceExchange:
         params |= {"newClientOrderId": request.client_order_id, "newOrderRespType": "FULL"}
         side, quantity = request.side.value.lower(), str(request.quantity)
         order = self._call(lambda c: c.create_order(request.symbol, kind, side, quantity, price, params))
-        return self._report(order["info"])
+        return self._report(_info(order, "an order"))
 
     def place_oco(self, request: OcoRequest) -> tuple[OrderReport, OrderReport]:
         """POST /api/v3/orderList/oco: the target as a LIMIT_MAKER, the stop as a STOP_LOSS; for a SELL the
@@ -167,7 +176,7 @@ class BinanceExchange:
         stop["ClientOrderId"], target["ClientOrderId"] = request.stop_client_order_id, request.target_client_order_id
         above, below = (target, stop) if request.side is OrderSide.SELL else (stop, target)
         params = {
-            "symbol": market["id"],
+            "symbol": market.id,
             "side": request.side.value,
             "quantity": str(request.quantity),
             "listClientOrderId": request.list_id,
@@ -175,9 +184,10 @@ class BinanceExchange:
             **{f"above{key}": value for key, value in above.items()},
             **{f"below{key}": value for key, value in below.items()},
         }
-        raw = self._call(lambda client: client.privatePostOrderListOco(params))
-        self._list_ids[(request.symbol, int(raw["orderListId"]))] = str(raw["listClientOrderId"])
-        legs = {str(leg["clientOrderId"]): leg for leg in raw["orderReports"]}
+        raw = _object(self._call(lambda client: client.privatePostOrderListOco(params)), "an OCO")
+        self._list_ids[(request.symbol, _integer(raw, "orderListId"))] = _text(raw, "listClientOrderId")
+        reports = _objects(_field(raw, "orderReports"), "an OCO's orders")
+        legs = {_text(leg, "clientOrderId"): leg for leg in reports}
         try:
             stop_raw, target_raw = legs[request.stop_client_order_id], legs[request.target_client_order_id]
         except KeyError:
@@ -188,18 +198,18 @@ class BinanceExchange:
         """Cancel one order; Binance cancels the rest of its OCO list with it."""
         self._market(symbol)
         order = self._call(lambda c: c.cancel_order(None, symbol, {"origClientOrderId": client_order_id}))
-        return self._report(order["info"])
+        return self._report(_info(order, "an order"))
 
     def cancel_list(self, symbol: str, list_id: str) -> list[OrderReport]:
         """Cancel a whole OCO list by our list id (DELETE /api/v3/orderList)."""
         market = self._market(symbol)
-        params = {"symbol": market["id"], "listClientOrderId": list_id}
-        raw = self._call(lambda client: client.privateDeleteOrderList(params))
-        return [self._report(leg) for leg in raw["orderReports"]]
+        params = {"symbol": market.id, "listClientOrderId": list_id}
+        raw = _object(self._call(lambda client: client.privateDeleteOrderList(params)), "a cancelled OCO")
+        return [self._report(leg) for leg in _objects(_field(raw, "orderReports"), "an OCO's orders")]
 
     # ---- inside ---------------------------------------------------------------------------------------------
 
-    def _call(self, action: Callable[[Any], T]) -> T:
+    def _call(self, action: Callable[[CcxtClient], object]) -> object:
         """Run one ccxt call; its failure leaves as a ports error with the keys redacted. After a ban (418) nothing
         is sent until it ends: Binance lengthens a ban (2 minutes up to 3 days) for every request made during it."""
         with self._lock:
@@ -227,86 +237,88 @@ class BinanceExchange:
     def _now(self) -> datetime:
         return self._clock.now() if self._clock is not None else datetime.now(UTC)
 
-    def _markets(self) -> dict[str, Any]:
-        markets: dict[str, Any] = self._call(lambda client: client.load_markets())
-        return markets
+    def _markets(self) -> Raw:
+        """ccxt's markets by symbol (loaded once, then its cache)."""
+        return _object(self._call(lambda client: client.load_markets()), "the markets")
 
-    def _market(self, symbol: str) -> dict[str, Any]:
-        market = self._markets().get(symbol)
-        if market is None or not market.get("spot"):
+    def _market(self, symbol: str) -> Market:
+        found = self._markets().get(symbol)
+        market = _market_of(found) if found is not None else None
+        if market is None or not market.spot:
             raise UnknownSymbol(f"Invalid symbol: {symbol} is not a Binance spot market.")
-        return dict(market)
+        return market
 
     @staticmethod
-    def _check_offered(market: Mapping[str, Any], *binance_types: str) -> None:
+    def _check_offered(market: Market, *binance_types: str) -> None:
         """Refuse an order type the symbol does not list, with its name (ccxt's own refusal names neither)."""
-        offered = market["info"].get("orderTypes", [])
         for binance_type in binance_types:
-            if binance_type not in offered:
-                raise Rejected(f"Binance offers no {binance_type} orders on {market['symbol']}")
+            if not market.offers(binance_type):
+                raise Rejected(f"Binance offers no {binance_type} orders on {market.symbol}")
 
     @staticmethod
-    def _check_steps(market: Mapping[str, Any], quantity: Decimal, *prices: Decimal | None) -> None:
+    def _check_steps(market: Market, quantity: Decimal, *prices: Decimal | None) -> None:
         """Refuse off-grid amounts here as Binance would: ccxt would silently truncate or round them instead."""
-        instrument = _instrument(market)
+        instrument = market.instrument()
         if any(p is not None and not is_on_step(p, instrument.tick_size) for p in prices):
             raise FilterFailure("Filter failure: PRICE_FILTER")
         if not is_on_step(quantity, instrument.step_size):
             raise FilterFailure("Filter failure: LOT_SIZE")
 
     def _read_account(self) -> dict[str, Balance]:
-        raw = self._call(lambda client: client.privateGetAccount())
-        rates = raw.get("commissionRates")
-        if rates:
+        raw = _object(self._call(lambda client: client.privateGetAccount()), "the account")
+        if raw.get("commissionRates"):
+            rates = _object(raw["commissionRates"], "the commission rates")
             self._fees = FeeRates(_amount(rates, "maker"), _amount(rates, "taker"))
         else:  # older accounts: commissions in basis points
-            self._fees = FeeRates(Decimal(raw["makerCommission"]) / 10000, Decimal(raw["takerCommission"]) / 10000)
+            self._fees = FeeRates(_amount(raw, "makerCommission") / 10000, _amount(raw, "takerCommission") / 10000)
         found = {}
-        for entry in raw["balances"]:
-            balance = Balance(str(entry["asset"]), _amount(entry, "free"), _amount(entry, "locked"))
+        for entry in _objects(_field(raw, "balances"), "the balances"):
+            balance = Balance(_text(entry, "asset"), _amount(entry, "free"), _amount(entry, "locked"))
             if balance.total != ZERO:
                 found[balance.asset] = balance
         return found
 
     def _symbol_of(self, market_id: str) -> str:
-        markets = self._client.markets_by_id or {}
+        markets = _object(self._client.markets_by_id or {}, "the markets by id")
         found = markets.get(market_id)
         if not found:
             raise Fatal(f"Binance answered about {market_id}, a market it did not list")
-        return str(found[0]["symbol"])
+        return _text(_objects(found, "a market")[0], "symbol")
 
-    def _report(self, raw: Mapping[str, Any]) -> OrderReport:
+    def _report(self, raw: Raw) -> OrderReport:
         """An OrderReport from a raw Binance order (POST/GET/DELETE order, openOrders or an OCO leg)."""
-        symbol = self._symbol_of(str(raw["symbol"]))
-        client_order_id = str(raw.get("origClientOrderId") or raw["clientOrderId"])
+        symbol = self._symbol_of(_text(raw, "symbol"))
+        named = "origClientOrderId" if raw.get("origClientOrderId") else "clientOrderId"
+        client_order_id = _text(raw, named)
         kind, price, stop_price = _order_kind(raw)
-        side = OrderSide(raw["side"])
+        side = OrderSide(_text(raw, "side"))
         filled = _amount(raw, "executedQty")
         if "fills" in raw:
-            at = int(raw.get("transactTime", 0))
-            fills = [_fill(entry, client_order_id, symbol, side, at) for entry in raw["fills"]]
+            at = _integer(raw, "transactTime", 0)
+            entries = _objects(raw["fills"], "an order's fills")
+            fills = [_fill(entry, client_order_id, symbol, side, at) for entry in entries]
         else:
-            fills = self._fills(symbol, int(raw["orderId"]), client_order_id, side) if filled else []
+            fills = self._fills(symbol, _integer(raw, "orderId"), client_order_id, side) if filled else []
         return OrderReport(
             client_order_id=client_order_id,
-            exchange_order_id=str(raw["orderId"]),
+            exchange_order_id=_text(raw, "orderId"),
             symbol=symbol,
             side=side,
             type=kind,
-            status=ORDER_STATUSES.get(str(raw["status"]), OrderStatus.NEW),
+            status=ORDER_STATUSES.get(_text(raw, "status"), OrderStatus.NEW),
             quantity=_amount(raw, "origQty"),
             filled_quantity=filled,
             price=price,
             stop_price=stop_price,
-            list_id=self._list_id(symbol, int(raw.get("orderListId", -1))),
+            list_id=self._list_id(symbol, _integer(raw, "orderListId", -1)),
             fills=tuple(fills),
         )
 
     def _fills(self, symbol: str, order_id: int, client_order_id: str, side: OrderSide) -> list[Fill]:
         params = {"orderId": order_id}
-        trades = self._call(lambda client: client.fetch_my_trades(symbol, None, 1000, params))
-        rows = [t["info"] for t in trades if int(t["info"]["orderId"]) == order_id]
-        return [_fill(row, client_order_id, symbol, side, int(row["time"])) for row in rows]
+        trades = _objects(self._call(lambda client: client.fetch_my_trades(symbol, None, 1000, params)), "trades")
+        rows = [row for row in (_info(trade, "a trade") for trade in trades) if _integer(row, "orderId") == order_id]
+        return [_fill(row, client_order_id, symbol, side, _integer(row, "time")) for row in rows]
 
     def _list_id(self, symbol: str, number: int) -> str | None:
         """Our list id for Binance's numeric orderListId: remembered from place_oco, else asked of the venue."""
@@ -314,6 +326,6 @@ class BinanceExchange:
             return None
         if (symbol, number) not in self._list_ids:
             params = {"orderListId": number}
-            raw = self._call(lambda client: client.privateGetOrderList(params))
-            self._list_ids[(symbol, number)] = str(raw["listClientOrderId"])
+            raw = _object(self._call(lambda client: client.privateGetOrderList(params)), "an OCO")
+            self._list_ids[(symbol, number)] = _text(raw, "listClientOrderId")
         return self._list_ids[(symbol, number)]

@@ -13,12 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-import ccxt  # type: ignore[import-untyped]
-import ccxt.pro  # type: ignore[import-untyped]
+import ccxt
+import ccxt.pro
 
 from robson.domain.errors import InvalidValue
 from robson.execution.adapters.binance.errors import _first_line, log
@@ -32,18 +32,42 @@ if TYPE_CHECKING:
     from robson.execution.adapters.binance.exchange import BinanceExchange
 
 
-class _Streams(ccxt.pro.binance):  # type: ignore[misc]
+class CcxtStreams(Protocol):
+    """What the feed uses of ccxt.pro's binance client (`_Streams`): the prices themselves come through
+    `handle_message`, so what the watchers return is not read."""
+
+    urls: dict[str, object]
+
+    async def load_markets(self) -> object: ...
+
+    async def watch_tickers(self, symbols: list[str]) -> object: ...
+
+    async def watch_trades_for_symbols(self, symbols: list[str], params: Mapping[str, str]) -> object: ...
+
+    async def close_ws_clients(self) -> object: ...
+
+    async def close(self) -> object: ...
+
+
+class _Socket(Protocol):
+    """ccxt.pro's websocket client, as far as `_Streams.client` guards it."""
+
+    handle_text_or_binary_message: Callable[[object], None]
+    robson_guarded: bool  # set once guarded; absent before (read with getattr)
+
+
+class _Streams(ccxt.pro.binance):
     """ccxt.pro.binance that hands each market message's prices to `on_price` before ccxt parses it, and refuses
     (through `on_refused`) a message that carries no real price; ccxt never sees that one."""
 
     def __init__(
-        self, config: dict[str, Any], on_price: Callable[[str, Decimal], None], on_refused: Callable[[str], None]
+        self, config: dict[str, object], on_price: Callable[[str, Decimal], None], on_refused: Callable[[str], None]
     ) -> None:
         super().__init__(config)
         self._on_price = on_price
         self._on_refused = on_refused
 
-    def handle_message(self, client: Any, message: Any) -> None:
+    def handle_message(self, client: object, message: object) -> None:
         try:
             prices = _market_prices(message)
         except InvalidValue as error:
@@ -56,12 +80,12 @@ class _Streams(ccxt.pro.binance):  # type: ignore[misc]
         except Exception as error:  # ccxt's own reading failed: its receive loop would stop; start afresh instead
             self._on_refused(f"ccxt could not read {_shown(message)}: {_first_line(str(error))}")
 
-    def client(self, url: str) -> Any:
-        client = super().client(url)
+    def client(self, url: str) -> _Socket:
+        client: _Socket = super().client(url)
         if not getattr(client, "robson_guarded", False):  # text that is not JSON fails before handle_message
             decode = client.handle_text_or_binary_message
 
-            def guarded(data: Any) -> None:
+            def guarded(data: object) -> None:
                 try:
                     decode(data)
                 except Exception as error:
@@ -190,7 +214,7 @@ class BinanceFeed:
 
     async def _stream(self) -> None:
         base_url, ws_url, timeout_ms = self._settings
-        client = _Streams(_config("", "", base_url, timeout_ms), self._take, self._refuse)
+        client: CcxtStreams = _Streams(_config("", "", base_url, timeout_ms), self._take, self._refuse)
         _point_at(client, base_url, ws_url)
         self._failures = 0
         try:
@@ -208,7 +232,7 @@ class BinanceFeed:
             self._live.clear()
             await client.close()
 
-    async def _watch(self, client: _Streams) -> None:
+    async def _watch(self, client: CcxtStreams) -> None:
         """Keep the subscriptions open (the prices themselves arrive through `_take`) until the symbols to follow
         trade by trade change (the streams are then subscribed again) or the stream fails (raises)."""
         await client.load_markets()  # once, before any watcher: a watcher cancelled while loading would poison it
@@ -216,8 +240,8 @@ class BinanceFeed:
         with self._lock:
             traded = sorted(self._traded)
 
-        def watch(kind: str) -> asyncio.Future[Any]:
-            watching: Coroutine[Any, Any, Any] = (
+        def watch(kind: str) -> asyncio.Future[object]:
+            watching: Coroutine[Any, Any, object] = (
                 client.watch_tickers(self.symbols)
                 if kind == "tickers"
                 else client.watch_trades_for_symbols(traded, params={"name": "aggTrade"})
@@ -225,7 +249,7 @@ class BinanceFeed:
             return asyncio.ensure_future(watching)
 
         watchers = {watch(kind): kind for kind in ("tickers", "trades") if kind == "tickers" or traded}
-        changed = asyncio.ensure_future(self._wake.wait())
+        changed: asyncio.Future[object] = asyncio.ensure_future(self._wake.wait())
         try:
             while not changed.done():
                 done, _ = await asyncio.wait([*watchers, changed], return_when=asyncio.FIRST_COMPLETED)

@@ -1,15 +1,21 @@
-"""The ccxt client pointed at Binance (or a loopback fake), and reading Binance's raw answers into domain values."""
+"""The ccxt client pointed at Binance (or a loopback fake), and reading Binance's raw answers into domain values.
+
+ccxt has no types: what its client answers is `object` here (`CcxtClient`), and becomes a domain value only through
+the readers below, which check each field they read (a reply without it, or of another shape, is Fatal: the venue
+broke its contract).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Protocol
 from urllib.parse import urlsplit
 
-import ccxt  # type: ignore[import-untyped]
-import ccxt.pro  # type: ignore[import-untyped]
+import ccxt
+import ccxt.pro
 
 from robson.domain.errors import InvalidValue
 from robson.domain.fills import Fill
@@ -26,19 +32,73 @@ from robson.ports import (
 # ---- the ccxt clients ----------------------------------------------------------------------------------------
 
 
-class _Client(ccxt.binance):  # type: ignore[misc]
+Raw = Mapping[str, object]  # one JSON object of a Binance answer, as ccxt hands it over: read with the readers below
+Params = Mapping[str, str | int]  # what a request sends besides its named arguments
+
+
+class CcxtClient(Protocol):
+    """What the exchange uses of ccxt's synchronous binance client (`_Client`): every answer is raw JSON."""
+
+    reply: VenueReply | None  # the last HTTP error reply (see _Client)
+    logger: object
+    markets_by_id: object  # Binance's market id -> [ccxt's market], once the markets are loaded
+    urls: dict[str, object]
+
+    def load_markets(self) -> object: ...
+
+    def fetch_order(self, id: None, symbol: str, params: Params) -> object: ...
+
+    def fetch_open_orders(self, symbol: str | None) -> object: ...
+
+    def fetch_my_trades(self, symbol: str, since: None, limit: int, params: Params) -> object: ...
+
+    def create_order(
+        self, symbol: str, type: str, side: str, amount: str, price: str | None, params: Params
+    ) -> object: ...
+
+    def cancel_order(self, id: None, symbol: str, params: Params) -> object: ...
+
+    def publicGetTickerPrice(self, params: Params) -> object: ...
+
+    def publicGetTickerBookTicker(self, params: Params) -> object: ...
+
+    def privateGetAccount(self) -> object: ...
+
+    def privatePostOrderListOco(self, params: Params) -> object: ...
+
+    def privateGetOrderList(self, params: Params) -> object: ...
+
+    def privateDeleteOrderList(self, params: Params) -> object: ...
+
+
+class _Client(ccxt.binance):
     """ccxt.binance that keeps the last HTTP error reply (status, headers, body) for `translate`."""
 
     reply: VenueReply | None = None
 
-    def handle_errors(self, code: int, reason: str, url: str, method: str, headers: Any, body: str, *rest: Any) -> Any:
+    def handle_errors(
+        self,
+        code: int | None,
+        reason: str,
+        url: str,
+        method: str,
+        headers: Mapping[str, object] | None,
+        body: str | None,
+        *rest: object,
+    ) -> object:  # ccxt's own answer: whether its further handling is skipped
         if code is not None and code >= 400:
             lowered = {str(k).lower(): str(v) for k, v in dict(headers or {}).items()}
             self.reply = VenueReply(code, lowered, body or "", method, urlsplit(url).path)
         return super().handle_errors(code, reason, url, method, headers, body, *rest)
 
 
-def _config(api_key: str, secret: str, base_url: str | None, timeout_ms: int) -> dict[str, Any]:
+def client(api_key: str, secret: str, base_url: str | None, timeout_ms: int) -> CcxtClient:
+    """ccxt's client for Binance spot, or for the venue at base_url (a test venue, not paced)."""
+    made: CcxtClient = _Client(_config(api_key, secret, base_url, timeout_ms))
+    return made
+
+
+def _config(api_key: str, secret: str, base_url: str | None, timeout_ms: int) -> dict[str, object]:
     return {
         "apiKey": api_key,
         "secret": secret,
@@ -54,16 +114,23 @@ def _config(api_key: str, secret: str, base_url: str | None, timeout_ms: int) ->
     }
 
 
-def _point_at(client: Any, base_url: str | None, ws_url: str | None) -> None:
+class Pointable(Protocol):
+    urls: dict[str, object]  # ccxt's: "api" -> section -> URL ("ws" -> section -> URL)
+
+
+def _point_at(client: Pointable, base_url: str | None, ws_url: str | None) -> None:
     """Send every REST section (public, private, sapi, ...) to base_url keeping its path; websockets to ws_url."""
     api = client.urls["api"]
+    if not isinstance(api, dict):
+        raise Fatal(f"ccxt lists no Binance API URLs: {_shown(api)}")
     if base_url is not None:
         for section, url in api.items():
             if isinstance(url, str):
                 api[section] = base_url.rstrip("/") + urlsplit(url).path
-    if ws_url is not None and isinstance(api.get("ws"), dict):
+    streams = api.get("ws")
+    if ws_url is not None and isinstance(streams, dict):
         for section in ("spot", "margin"):
-            api["ws"][section] = ws_url.rstrip("/")
+            streams[section] = ws_url.rstrip("/")
 
 
 # ---- reading Binance's raw answers ---------------------------------------------------------------------------
@@ -88,14 +155,58 @@ ORDER_STATUSES = {
 }
 
 
-def _amount(raw: Mapping[str, Any], key: str) -> Decimal:
+def _object(value: object, what: str) -> Raw:
+    """A JSON object of a Binance answer; anything else breaks the venue's contract."""
+    if not isinstance(value, Mapping):
+        raise Fatal(f"Binance answered {what} with {_shown(value)}, not a JSON object")
+    return value
+
+
+def _objects(value: object, what: str) -> list[Raw]:
+    """A JSON list of objects of a Binance answer."""
+    if not isinstance(value, list):
+        raise Fatal(f"Binance answered {what} with {_shown(value)}, not a list")
+    return [_object(item, what) for item in value]
+
+
+def _info(value: object, what: str) -> Raw:
+    """Binance's own answer inside one of ccxt's structures (an order, a trade): its `info`."""
+    return _object(_field(_object(value, what), "info"), what)
+
+
+def _field(raw: Raw, key: str) -> object:
+    if key not in raw:
+        raise Fatal(f"Binance answered without {key!r}: {_shown(raw)}")
+    return raw[key]
+
+
+def _text(raw: Raw, key: str) -> str:
+    """An id, a name or a code: a string, or a number for the ids Binance counts."""
+    value = _field(raw, key)
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise Fatal(f"Binance answered {key}={_shown(value)}, not a name or an id")
+    return str(value)
+
+
+def _integer(raw: Raw, key: str, default: int | None = None) -> int:
+    """A whole number (an id, a time in milliseconds); `default` when the answer leaves it out."""
+    value = raw.get(key, default) if default is not None else _field(raw, key)
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise Fatal(f"Binance answered {key}={_shown(value)}, not a whole number")
+    try:
+        return int(value)
+    except ValueError:
+        raise Fatal(f"Binance answered {key}={value!r}, not a whole number") from None
+
+
+def _amount(raw: Raw, key: str) -> Decimal:
     """A Decimal from one of Binance's amount strings; floats are refused, they would mean parsed data. NaN and
     infinities are refused (InvalidValue)."""
-    value = to_decimal(raw[key], key)
+    value = to_decimal(_field(raw, key), key)
     return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
 
 
-def _price(raw: Mapping[str, Any], key: str) -> Decimal:
+def _price(raw: object, key: str) -> Decimal:
     """A market price from one of Binance's messages: a finite number above zero, else InvalidValue naming it
     (a "0", "-5", "NaN" or "Infinity" on the wire moves nothing)."""
     text = raw.get(key) if isinstance(raw, Mapping) else None
@@ -137,7 +248,7 @@ def _shown(raw: object) -> str:
     return text if len(text) <= 200 else text[:200] + "..."
 
 
-def _optional_amount(raw: Mapping[str, Any], key: str) -> Decimal | None:
+def _optional_amount(raw: Raw, key: str) -> Decimal | None:
     value = _amount(raw, key) if raw.get(key) not in (None, "") else None
     return value if value else None
 
@@ -146,26 +257,65 @@ def _time(milliseconds: int) -> datetime:
     return datetime.fromtimestamp(milliseconds // 1000, UTC) + timedelta(milliseconds=milliseconds % 1000)
 
 
-def _instrument(market: Mapping[str, Any]) -> Instrument:
-    filters = {f["filterType"]: f for f in market["info"]["filters"]}
-    notional = filters.get("NOTIONAL") or filters.get("MIN_NOTIONAL") or {"minNotional": "0"}
-    return Instrument(
-        symbol=market["symbol"],
-        base=market["base"],
-        quote=market["quote"],
-        tick_size=_amount(filters["PRICE_FILTER"], "tickSize"),
-        min_price=_amount(filters["PRICE_FILTER"], "minPrice") if "minPrice" in filters["PRICE_FILTER"] else ZERO,
-        max_price=_amount(filters["PRICE_FILTER"], "maxPrice") if "maxPrice" in filters["PRICE_FILTER"] else ZERO,
-        step_size=_amount(filters["LOT_SIZE"], "stepSize"),
-        min_quantity=_amount(filters["LOT_SIZE"], "minQty"),
-        min_notional=_amount(notional, "minNotional"),
+@dataclass(frozen=True, slots=True)
+class Market:
+    """One of ccxt's markets, as far as the exchange reads it."""
+
+    id: str  # Binance's name for it: BTCUSDT
+    symbol: str  # ours: BTC/USDT
+    base: str
+    quote: str
+    spot: bool
+    info: Raw  # Binance's own exchangeInfo entry: status, orderTypes, filters
+
+    @property
+    def trading(self) -> bool:
+        return self.info.get("status") == "TRADING"
+
+    def offers(self, binance_type: str) -> bool:
+        offered = self.info.get("orderTypes", [])
+        return isinstance(offered, list) and binance_type in offered
+
+    def instrument(self) -> Instrument:
+        filters = {_text(f, "filterType"): f for f in _objects(_field(self.info, "filters"), f"{self.id}'s filters")}
+        notional = filters.get("NOTIONAL") or filters.get("MIN_NOTIONAL") or {"minNotional": "0"}
+        price_filter, lot_size = _filter(filters, "PRICE_FILTER"), _filter(filters, "LOT_SIZE")
+        return Instrument(
+            symbol=self.symbol,
+            base=self.base,
+            quote=self.quote,
+            tick_size=_amount(price_filter, "tickSize"),
+            min_price=_amount(price_filter, "minPrice") if "minPrice" in price_filter else ZERO,
+            max_price=_amount(price_filter, "maxPrice") if "maxPrice" in price_filter else ZERO,
+            step_size=_amount(lot_size, "stepSize"),
+            min_quantity=_amount(lot_size, "minQty"),
+            min_notional=_amount(notional, "minNotional"),
+        )
+
+
+def _filter(filters: Mapping[str, Raw], name: str) -> Raw:
+    if name not in filters:
+        raise Fatal(f"Binance lists no {name} for this market: {', '.join(filters)}")
+    return filters[name]
+
+
+def _market_of(value: object) -> Market:
+    """One entry of ccxt's markets."""
+    raw = _object(value, "a market")
+    return Market(
+        id=_text(raw, "id"),
+        symbol=_text(raw, "symbol"),
+        base=_text(raw, "base"),
+        quote=_text(raw, "quote"),
+        spot=bool(raw.get("spot")),
+        info=_object(_field(raw, "info"), "a market's info"),
     )
 
 
-def _order_kind(raw: Mapping[str, Any]) -> tuple[OrderType, Decimal | None, Decimal | None]:
+def _order_kind(raw: Raw) -> tuple[OrderType, Decimal | None, Decimal | None]:
     """Our order type, price and stop price for a Binance order."""
-    kind, price, stop = raw["type"], _optional_amount(raw, "price"), _optional_amount(raw, "stopPrice")
-    in_list = int(raw.get("orderListId", -1)) >= 0
+    kind, price, stop = _text(raw, "type"), _optional_amount(raw, "price"), _optional_amount(raw, "stopPrice")
+    in_list = _integer(raw, "orderListId", -1) >= 0
     if kind == "MARKET":
         return OrderType.MARKET, None, None
     if kind == "LIMIT_MAKER" and in_list:  # an OCO's target: recorded by the engine as a take-profit at target
@@ -181,7 +331,7 @@ def _order_kind(raw: Mapping[str, Any]) -> tuple[OrderType, Decimal | None, Deci
     raise Fatal(f"Binance order {raw.get('clientOrderId')} has a type Robson does not handle: {kind}")
 
 
-def _fill(raw: Mapping[str, Any], client_order_id: str, symbol: str, side: OrderSide, at: int) -> Fill:
+def _fill(raw: Raw, client_order_id: str, symbol: str, side: OrderSide, at: int) -> Fill:
     """A Fill from a FULL response's fills[] entry or a myTrades row (they name the id and time differently)."""
     return Fill(
         trade_id=str(raw.get("tradeId", raw.get("id"))),
@@ -191,8 +341,8 @@ def _fill(raw: Mapping[str, Any], client_order_id: str, symbol: str, side: Order
         price=_amount(raw, "price"),
         quantity=_amount(raw, "qty"),
         fee=_amount(raw, "commission"),
-        fee_asset=str(raw["commissionAsset"]),
-        time=_time(int(raw.get("time", at))),
+        fee_asset=_text(raw, "commissionAsset"),
+        time=_time(_integer(raw, "time", at)),
     )
 
 
