@@ -219,7 +219,11 @@ class Monitor:
             done = exits.trigger(self.ctx, crossed, price)
             outcomes += done.outcomes
             for operation_id, error in done.failed.items():  # one exit refused does not hold back the others
-                self._exit_failed(operation_id, error)
+                if isinstance(error, ConcurrentChange):  # decided again at the next pass, on the price as it is
+                    log.info("operation %s changed in another process as it exited: decided again", operation_id)
+                    self.conflicted = True
+                else:
+                    self._exit_failed(operation_id, error)
         if observed:
             outcomes += exits.observe(self.ctx, observed)
         for outcome in outcomes:

@@ -172,3 +172,35 @@ def test_an_operation_opened_by_another_process_during_a_pass_meets_that_passs_p
     op = planning.load(internal.context, eth)
     assert (op.status, op.close_reason) == (OperationStatus.CLOSED, CloseReason.TAKE_PROFIT)
     assert eth in {outcome.operation.id for outcome in outcomes}
+
+
+def test_an_exit_another_process_keeps_getting_in_the_way_of_is_decided_again_without_a_new_tick(
+    internal: bootstrap.App, make_internal: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The target is crossed once and the market stays there; the exit conflicts with other processes (robson
+    sync, price) on both its tries. The next pass decides again on the last price: the exit is made, with no new
+    tick needed (before, it waited for a tick that never came)."""
+    operation_id = _open(internal)
+    monitor = Monitor(internal.context, internal.feed)
+    monitor.recover()
+    alone = exits._exit_alone
+    tries: list[int] = []
+
+    def conflicted_twice(*args: Any, **kwargs: Any) -> Any:
+        tries.append(1)
+        if len(tries) <= 2:
+            raise ConcurrentChange(f"operation {operation_id} was changed by another process")
+        return alone(*args, **kwargs)
+
+    monkeypatch.setattr(exits, "_exit_alone", conflicted_twice)
+    pusher = make_internal()
+    assert pusher.market is not None
+    following.push_price(pusher.context, pusher.market, "BTC/USDT", D(93700))  # through the target, then quiet
+
+    monitor.survive(monitor.poll_once)
+    assert planning.load(internal.context, operation_id).status is OperationStatus.ACTIVE
+    monitor.survive(monitor.poll_once)
+
+    op = planning.load(internal.context, operation_id)
+    assert (op.status, op.close_reason) == (OperationStatus.CLOSED, CloseReason.TAKE_PROFIT)
+    assert len(tries) == 3
