@@ -243,10 +243,9 @@ class PriceQueue(Protocol):
 
     def append(self, symbol: str, prices: Sequence[Decimal], at: datetime) -> None: ...  # pushed at `at`
 
-    # those queued after the id `after`, oldest first, and the newest's id (0: none)
-    def pending(self, after: int = 0) -> tuple[list[tuple[str, Decimal, datetime]], int]: ...
+    def pending(self) -> list[tuple[int, str, Decimal, datetime]]: ...  # every one queued: (id, symbol, price, at)
 
-    def done(self, upto: int) -> None: ...  # the prices up to this id were acted on: no longer queued
+    def done(self, ids: Sequence[int]) -> None: ...  # these were acted on: no longer queued
 
     def clear(self) -> None: ...
 

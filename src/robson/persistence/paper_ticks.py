@@ -29,18 +29,19 @@ class SqlPriceQueue:
             newest = session.scalar(select(func.max(paper_ticks.c.id)))
             session.execute(delete(paper_ticks).where(paper_ticks.c.id <= int(newest or 0) - KEEP))
 
-    def pending(self, after: int = 0) -> tuple[list[tuple[str, Decimal, datetime]], int]:
-        """Every price queued after the id `after`, oldest first, with its time, and the id of the newest (0 when
-        none); nothing is removed."""
+    def pending(self) -> list[tuple[int, str, Decimal, datetime]]:
+        """Every price queued, by id, with its time; nothing is removed. Ids are handed out in insertion order,
+        but commits may land out of it (two processes pushing at once): a reader must not skip a lower id that
+        shows up late, so it goes by ids seen, never by a cursor."""
         with self.session_factory() as session:
-            query = select(paper_ticks).where(paper_ticks.c.id > after).order_by(paper_ticks.c.id)
-            rows = session.execute(query).all()
-        return [(row.symbol, row.price, row.at) for row in rows], max((row.id for row in rows), default=0)
+            rows = session.execute(select(paper_ticks).order_by(paper_ticks.c.id)).all()
+        return [(row.id, row.symbol, row.price, row.at) for row in rows]
 
-    def done(self, upto: int) -> None:
-        """The prices up to this id were acted on: removed (one another process adds meanwhile stays queued)."""
+    def done(self, ids: Sequence[int]) -> None:
+        """These prices were acted on: removed (any other stays queued)."""
         with self.session_factory() as session, session.begin():
-            session.execute(delete(paper_ticks).where(paper_ticks.c.id <= upto))
+            for start in range(0, len(ids), 1000):
+                session.execute(delete(paper_ticks).where(paper_ticks.c.id.in_(ids[start : start + 1000])))
 
     def clear(self) -> None:
         with self.session_factory() as session, session.begin():

@@ -52,14 +52,15 @@ class PaperFeed:
         self.exchange = exchange
         self.queue = queue
         self._seen: dict[str, Decimal] = {}
-        self._handed = 0  # the newest queued price handed out
+        self._handed: set[int] = set()  # the queued prices handed out and not yet acted on, by id
 
     def poll(self) -> list[tuple[str, Decimal]]:
         return [(symbol, price) for symbol, price, _ in self.poll_timed()]
 
     def poll_timed(self) -> list[tuple[str, Decimal, datetime | None]]:
-        queued, newest = self.queue.pending(after=self._handed)
-        self._handed = max(self._handed, newest)
+        fresh = [row for row in self.queue.pending() if row[0] not in self._handed]  # by id: see pending()
+        self._handed.update(row[0] for row in fresh)
+        queued = [(symbol, price, at) for _, symbol, price, at in fresh]
         self.exchange.reload()
         self._seen.update((symbol, price) for symbol, price, _ in queued)
         changed = [(s, p) for s, p in self.exchange.prices().items() if self._seen.get(s) != p]
@@ -74,4 +75,5 @@ class PaperFeed:
 
     def acted(self) -> None:
         if self._handed:
-            self.queue.done(self._handed)
+            self.queue.done(sorted(self._handed))
+            self._handed.clear()
