@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from robson.domain.errors import InvalidValue
 from robson.domain.instrument import Instrument
+from robson.domain.protection import ProtectionMode
 from robson.exits.policy import ExitPolicy
 from robson.ports import Clock, ExchangePort, Notifier, UnitOfWork
 from robson.risk.limits import RiskLimits
@@ -55,10 +56,10 @@ class Context:
     def _exits_of(self, strategy: str) -> ExitPolicy | None:
         return self.exit_policies.get(strategy) or self.exit_policies.get("default")
 
-    def protection(self, strategy: str) -> str:
-        """How the strategy's positions are protected: "exchange" (an OCO rests on the venue) or "internal"."""
+    def protection(self, strategy: str) -> ProtectionMode:
+        """How the strategy's positions are protected: on the venue (an OCO rests there) or internally."""
         policy = self._exits_of(strategy)
-        return policy.mode.value if policy is not None else "exchange"
+        return policy.mode if policy is not None else ProtectionMode.EXCHANGE
 
     def exit_policy(self, strategy: str) -> ExitPolicy | None:
         """The strategy's exit rules, or None when it has none beyond its stop and target."""

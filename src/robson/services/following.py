@@ -11,6 +11,7 @@ from robson.domain.errors import ConcurrentChange, InvalidValue
 from robson.domain.fills import Fill
 from robson.domain.operation import Operation, OperationStatus
 from robson.domain.orders import Order, OrderRole, OrderStatus, OrderType
+from robson.domain.protection import ProtectionMode
 from robson.domain.values import ZERO, Side, is_on_step
 from robson.ports import ExchangeError, OrderReport, PaperMarket, UnitOfWork, UnknownOrder
 from robson.risk.checks import CheckResult
@@ -231,7 +232,7 @@ def _ensure_protected(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Out
     an exit still working is left to finish first."""
     if op.status is not OperationStatus.ACTIVE or op.position.is_flat:
         return
-    if op.protection == "internal":  # guarded by the monitor, by design: nothing rests on the venue
+    if op.protection is ProtectionMode.INTERNAL:  # guarded by the monitor, by design: nothing rests on the venue
         return
     if op.open_orders(OrderRole.ENTRY) or op.open_orders(OrderRole.EXIT):
         return

@@ -9,6 +9,7 @@ from decimal import Decimal
 from robson.domain.errors import ConcurrentChange, DomainError, InvalidValue
 from robson.domain.operation import CloseReason, Operation, OperationStatus
 from robson.domain.orders import Order, OrderRole, OrderType
+from robson.domain.protection import ProtectionMode
 from robson.ports import ExchangeError, UnitOfWork, UnknownOrder
 from robson.risk.policy_state import PolicyState
 from robson.risk.sizing import loss_per_unit
@@ -69,7 +70,7 @@ def execute(ctx: Context, operation_id: int) -> Outcome:
             outcome.warnings.append(f"entry: {chosen.why}")
         uow.commit()
         _complete_entry(ctx, uow, op, entry, outcome)
-        if not op.position.is_flat and op.protection == "exchange":
+        if not op.position.is_flat and op.protection is ProtectionMode.EXCHANGE:
             protect(ctx, uow, op, outcome)
         return outcome
 
