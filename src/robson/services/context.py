@@ -10,11 +10,12 @@ from decimal import Decimal
 from robson.domain.errors import InvalidValue
 from robson.domain.instrument import Instrument
 from robson.domain.protection import ProtectionMode
+from robson.domain.venue import Capability
 from robson.exits.policy import ExitPolicy
 from robson.ports import Clock, ExchangePort, Notifier, UnitOfWork
 from robson.risk.limits import RiskLimits
 from robson.risk.sizing import Costs
-from robson.services.errors import NotFound
+from robson.services.errors import NotFound, Refused
 from robson.services.routing import ExecutionRules
 
 
@@ -60,6 +61,15 @@ class Context:
         """How the strategy's positions are protected: on the venue (an OCO rests there) or internally."""
         policy = self._exits_of(strategy)
         return policy.mode if policy is not None else ProtectionMode.EXCHANGE
+
+    def require_protection(self, mode: ProtectionMode) -> None:
+        """Protection on the venue rests a stop and a target together, one cancelling the other: a venue that offers
+        no OCO cannot hold it (two separate orders would each claim the whole position)."""
+        if mode is ProtectionMode.EXCHANGE and Capability.OCO not in self.exchange.capabilities:
+            raise Refused(
+                f"VENUE_OCO: {self.exchange.name} cannot rest a stop and a target together (no OCO): protect this "
+                'strategy internally ([exits.<strategy>] mode = "internal")'
+            )
 
     def exit_policy(self, strategy: str) -> ExitPolicy | None:
         """The strategy's exit rules, or None when it has none beyond its stop and target."""

@@ -10,6 +10,7 @@ from robson.domain.errors import ConcurrentChange, DomainError, InvalidValue
 from robson.domain.operation import CloseReason, Operation, OperationStatus
 from robson.domain.orders import Order, OrderRole, OrderType
 from robson.domain.protection import ProtectionMode
+from robson.domain.venue import Capability
 from robson.ports import ExchangeError, UnitOfWork, UnknownOrder
 from robson.risk.policy_state import PolicyState
 from robson.risk.sizing import loss_per_unit
@@ -44,6 +45,7 @@ def execute(ctx: Context, operation_id: int) -> Outcome:
             raise InvalidValue(f"operation {operation_id} is {op.status}; only PLANNED operations are executed")
         if op.open_orders(OrderRole.ENTRY):
             raise Refused(f"operation {operation_id} already has an entry order working; run robson sync")
+        ctx.require_protection(op.protection)  # before the entry: a position it could not protect is never opened
         reference = planning.market_price(ctx, op)  # the checks validate runs too
         outcome = Outcome(op)
         _fit_to_market(ctx, uow, op, reference, outcome)
@@ -110,7 +112,12 @@ def _fit_to_market(ctx: Context, uow: UnitOfWork, op: Operation, reference: Deci
 
 
 def protect(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Outcome) -> None:
-    """Rest a stop and a target for the whole open quantity as one OCO list; if the venue refuses, exit now."""
+    """Rest a stop and a target for the whole open quantity as one OCO list; if the venue refuses (or offers no
+    OCO), exit now."""
+    if Capability.OCO not in ctx.exchange.capabilities:
+        outcome.warnings.append(f"{ctx.exchange.name} cannot rest a stop and a target together (no OCO); exiting")
+        exit_position(ctx, uow, op, _reason_for_unprotected(ctx, op), outcome)
+        return
     now = ctx.clock.now()
     quantity = op.position.quantity
     list_id = f"rb{op.id}-p{1 + sum(1 for o in op.orders if o.role is OrderRole.STOP)}"

@@ -248,7 +248,7 @@ class Armed:
     def __init__(self, world: World, route: str, fault: str) -> None:
         self.world, self.route, self.fault = world, route, fault
         self.inner = world.exchange
-        self.name, self.supports_short = self.inner.name, self.inner.supports_short
+        self.name, self.capabilities = self.inner.name, self.inner.capabilities
         self.fired = route not in world.routes  # the feed's fault is not an order route's
         self.ids: tuple[str, ...] = ()
 
