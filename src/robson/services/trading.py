@@ -159,8 +159,9 @@ def _reason_for_unprotected(ctx: Context, op: Operation) -> CloseReason:
 
 
 def replace_protection(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Outcome) -> None:
-    """Rest a new stop and target for the current quantity and stop. Spot locks the asset under the old list, so
-    it goes first; if the new one is refused, `protect` exits the position."""
+    """Rest a new stop and target for the current quantity and stop. The old list goes first (on spot it locks the
+    asset; on any venue two lists would exit the position twice); if the new one is refused, `protect` exits the
+    position."""
     cancel_working(ctx, uow, op, outcome)
     if op.status is OperationStatus.ACTIVE and not op.position.is_flat:
         protect(ctx, uow, op, outcome)
