@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from robson.domain.instrument import Instrument
 from robson.domain.values import Side
+from robson.domain.venue import Capability
 from robson.risk import checks, policy_state
 from robson.risk.limits import RiskLimits, preset
 from robson.risk.proposal import Book, OpenExposure, PortfolioSnapshot, Proposal
@@ -73,7 +74,7 @@ def main() -> None:
     snapshot = PortfolioSnapshot(
         equity=equity,
         free_quote=Decimal("600000"),
-        venue_supports_short=False,
+        capabilities=frozenset({Capability.SPOT}),
         book=book,
         trades_today=12,
         now=now,

@@ -18,11 +18,11 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from robson.config_errors import check_toml, refuse_unknown_variables, section
 from robson.domain.instrument import Instrument, split_symbol
+from robson.domain.protection import ProtectionMode
 from robson.exits.policy import (
     HALF_AT_2R_REST_TRAILING,
     THIRDS,
     ExitPolicy,
-    ProtectionMode,
     ScaleOutStep,
     Trailing,
 )

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
+from robson.domain.account import Balance as Balance  # the port speaks the domain's balance (re-exported)
 from robson.domain.errors import InvalidValue
 from robson.domain.events import Alert, DomainEvent
 from robson.domain.fills import Fill
@@ -20,6 +21,7 @@ from robson.domain.instrument import Instrument
 from robson.domain.operation import Operation, OperationStatus
 from robson.domain.orders import Order, OrderStatus, OrderType
 from robson.domain.values import ZERO, OrderSide
+from robson.domain.venue import Capability
 from robson.risk.policy_state import PolicyState
 
 # ---- exchange errors: translated once at the adapter boundary --------------------------------
@@ -153,17 +155,6 @@ class OrderReport:
 
 
 @dataclass(frozen=True, slots=True)
-class Balance:
-    asset: str
-    free: Decimal
-    locked: Decimal = ZERO
-
-    @property
-    def total(self) -> Decimal:
-        return self.free + self.locked
-
-
-@dataclass(frozen=True, slots=True)
 class Quote:
     """The best bid and ask: what a market sell and a market buy of a small size would get."""
 
@@ -191,13 +182,14 @@ class FeeRates:
 
 
 class ExchangePort(Protocol):
-    """One venue: the paper exchange, the backtest simulator, Binance, Alpaca."""
+    """One venue: the paper exchange, the backtest simulator, Binance, Alpaca. It declares what it can do; the use
+    cases ask for the capability they need."""
 
     @property
     def name(self) -> str: ...
 
     @property
-    def supports_short(self) -> bool: ...
+    def capabilities(self) -> frozenset[Capability]: ...
 
     def instruments(self) -> dict[str, Instrument]: ...
 

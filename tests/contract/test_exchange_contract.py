@@ -14,6 +14,7 @@ from robson.clock import ManualClock
 from robson.config import Settings
 from robson.domain.orders import OrderStatus, OrderType
 from robson.domain.values import OrderSide
+from robson.domain.venue import Capability
 from robson.execution.adapters.alpaca import AlpacaExchange
 from robson.execution.adapters.binance import BinanceExchange
 from robson.execution.adapters.memory_store import MemoryPaperStore
@@ -82,6 +83,16 @@ def _alpaca() -> Iterator[Venue]:
 @pytest.fixture(params=["paper", "binance", "alpaca"])
 def venue(request: pytest.FixtureRequest) -> Iterator[Venue]:
     yield from {"paper": _paper, "binance": _binance, "alpaca": _alpaca}[request.param]()
+
+
+def test_it_declares_what_it_can_do_as_its_code_does_it(venue: Venue) -> None:
+    """Every venue here is a spot account with OCO lists (the contract places them on each); the orders beyond the
+    port (brackets, trailing stops) are declared exactly where the adapter sends them."""
+    declared = venue.exchange.capabilities
+    assert isinstance(declared, frozenset) and all(isinstance(c, Capability) for c in declared)
+    assert {Capability.SPOT, Capability.OCO} <= declared
+    assert (Capability.BRACKET in declared) is hasattr(venue.exchange, "place_bracket")
+    assert (Capability.TRAILING_STOP in declared) is hasattr(venue.exchange, "place_trailing_stop")
 
 
 def test_it_lists_the_symbol_with_its_filters(venue: Venue) -> None:

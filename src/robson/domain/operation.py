@@ -12,6 +12,7 @@ from robson.domain.events import DomainEvent
 from robson.domain.fills import Fill
 from robson.domain.orders import Order, OrderRole, OrderStatus
 from robson.domain.position import Position, PositionStatus, Trade, Tranche
+from robson.domain.protection import ExitProgress, ProtectionMode
 from robson.domain.values import ZERO, Side
 
 
@@ -70,9 +71,6 @@ def validate_levels(side: Side, entry: Decimal, stop: Decimal, target: Decimal |
         raise InvalidValue(f"a {side} target must be {where} the entry ({target} vs entry {entry})")
 
 
-PROTECTION_MODES = ("exchange", "internal")
-
-
 @dataclass(frozen=True, slots=True)
 class PendingAdd:
     """A further tranche planned for an ACTIVE operation: its entry, its quantity, and the stop the whole
@@ -107,13 +105,10 @@ class Operation:
     position: Position = field(init=False)
     events: list[DomainEvent] = field(default_factory=list)
     pending_add: PendingAdd | None = None
-    protection: str = "exchange"  # "exchange": stop and target rest on the venue; "internal": the monitor exits
+    protection: ProtectionMode = ProtectionMode.EXCHANGE
     initial_stop: Decimal | None = None  # the stop at entry, for R (the stop itself may move later)
     exit_reason: CloseReason | None = None  # why the exit in flight was sent: a restart finishes it with it
-    best_price: Decimal | None = None  # the most favourable price since entry (trailing stops)
-    trailing_active: bool = False
-    scale_outs_done: int = 0
-    break_even_done: bool = False
+    progress: ExitProgress = field(default_factory=ExitProgress)  # what the exit rules have done so far
     id: int | None = None
     version: int = 0  # the stored row's version: a write based on an older one is refused (another process won)
 
@@ -122,8 +117,8 @@ class Operation:
         validate_levels(self.side, self.entry_price, self.initial_stop or self.stop_price, self.target_price)
         if self.quantity <= 0:
             raise InvalidValue(f"quantity must be greater than zero, got {self.quantity}")
-        if self.protection not in PROTECTION_MODES:
-            raise InvalidValue(f"protection must be one of {', '.join(PROTECTION_MODES)}, got {self.protection!r}")
+        if not isinstance(self.protection, ProtectionMode):
+            raise InvalidValue(f"protection must be a ProtectionMode, got {self.protection!r}")
         if self.initial_stop is None:
             self.initial_stop = self.stop_price
         self.position = Position(self.side, self.quote, initial_stop=self.initial_stop)
@@ -254,7 +249,7 @@ class Operation:
             self._move_to(OperationStatus.ACTIVE, at)
         if isinstance(result, Trade) and self.position.is_flat:
             reason = exit_reason or (self.exit_reason if order.role is OrderRole.EXIT else None)
-            if reason is None and order.role is OrderRole.STOP and self.trailing_active:
+            if reason is None and order.role is OrderRole.STOP and self.progress.trailing_active:
                 reason = CloseReason.TRAILING_STOP  # the venue's stop, moved there by trailing
             self.close(reason or _reason_for(order.role), at)
         return result

@@ -3,17 +3,17 @@
 Imports only `robson.domain`; no I/O and no clock (time is passed in).
 """
 
+from robson.domain.protection import ExitProgress, ProtectionMode
 from robson.exits.brackets import Bracket, Regime, adaptive_bracket
 from robson.exits.engine import on_bar, on_tick
 from robson.exits.policy import (
     HALF_AT_2R_REST_TRAILING,
     THIRDS,
     ExitPolicy,
-    ProtectionMode,
     ScaleOutStep,
     Trailing,
 )
-from robson.exits.state import Action, ActionKind, ExitState, PositionView
+from robson.exits.state import Action, ActionKind, PositionView
 
 __all__ = [
     "HALF_AT_2R_REST_TRAILING",
@@ -22,7 +22,7 @@ __all__ = [
     "ActionKind",
     "Bracket",
     "ExitPolicy",
-    "ExitState",
+    "ExitProgress",
     "PositionView",
     "ProtectionMode",
     "Regime",

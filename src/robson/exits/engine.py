@@ -1,4 +1,4 @@
-"""The exit engine: given an open position, its exit state and policy, and one bar (or tick), what to do.
+"""The exit engine: given an open position, its exit progress and policy, and one bar (or tick), what to do.
 
 Pure: no I/O, no clock (the bar's time is passed in). One bar is read without look-ahead, in this order:
 
@@ -7,7 +7,7 @@ Pure: no I/O, no clock (the bar's time is passed in). One bar is read without lo
    (`robson.execution.matching`), where an OCO leg filled at the open wins over the stop.
 1. The stop in force (`view.stop`, which may be a trailing stop set on an earlier bar): reached by the bar's
    adverse extreme -> EXIT the whole open quantity at the stop, reason TRAILING_STOP when the engine set that stop
-   by trailing (`ExitState.trailing_stop == view.stop`), STOP_LOSS otherwise. Nothing else happens on that bar:
+   by trailing (`ExitProgress.trailing_stop == view.stop`), STOP_LOSS otherwise. Nothing else happens on that bar:
    when a bar touches both the stop and the target, the stop wins.
 2. Scale-out levels (entry ± at_r R, on the tick toward the entry) reached by the favourable extreme, in order,
    except levels beyond the target (the target comes first). Then, if enabled, the stop moves to break-even
@@ -32,53 +32,54 @@ from decimal import Decimal
 
 from robson.domain.errors import InvalidValue
 from robson.domain.operation import CloseReason
+from robson.domain.protection import ExitProgress
 from robson.domain.values import HUNDRED, ONE, ZERO, Side, ceil_to_step, floor_to_step, positive
 from robson.exits.policy import ExitPolicy, Trailing
-from robson.exits.state import Action, ActionKind, ExitState, PositionView
+from robson.exits.state import Action, ActionKind, PositionView
 
-__all__ = ["Action", "ActionKind", "ExitState", "PositionView", "on_bar", "on_tick"]
+__all__ = ["Action", "ActionKind", "ExitProgress", "PositionView", "on_bar", "on_tick"]
 
 _HOUR = timedelta(hours=1)
 
 
 def on_tick(
-    view: PositionView, state: ExitState, policy: ExitPolicy, price: Decimal, now: datetime
-) -> tuple[ExitState, tuple[Action, ...]]:
+    view: PositionView, progress: ExitProgress, policy: ExitPolicy, price: Decimal, now: datetime
+) -> tuple[ExitProgress, tuple[Action, ...]]:
     """One traded price: a bar whose four prices are that price."""
-    return on_bar(view, state, policy, price, price, price, price, now)
+    return on_bar(view, progress, policy, price, price, price, price, now)
 
 
 def on_bar(
     view: PositionView,
-    state: ExitState,
+    progress: ExitProgress,
     policy: ExitPolicy,
     open_: Decimal,
     high: Decimal,
     low: Decimal,
     close: Decimal,
     now: datetime,
-) -> tuple[ExitState, tuple[Action, ...]]:
-    """The new exit state and the actions this bar calls for, in the order they happen."""
-    _check(view, state, policy, open_, high, low, close)
+) -> tuple[ExitProgress, tuple[Action, ...]]:
+    """The new exit progress and the actions this bar calls for, in the order they happen."""
+    _check(view, progress, policy, open_, high, low, close)
     side = view.side
     favourable, adverse = (high, low) if side is Side.LONG else (low, high)
     actions: list[Action] = []
     # 0. the open
     if _against(open_, view.stop, side):
-        return state, (_stop_exit(view, state, open_, view.quantity),)
-    done, remaining = _scale_outs(view, policy, state.scale_outs_done, view.quantity, open_, open_, actions)
+        return progress, (_stop_exit(view, progress, open_, view.quantity),)
+    done, remaining = _scale_outs(view, policy, progress.scale_outs_done, view.quantity, open_, open_, actions)
     if remaining > 0 and view.target is not None and _beyond(open_, view.target, side):
         actions.append(Action(ActionKind.EXIT, CloseReason.TAKE_PROFIT, remaining, open_))
-        return replace(state, scale_outs_done=done), tuple(actions)
+        return replace(progress, scale_outs_done=done), tuple(actions)
     # 1. the stop in force
     if remaining > 0 and _against(adverse, view.stop, side):
-        actions.append(_stop_exit(view, state, view.stop, remaining))
-        return replace(state, scale_outs_done=done), tuple(actions)
+        actions.append(_stop_exit(view, progress, view.stop, remaining))
+        return replace(progress, scale_outs_done=done), tuple(actions)
     # 2. scale-outs, then break-even
     done, remaining = _scale_outs(view, policy, done, remaining, favourable, open_, actions)
     if remaining == 0:
-        return replace(state, scale_outs_done=done), _closing(actions)
-    stop, break_even_done = view.stop, state.break_even_done
+        return replace(progress, scale_outs_done=done), _closing(actions)
+    stop, break_even_done = view.stop, progress.break_even_done
     if policy.break_even_after_first and not break_even_done and done >= 1:
         break_even_done = True
         candidate = _stop_on_tick(view.average_entry, side, view.tick)
@@ -88,22 +89,22 @@ def on_bar(
     # 3. the target
     if view.target is not None and _beyond(favourable, view.target, side):
         actions.append(Action(ActionKind.EXIT, CloseReason.TAKE_PROFIT, remaining, view.target))
-        return replace(state, scale_outs_done=done, break_even_done=break_even_done), _closing(actions)
+        return replace(progress, scale_outs_done=done, break_even_done=break_even_done), _closing(actions)
     # 4. the best price and the trailing stop
-    best = favourable if state.best_price is None else _better(state.best_price, favourable, side)
-    trailing, active, trailing_stop = policy.trailing, state.trailing_active, state.trailing_stop
+    best = favourable if progress.best_price is None else _better(progress.best_price, favourable, side)
+    trailing, active, trailing_stop = policy.trailing, progress.trailing_active, progress.trailing_stop
     if trailing is not None:
         active = active or _activated(trailing, view, best)
         trail = _trailing_stop(trailing, view, best) if active else None
         if trail is not None and _tightens(trail, stop, side):
             actions.append(Action(ActionKind.MOVE_STOP, CloseReason.TRAILING_STOP, remaining, trail))
             trailing_stop = trail
-    new_state = ExitState(best, active, done, break_even_done, trailing_stop)
+    new_progress = ExitProgress(best, active, done, break_even_done, trailing_stop)
     # 5. the time exit, at the close
     if _time_is_up(view, policy, close, now):
         actions.append(Action(ActionKind.EXIT, CloseReason.TIME_EXIT, remaining, close))
-        return new_state, _closing(actions)
-    return new_state, tuple(actions)
+        return new_progress, _closing(actions)
+    return new_progress, tuple(actions)
 
 
 # ---- the rules ------------------------------------------------------------------------------
@@ -111,7 +112,7 @@ def on_bar(
 
 def _check(
     view: PositionView,
-    state: ExitState,
+    progress: ExitProgress,
     policy: ExitPolicy,
     open_: Decimal,
     high: Decimal,
@@ -122,8 +123,8 @@ def _check(
         positive(value, f"bar {name}")
     if high < max(open_, close) or low > min(open_, close):
         raise InvalidValue(f"bar high {high} / low {low} do not enclose its open {open_} and close {close}")
-    if state.scale_outs_done > len(policy.scale_out):
-        raise InvalidValue(f"{state.scale_outs_done} scale-outs done, but the policy has {len(policy.scale_out)}")
+    if progress.scale_outs_done > len(policy.scale_out):
+        raise InvalidValue(f"{progress.scale_outs_done} scale-outs done, but the policy has {len(policy.scale_out)}")
     if policy.trailing is not None and policy.trailing.trail_atr is not None and view.atr is None:
         raise InvalidValue("the policy trails by ATR but the position view carries no ATR")
 
@@ -157,8 +158,8 @@ def _level(view: PositionView, at_r: Decimal) -> Decimal:
     return floor_to_step(raw, view.tick) if view.side is Side.LONG else ceil_to_step(raw, view.tick)
 
 
-def _stop_exit(view: PositionView, state: ExitState, price: Decimal, quantity: Decimal) -> Action:
-    trailing = state.trailing_stop is not None and state.trailing_stop == view.stop
+def _stop_exit(view: PositionView, progress: ExitProgress, price: Decimal, quantity: Decimal) -> Action:
+    trailing = progress.trailing_stop is not None and progress.trailing_stop == view.stop
     reason = CloseReason.TRAILING_STOP if trailing else CloseReason.STOP_LOSS
     slippage = view.side.sign * (view.stop - price)
     return Action(ActionKind.EXIT, reason, quantity, price, slippage)

@@ -8,17 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
 
 from robson.domain.errors import InvalidValue
+from robson.domain.protection import ProtectionMode
 from robson.domain.values import HUNDRED, ONE, ZERO, percent, positive
-
-
-class ProtectionMode(StrEnum):
-    """Where the protection lives."""
-
-    EXCHANGE = "exchange"  # stop and target rest on the venue as an OCO
-    INTERNAL = "internal"  # nothing rests; the monitor exits at market when the price crosses a level
 
 
 def _optional_positive(value: Decimal | None, name: str) -> Decimal | None:
@@ -88,10 +81,7 @@ class ExitPolicy:
 
     def __post_init__(self) -> None:
         if not isinstance(self.mode, ProtectionMode):
-            try:
-                object.__setattr__(self, "mode", ProtectionMode(str(self.mode).strip().lower()))
-            except ValueError:
-                raise InvalidValue(f"mode must be exchange or internal, got {self.mode!r}") from None
+            object.__setattr__(self, "mode", ProtectionMode.parse(str(self.mode)))
         if self.trailing is not None and not isinstance(self.trailing, Trailing):
             raise InvalidValue(f"trailing must be a Trailing or None, got {type(self.trailing).__name__}")
         object.__setattr__(self, "scale_out", tuple(self.scale_out))

@@ -1,4 +1,5 @@
-"""The exit engine's inputs and outputs: the position it watches, the state it keeps, the actions it returns."""
+"""The exit engine's inputs and outputs: the position it watches and the actions it returns (the progress it keeps
+between bars is the operation's own `robson.domain.protection.ExitProgress`)."""
 
 from __future__ import annotations
 
@@ -58,25 +59,6 @@ class PositionView:
     def risk_per_unit(self) -> Decimal:
         """R: the distance from the average entry to the initial stop."""
         return abs(self.average_entry - self.initial_stop)
-
-
-@dataclass(frozen=True, slots=True)
-class ExitState:
-    """What the engine remembers between bars. Start with `ExitState()`; keep the one each call returns."""
-
-    best_price: Decimal | None = None  # the most favourable price seen since entry
-    trailing_active: bool = False
-    scale_outs_done: int = 0
-    break_even_done: bool = False
-    trailing_stop: Decimal | None = None  # the last stop the engine set by trailing
-
-    def __post_init__(self) -> None:
-        if self.best_price is not None:
-            positive(self.best_price, "best_price")
-        if self.trailing_stop is not None:
-            positive(self.trailing_stop, "trailing_stop")
-        if self.scale_outs_done < 0:
-            raise InvalidValue("scale_outs_done must not be negative")
 
 
 @dataclass(frozen=True, slots=True)

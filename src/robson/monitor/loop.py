@@ -22,8 +22,9 @@ from robson.domain.errors import ConcurrentChange
 from robson.domain.events import Alert
 from robson.domain.instrument import Instrument
 from robson.domain.operation import Operation, OperationStatus
+from robson.domain.protection import ExitProgress, ProtectionMode
 from robson.exits.policy import ExitPolicy
-from robson.exits.state import ExitState, PositionView
+from robson.exits.state import PositionView
 from robson.monitor.index import TriggerIndex
 from robson.monitor.prices import PriceGuard
 from robson.ports import Banned, ExchangeError, Fatal, PriceFeed, QueuedFeed, StreamFeed
@@ -38,10 +39,13 @@ T = TypeVar("T")
 
 @dataclass(slots=True)
 class Watched:
+    """An operation whose exit rules run in memory on each tick: its progress moves on here between the ticks that
+    decide nothing (a best price), and the operation's own progress is what the services act from."""
+
     view: PositionView
-    state: ExitState
+    progress: ExitProgress
     policy: ExitPolicy
-    mode: str
+    mode: ProtectionMode
 
 
 @dataclass(slots=True)
@@ -50,7 +54,7 @@ class Monitor:
     feed: PriceFeed
     stale_after_seconds: Decimal = Decimal("30")
     index: TriggerIndex = field(default_factory=TriggerIndex)
-    modes: dict[int, str] = field(default_factory=dict)
+    modes: dict[int, ProtectionMode] = field(default_factory=dict)
     # the watched operations as last read or written: a crossed stop exits without reading its operation again
     # (a write based on one that another process changed meanwhile is refused, and the exit re-reads it)
     operations: dict[int, Operation] = field(default_factory=dict)
@@ -108,7 +112,7 @@ class Monitor:
         self.modes[op.id] = op.protection
         policy = self.ctx.exit_policy(op.strategy)
         if policy is not None:
-            watched = Watched(exits.view_of(self.ctx, op), exits.state_of(op), policy, op.protection)
+            watched = Watched(exits.view_of(self.ctx, op), op.progress, policy, op.protection)
             self.rules.setdefault(op.symbol, {})[op.id] = watched
 
     def recover(self, in_flight_seconds: int = 0) -> list[Outcome]:
@@ -210,7 +214,7 @@ class Monitor:
         crossed: list[exits.Crossing] = []
         observed: list[int] = []
         for trigger in triggers:
-            if self.modes.get(trigger.operation_id) == "internal":
+            if self.modes.get(trigger.operation_id) is ProtectionMode.INTERNAL:
                 known = self.operations.pop(trigger.operation_id, None)  # back below only if this exit went well
                 crossed.append(exits.Crossing(trigger.operation_id, trigger.kind, known))
             else:
@@ -247,9 +251,11 @@ class Monitor:
         for operation_id, watched in list(self.rules.get(symbol, {}).items()):
             if (only is not None and operation_id not in only) or (skip and operation_id in skip):
                 continue
-            state, actions = exits.rules_decide(watched.view, watched.state, watched.policy, watched.mode, price, now)
+            progress, actions = exits.rules_decide(
+                watched.view, watched.progress, watched.policy, watched.mode, price, now
+            )
             if not actions:
-                watched.state = state
+                watched.progress = progress
                 continue
             outcome = exits.apply_rules(self.ctx, operation_id, price)
             if outcome is not None:
@@ -325,7 +331,9 @@ class Monitor:
         """Tell a streaming feed which symbols carry internal stops: those need every trade, not a sampled ticker."""
         if isinstance(self.feed, StreamFeed):
             internal = frozenset(
-                op.symbol for operation_id, op in self.operations.items() if self.modes.get(operation_id) == "internal"
+                op.symbol
+                for operation_id, op in self.operations.items()
+                if self.modes.get(operation_id) is ProtectionMode.INTERNAL
             )
             self.feed.follow_trades(internal)
 

@@ -9,6 +9,7 @@ from robson.domain.fills import Fill
 from robson.domain.operation import CloseReason, Operation, OperationStatus, PendingAdd
 from robson.domain.orders import Order, OrderRole, OrderStatus, OrderType
 from robson.domain.position import PositionStatus
+from robson.domain.protection import ExitProgress, ProtectionMode
 from robson.domain.values import OrderSide, Side
 
 Row = Mapping[Any, Any]  # a RowMapping, or any mapping keyed by column name
@@ -35,14 +36,33 @@ def operation_row(operation: Operation) -> dict[str, Any]:
         "activated_at": operation.activated_at,
         "closed_at": operation.closed_at,
         **pending_add_row(operation.pending_add),
-        "protection": operation.protection,
+        "protection": operation.protection.value,
         "initial_stop": operation.initial_stop,
         "exit_reason": operation.exit_reason.value if operation.exit_reason else None,
-        "best_price": operation.best_price,
-        "trailing_active": operation.trailing_active,
-        "scale_outs_done": operation.scale_outs_done,
-        "break_even_done": operation.break_even_done,
+        **progress_row(operation.progress),
     }
+
+
+def progress_row(progress: ExitProgress) -> dict[str, Any]:
+    """The exit progress's columns. Its trailing stop is not stored: see `progress_from_row`."""
+    return {
+        "best_price": progress.best_price,
+        "trailing_active": progress.trailing_active,
+        "scale_outs_done": progress.scale_outs_done,
+        "break_even_done": progress.break_even_done,
+    }
+
+
+def progress_from_row(row: Row) -> ExitProgress:
+    """A stored operation's exit progress: while its trailing is active, its stop in force is its trailing stop."""
+    trailing_active = bool(row["trailing_active"])
+    return ExitProgress(
+        best_price=row["best_price"],
+        trailing_active=trailing_active,
+        scale_outs_done=row["scale_outs_done"],
+        break_even_done=bool(row["break_even_done"]),
+        trailing_stop=row["stop_price"] if trailing_active else None,
+    )
 
 
 def pending_add_row(pending: PendingAdd | None) -> dict[str, Any]:
@@ -80,15 +100,12 @@ def operation_from_rows(row: Row, order_rows: list[Row], fill_rows: list[Row]) -
         risk_amount=row["risk_amount"],
         quote=row["quote"],
         created_at=row["created_at"],
-        protection=row["protection"],
+        protection=ProtectionMode(row["protection"]),
         initial_stop=row["initial_stop"],
+        progress=progress_from_row(row),
     )
     operation.status = OperationStatus(row["status"])
     operation.exit_reason = CloseReason(row["exit_reason"]) if row["exit_reason"] else None
-    operation.best_price = row["best_price"]
-    operation.trailing_active = bool(row["trailing_active"])
-    operation.scale_outs_done = row["scale_outs_done"]
-    operation.break_even_done = bool(row["break_even_done"])
     operation.close_reason = CloseReason(row["close_reason"]) if row["close_reason"] else None
     operation.note = row["note"]
     operation.activated_at = row["activated_at"]

@@ -12,6 +12,7 @@ from datetime import timedelta
 from decimal import ROUND_DOWN, Decimal
 
 from robson.domain.values import HUNDRED, ZERO, Side
+from robson.domain.venue import Capability
 from robson.risk import policy_state
 from robson.risk.limits import RiskLimits
 from robson.risk.policy_state import TradingState
@@ -298,11 +299,12 @@ def funds(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> CheckResult:
 
 
 def venue_side(p: Proposal, s: PortfolioSnapshot, limits: RiskLimits) -> CheckResult:
-    ok = p.side is Side.LONG or s.venue_supports_short
+    shorts = Capability.SHORT in s.capabilities
+    ok = p.side is Side.LONG or shorts
     reason = (
         "the venue can open this side" if ok else "a spot account cannot sell what it does not hold: shorts need margin"
     )
-    return CheckResult("VENUE_SIDE", ok, "long" if not s.venue_supports_short else "long or short", str(p.side), reason)
+    return CheckResult("VENUE_SIDE", ok, "long or short" if shorts else "long", str(p.side), reason)
 
 
 # ---- the market at execution ------------------------------------------------------------------

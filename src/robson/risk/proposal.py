@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from robson.domain.instrument import Instrument
 from robson.domain.values import ONE, ZERO, Side
+from robson.domain.venue import Capability
 from robson.risk.policy_state import PolicyState, TradingState
 from robson.risk.sizing import Costs
 
@@ -107,7 +108,7 @@ class Book:
 class PortfolioSnapshot:
     equity: Decimal
     free_quote: Decimal
-    venue_supports_short: bool
+    capabilities: frozenset[Capability]  # what the venue can do
     book: Book = Book()
     trades_today: int = 0  # entries sent today (UTC), spot and margin
     now: datetime | None = None

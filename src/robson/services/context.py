@@ -8,11 +8,13 @@ from decimal import Decimal
 
 from robson.domain.errors import InvalidValue
 from robson.domain.instrument import Instrument
+from robson.domain.protection import ProtectionMode
+from robson.domain.venue import Capability
 from robson.exits.policy import ExitPolicy
 from robson.ports import Clock, ExchangePort, Notifier, UnitOfWork
 from robson.risk.limits import RiskLimits
 from robson.risk.sizing import Costs
-from robson.services.errors import NotFound
+from robson.services.errors import NotFound, Refused
 from robson.services.routing import ExecutionRules
 
 
@@ -55,10 +57,19 @@ class Context:
     def _exits_of(self, strategy: str) -> ExitPolicy | None:
         return self.exit_policies.get(strategy) or self.exit_policies.get("default")
 
-    def protection(self, strategy: str) -> str:
-        """How the strategy's positions are protected: "exchange" (an OCO rests on the venue) or "internal"."""
+    def protection(self, strategy: str) -> ProtectionMode:
+        """How the strategy's positions are protected: on the venue (an OCO rests there) or internally."""
         policy = self._exits_of(strategy)
-        return policy.mode.value if policy is not None else "exchange"
+        return policy.mode if policy is not None else ProtectionMode.EXCHANGE
+
+    def require_protection(self, mode: ProtectionMode) -> None:
+        """Protection on the venue rests a stop and a target together, one cancelling the other: a venue that offers
+        no OCO cannot hold it (two separate orders would each claim the whole position)."""
+        if mode is ProtectionMode.EXCHANGE and Capability.OCO not in self.exchange.capabilities:
+            raise Refused(
+                f"VENUE_OCO: {self.exchange.name} cannot rest a stop and a target together (no OCO): protect this "
+                'strategy internally ([exits.<strategy>] mode = "internal")'
+            )
 
     def exit_policy(self, strategy: str) -> ExitPolicy | None:
         """The strategy's exit rules, or None when it has none beyond its stop and target."""

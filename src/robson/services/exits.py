@@ -11,6 +11,7 @@ from decimal import Decimal
 from robson.domain.errors import ConcurrentChange, DomainError
 from robson.domain.operation import CloseReason, Operation, OperationStatus
 from robson.domain.orders import OrderRole, OrderType
+from robson.domain.protection import ExitProgress, ProtectionMode
 from robson.exits import engine
 from robson.exits.policy import ExitPolicy
 from robson.exits.state import ActionKind
@@ -184,7 +185,7 @@ def _reason(op: Operation, kind: str, price: Decimal) -> CloseReason | None:
         return None
     sign = op.side.sign
     if kind == "STOP" and (price - op.stop_price) * sign <= 0:
-        return CloseReason.TRAILING_STOP if op.trailing_active else CloseReason.STOP_LOSS
+        return CloseReason.TRAILING_STOP if op.progress.trailing_active else CloseReason.STOP_LOSS
     if kind == "TARGET" and op.target_price is not None and (op.target_price - price) * sign <= 0:
         return CloseReason.TAKE_PROFIT
     return None
@@ -219,28 +220,23 @@ def view_of(ctx: Context, op: Operation) -> engine.PositionView:
     )
 
 
-def state_of(op: Operation) -> engine.ExitState:
-    return engine.ExitState(
-        best_price=op.best_price,
-        trailing_active=op.trailing_active,
-        scale_outs_done=op.scale_outs_done,
-        break_even_done=op.break_even_done,
-        trailing_stop=op.stop_price if op.trailing_active else None,
-    )
-
-
 VENUE_ACTS = (CloseReason.STOP_LOSS, CloseReason.TAKE_PROFIT, CloseReason.TRAILING_STOP)
 
 
 def rules_decide(
-    view: engine.PositionView, state: engine.ExitState, policy: ExitPolicy, mode: str, price: Decimal, now: datetime
-) -> tuple[engine.ExitState, tuple[engine.Action, ...]]:
+    view: engine.PositionView,
+    progress: ExitProgress,
+    policy: ExitPolicy,
+    mode: ProtectionMode,
+    price: Decimal,
+    now: datetime,
+) -> tuple[ExitProgress, tuple[engine.Action, ...]]:
     """The exit rules on one price. With exchange-managed protection the venue's own orders take the stop, target
     and trailing-stop exits, so those are left to them."""
-    state, actions = engine.on_tick(view, state, policy, price, now)
-    if mode == "exchange":
+    progress, actions = engine.on_tick(view, progress, policy, price, now)
+    if mode is ProtectionMode.EXCHANGE:
         actions = tuple(a for a in actions if not (a.kind is ActionKind.EXIT and a.reason in VENUE_ACTS))
-    return state, actions
+    return progress, actions
 
 
 def apply_rules(ctx: Context, operation_id: int, price: Decimal) -> Outcome | None:
@@ -255,11 +251,10 @@ def apply_rules(ctx: Context, operation_id: int, price: Decimal) -> Outcome | No
         if policy is None or op.open_orders(OrderRole.EXIT):
             return None
         now = ctx.clock.now()
-        state, actions = rules_decide(view_of(ctx, op), state_of(op), policy, op.protection, price, now)
+        progress, actions = rules_decide(view_of(ctx, op), op.progress, policy, op.protection, price, now)
         if not actions:
             return None
-        op.best_price, op.trailing_active = state.best_price, state.trailing_active
-        op.scale_outs_done, op.break_even_done = state.scale_outs_done, state.break_even_done
+        op.progress = progress
         outcome = Outcome(op)
         for action in actions:
             if op.status is not OperationStatus.ACTIVE or op.position.is_flat:
@@ -277,7 +272,7 @@ def _carry_out(ctx: Context, uow: UnitOfWork, op: Operation, action: engine.Acti
         op.move_stop(action.price, now, action.reason.value)
         outcome.changes.append(f"stop moved to {action.price} ({action.reason})")
         uow.commit()
-        if op.protection == "exchange":
+        if op.protection is ProtectionMode.EXCHANGE:
             replace_protection(ctx, uow, op, outcome)
         return
     if action.kind is ActionKind.EXIT or action.quantity >= op.position.quantity:
@@ -299,5 +294,5 @@ def _scale_out(ctx: Context, uow: UnitOfWork, op: Operation, quantity: Decimal, 
     else:
         outcome.warnings.append(f"the scale-out was refused: {order.reject_reason}")
     uow.commit()
-    if op.protection == "exchange" and op.status is OperationStatus.ACTIVE and not op.position.is_flat:
+    if op.protection is ProtectionMode.EXCHANGE and op.status is OperationStatus.ACTIVE and not op.position.is_flat:
         protect(ctx, uow, op, outcome)

@@ -11,7 +11,9 @@ from robson.domain.errors import ConcurrentChange, InvalidValue
 from robson.domain.fills import Fill
 from robson.domain.operation import Operation, OperationStatus
 from robson.domain.orders import Order, OrderRole, OrderStatus, OrderType
+from robson.domain.protection import ProtectionMode
 from robson.domain.values import ZERO, Side, is_on_step
+from robson.domain.venue import Capability
 from robson.ports import ExchangeError, OrderReport, PaperMarket, UnitOfWork, UnknownOrder
 from robson.risk.checks import CheckResult
 from robson.risk.sizing import loss_per_unit
@@ -54,6 +56,7 @@ def adopt(
         target_percent or limits.take_profit_percent,
     )
     _refuse_what_is_not_held(ctx, instrument.base, side, quantity)
+    ctx.require_protection(ProtectionMode.EXCHANGE)  # an adopted position is protected on the venue
     costs = ctx.costs(instrument.symbol)
     now = ctx.clock.now()
     op = Operation(
@@ -93,7 +96,7 @@ def adopt(
 def _refuse_what_is_not_held(ctx: Context, base: str, side: Side, quantity: Decimal) -> None:
     """Adopt only what the venue holds and can carry: a short needs a venue that can hold one (margin); a long
     needs the quantity free on the account (its protection locks it) and not already held by another operation."""
-    if side is Side.SHORT and not ctx.exchange.supports_short:
+    if side is Side.SHORT and Capability.SHORT not in ctx.exchange.capabilities:
         reason = f"{ctx.exchange.name} is a spot account: it holds no short position to adopt (shorts need margin)"
         raise Refused(f"VENUE_SIDE: {reason}", (CheckResult("VENUE_SIDE", False, "long", "short", reason),))
     if side is Side.SHORT:

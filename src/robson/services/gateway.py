@@ -109,11 +109,11 @@ def snapshot(
         else {}
     )
     now = ctx.clock.now()
-    equity, free = portfolio.account(ctx.exchange, ctx.quote)
+    equity, free = portfolio.equity_and_free(ctx.exchange, ctx.quote)
     return PortfolioSnapshot(
         equity=equity,
         free_quote=free,
-        venue_supports_short=ctx.exchange.supports_short,
+        capabilities=ctx.exchange.capabilities,
         book=held,
         trades_today=trades_today(operations, now),
         now=now,
@@ -142,4 +142,4 @@ def decide(ctx: Context, uow: UnitOfWork, proposal: Proposal, strategy: str) -> 
     return checks.evaluate(proposal, snap, ctx.limits(strategy))
 
 
-_EMPTY = PortfolioSnapshot(equity=ZERO, free_quote=ZERO, venue_supports_short=False)
+_EMPTY = PortfolioSnapshot(equity=ZERO, free_quote=ZERO, capabilities=frozenset())

@@ -80,6 +80,8 @@ def plan(
     """Store a PLANNED operation sized so that the loss at its stop, costs included, fits the risk budget."""
     instrument = ctx.instrument(symbol)
     limits = ctx.limits(strategy)
+    protection = ctx.protection(strategy)
+    ctx.require_protection(protection)
     stop, target = resolve_levels(
         instrument, side, entry, stop, target, reward_risk, limits.stop_loss_percent, limits.take_profit_percent
     )
@@ -115,7 +117,7 @@ def plan(
             risk_amount=sizing.risk_amount,
             quote=instrument.quote,
             created_at=now,
-            protection=ctx.protection(strategy),
+            protection=protection,
         )
         decision = decide(ctx, uow, operation, confidence=confidence)
         if not decision.approved:

@@ -1,4 +1,4 @@
-"""The portfolio as the venue and the ledger see it: equity, free cash, positions, today's P&L."""
+"""The portfolio as the venue and the ledger see it: net equity, free cash, positions, today's P&L."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from decimal import Decimal
 
+from robson.domain.account import Account
 from robson.domain.operation import Operation, OperationStatus
 from robson.domain.values import ZERO
 from robson.ports import ExchangePort, UnitOfWork
@@ -31,28 +32,31 @@ class PortfolioView:
 
 
 def equity(exchange: ExchangePort, quote: str) -> Decimal:
-    """Every balance valued in the quote asset at the last price (assets without a price count at zero)."""
-    return account(exchange, quote)[0]
+    """The account's net equity in the quote asset: what it holds less what it owes, at the last prices."""
+    return equity_and_free(exchange, quote)[0]
 
 
-def account(exchange: ExchangePort, quote: str) -> tuple[Decimal, Decimal]:
-    """Equity and free quote from one read of the balances (on a real venue, one request)."""
-    balances = exchange.balances()
-    free = balances[quote].free if quote in balances else ZERO
-    total = ZERO
-    for asset, balance in balances.items():
-        if asset == quote:
-            total += balance.total
+def equity_and_free(exchange: ExchangePort, quote: str) -> tuple[Decimal, Decimal]:
+    """Net equity and free quote from one read of the balances (on a real venue, one request)."""
+    held = Account(exchange.balances())
+    return held.net_equity(quote, prices(exchange, quote, held)), held.free(quote)
+
+
+def prices(exchange: ExchangePort, quote: str, held: Account) -> dict[str, Decimal]:
+    """The last price in the quote of each other asset of the account whose pair the venue lists and prices (an
+    asset without one counts at zero)."""
+    found: dict[str, Decimal] = {}
+    for asset in held.balances:
+        if asset == quote or f"{asset}/{quote}" not in exchange.instruments():
             continue
-        price = exchange.last_price(f"{asset}/{quote}") if f"{asset}/{quote}" in exchange.instruments() else None
+        price = exchange.last_price(f"{asset}/{quote}")
         if price is not None:
-            total += balance.total * price
-    return total, free
+            found[asset] = price
+    return found
 
 
 def free_quote(exchange: ExchangePort, quote: str) -> Decimal:
-    balance = exchange.balances().get(quote)
-    return balance.free if balance else ZERO
+    return Account(exchange.balances()).free(quote)
 
 
 def realized_today(operations: list[Operation], now: datetime) -> Decimal:

@@ -9,7 +9,9 @@ from decimal import Decimal
 from robson.domain.errors import ConcurrentChange, DomainError, InvalidValue
 from robson.domain.operation import CloseReason, Operation, OperationStatus
 from robson.domain.orders import Order, OrderRole, OrderType
+from robson.domain.protection import ProtectionMode
 from robson.domain.values import ZERO, Side
+from robson.domain.venue import Capability
 from robson.ports import ExchangeError, UnitOfWork, UnknownOrder
 from robson.risk.policy_state import PolicyState
 from robson.risk.sizing import loss_per_unit
@@ -47,6 +49,7 @@ def execute(ctx: Context, operation_id: int) -> Outcome:
             raise InvalidValue(f"operation {operation_id} is {op.status}; only PLANNED operations are executed")
         if op.open_orders(OrderRole.ENTRY):
             raise Refused(f"operation {operation_id} already has an entry order working; run robson sync")
+        ctx.require_protection(op.protection)  # before the entry: a position it could not protect is never opened
         reference = planning.market_price(ctx, op)  # the checks validate runs too
         outcome = Outcome(op)
         _fit_to_market(ctx, uow, op, reference, outcome)
@@ -73,7 +76,7 @@ def execute(ctx: Context, operation_id: int) -> Outcome:
             outcome.warnings.append(f"entry: {chosen.why}")
         uow.commit()
         _give_the_entry_time(ctx, uow, op, entry, outcome)
-        if not op.position.is_flat and op.protection == "exchange" and not op.open_orders(OrderRole.STOP):
+        if not op.position.is_flat and op.protection is ProtectionMode.EXCHANGE and not op.open_orders(OrderRole.STOP):
             protect(ctx, uow, op, outcome)  # what filled is protected at once, even while the rest works
         return outcome
 
@@ -127,7 +130,7 @@ def ensure_protected(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Outc
     venue cancelled its stop with it). An entry or an exit still working is left to finish first."""
     if op.status is not OperationStatus.ACTIVE or op.position.is_flat:
         return
-    if op.protection == "internal":  # guarded by the monitor, by design: nothing rests on the venue
+    if op.protection is ProtectionMode.INTERNAL:  # guarded by the monitor, by design: nothing rests on the venue
         return
     if op.open_orders(OrderRole.ENTRY) or op.open_orders(OrderRole.EXIT):
         return
@@ -164,7 +167,12 @@ def _fit_to_market(ctx: Context, uow: UnitOfWork, op: Operation, reference: Deci
 
 
 def protect(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Outcome) -> None:
-    """Rest a stop and a target for the whole open quantity as one OCO list; if the venue refuses, exit now."""
+    """Rest a stop and a target for the whole open quantity as one OCO list; if the venue refuses (or offers no
+    OCO), exit now."""
+    if Capability.OCO not in ctx.exchange.capabilities:
+        outcome.warnings.append(f"{ctx.exchange.name} cannot rest a stop and a target together (no OCO); exiting")
+        exit_position(ctx, uow, op, _reason_for_unprotected(ctx, op), outcome)
+        return
     now = ctx.clock.now()
     quantity = op.position.quantity
     list_id = f"rb{op.id}-p{1 + sum(1 for o in op.orders if o.role is OrderRole.STOP)}"
@@ -206,8 +214,9 @@ def _reason_for_unprotected(ctx: Context, op: Operation) -> CloseReason:
 
 
 def replace_protection(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Outcome) -> None:
-    """Rest a new stop and target for the current quantity and stop. Spot locks the asset under the old list, so
-    it goes first; if the new one is refused, `protect` exits the position."""
+    """Rest a new stop and target for the current quantity and stop. The old list goes first (on spot it locks the
+    asset; on any venue two lists would exit the position twice); if the new one is refused, `protect` exits the
+    position."""
     cancel_working(ctx, uow, op, outcome)
     if op.status is OperationStatus.ACTIVE and not op.position.is_flat:
         protect(ctx, uow, op, outcome)

@@ -95,7 +95,7 @@ def operation_view(op: Operation, detail: bool = False) -> Json:
         "fees": money(position.fees_paid),
         "slippage_past_stop": money(op.slippage_past_stop),
         "protected": op.is_protected,
-        "protection": op.protection,
+        "protection": op.protection.value,
         "note": op.note,
         "created_at": when(op.created_at),
         "activated_at": when(op.activated_at),
@@ -161,7 +161,7 @@ def protection_view(op: Operation) -> Json:
         worse = average - op.entry_price if op.side is Side.LONG else op.entry_price - average
         slippage = number((worse / op.entry_price * 10000).quantize(Decimal("0.01")))
     return {
-        "mode": op.protection,
+        "mode": op.protection.value,
         "stop_price": money(op.stop_price),
         "target_price": money(op.target_price),
         "stop_order": _leg(stop),

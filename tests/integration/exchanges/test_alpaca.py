@@ -155,6 +155,13 @@ def test_balances_show_cash_held_for_open_buys_and_shares_held_for_open_sells(ex
     assert (exchange.balances()["AAPL"].free, exchange.balances()["AAPL"].locked) == (D("0"), D("10"))
 
 
+def test_a_margin_debit_is_owed_not_dropped() -> None:
+    """Negative cash is a margin account's loan from Alpaca: the account owes it (its equity is held less owed)."""
+    with AlpacaFake(symbols=("AAPL",), cash=D("-500")) as debited:
+        usd = connect(debited).balances()["USD"]
+    assert (usd.free, usd.locked, usd.borrowed, usd.net) == (D("0"), D("0"), D("500"), D("-500"))
+
+
 # ---- simple orders ------------------------------------------------------------------------------------
 
 

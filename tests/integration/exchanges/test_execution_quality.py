@@ -15,9 +15,10 @@ import pytest
 from robson.clock import ManualClock
 from robson.domain.operation import CloseReason, OperationStatus
 from robson.domain.orders import OrderRole, OrderStatus, OrderType
+from robson.domain.protection import ProtectionMode
 from robson.domain.values import Side
 from robson.execution.adapters.binance import BinanceExchange
-from robson.exits.policy import ExitPolicy, ProtectionMode
+from robson.exits.policy import ExitPolicy
 from robson.monitor.loop import Monitor
 from robson.services import closing, commands, deadlines, execution, exits, following, planning
 from robson.services.context import Context

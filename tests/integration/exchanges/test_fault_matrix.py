@@ -33,10 +33,11 @@ from robson.clock import ManualClock
 from robson.domain.events import Alert
 from robson.domain.operation import CloseReason, Operation, OperationStatus
 from robson.domain.orders import OrderRole, OrderStatus
+from robson.domain.protection import ProtectionMode
 from robson.domain.values import OrderSide, Side
 from robson.execution.adapters.alpaca import AlpacaExchange
 from robson.execution.adapters.binance import BinanceExchange
-from robson.exits.policy import ExitPolicy, ProtectionMode
+from robson.exits.policy import ExitPolicy
 from robson.monitor.loop import Monitor
 from robson.ports import Banned, ExchangeError, ExchangePort, OcoRequest, OrderReport, OrderRequest
 from robson.services import commands, following, planning, trading
@@ -247,7 +248,7 @@ class Armed:
     def __init__(self, world: World, route: str, fault: str) -> None:
         self.world, self.route, self.fault = world, route, fault
         self.inner = world.exchange
-        self.name, self.supports_short = self.inner.name, self.inner.supports_short
+        self.name, self.capabilities = self.inner.name, self.inner.capabilities
         self.fired = route not in world.routes  # the feed's fault is not an order route's
         self.ids: tuple[str, ...] = ()
 

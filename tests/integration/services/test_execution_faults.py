@@ -29,7 +29,7 @@ class FaultyVenue:
         self.inner = inner
         self.fault = fault
         self.name = inner.name
-        self.supports_short = inner.supports_short
+        self.capabilities = inner.capabilities
         self.placed: list[str] = []
         self.attempts = 0
 

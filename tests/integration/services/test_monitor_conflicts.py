@@ -28,7 +28,7 @@ class Meddled:
 
     def __init__(self, inner: ExchangePort, meddle: Callable[[], object]) -> None:
         self.inner, self.meddle = inner, meddle
-        self.name, self.supports_short = inner.name, inner.supports_short
+        self.name, self.capabilities = inner.name, inner.capabilities
         self.meddled = 0
 
     def __getattr__(self, attribute: str) -> object:

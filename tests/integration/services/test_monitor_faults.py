@@ -87,7 +87,7 @@ class RefusesExitsOf:
 
     def __init__(self, inner: ExchangePort, operation_id: int) -> None:
         self.inner, self.prefix = inner, f"rb{operation_id}-x"
-        self.name, self.supports_short = inner.name, inner.supports_short
+        self.name, self.capabilities = inner.name, inner.capabilities
 
     def __getattr__(self, attribute: str) -> object:
         return getattr(self.inner, attribute)

@@ -44,7 +44,7 @@ class Venue:
         meddle: Callable[[int], None] | None = None,
     ):
         self.inner, self.app, self.refuse, self.die_after, self.meddle = inner, app, refuse, die_after, meddle
-        self.name, self.supports_short = inner.name, inner.supports_short
+        self.name, self.capabilities = inner.name, inner.capabilities
         self.booked_when_sent: list[int] = []
         self.sent: list[str] = []  # the exits' client order ids, in the order they were sent
         self.accepted: list[str] = []

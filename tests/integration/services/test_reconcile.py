@@ -46,7 +46,7 @@ class Forgetful:
 
     def __init__(self, inner: ExchangePort, forgotten: str) -> None:
         self.inner, self.forgotten = inner, forgotten
-        self.name, self.supports_short = inner.name, inner.supports_short
+        self.name, self.capabilities = inner.name, inner.capabilities
 
     def __getattr__(self, attribute: str) -> object:
         return getattr(self.inner, attribute)

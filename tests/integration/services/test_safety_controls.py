@@ -24,7 +24,7 @@ class Unreachable:
     the venue receives (to see what was already on record by then)."""
 
     def __init__(self, inner: ExchangePort, on_first_call: Callable[[], None] = lambda: None) -> None:
-        self.inner, self.name, self.supports_short = inner, inner.name, inner.supports_short
+        self.inner, self.name, self.capabilities = inner, inner.name, inner.capabilities
         self.down = True
         self.calls: list[str] = []
         self._on_first_call = on_first_call

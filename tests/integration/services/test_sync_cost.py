@@ -26,7 +26,7 @@ class Counting:
     def __init__(self, inner: ExchangePort) -> None:
         self.inner, self.calls = inner, Counter[str]()
         self.listing_fails = False
-        self.name, self.supports_short = inner.name, inner.supports_short
+        self.name, self.capabilities = inner.name, inner.capabilities
 
     def __getattr__(self, attribute: str) -> object:
         return getattr(self.inner, attribute)

@@ -10,6 +10,7 @@ import pytest
 
 from robson.domain.orders import OrderStatus, OrderType
 from robson.domain.values import OrderSide
+from robson.domain.venue import Capability
 from robson.execution.adapters.memory_store import MemoryPaperStore
 from robson.execution.adapters.paper import PaperExchange
 from robson.ports import (
@@ -342,7 +343,7 @@ def test_open_orders_by_symbol_and_the_rest(exchange: PaperExchange) -> None:
     assert [r.client_order_id for r in exchange.open_orders("ETH/USDT")] == ["e1"]
     assert exchange.fee_rates(SYMBOL) == FeeRates(D("0.001"), D("0.002"))
     assert set(exchange.instruments()) == {"BTC/USDT", "ETH/USDT"}
-    assert exchange.name == "paper" and exchange.supports_short is False
+    assert exchange.name == "paper" and Capability.SHORT not in exchange.capabilities
 
 
 def test_ids_are_unique_and_increasing(exchange: PaperExchange) -> None:

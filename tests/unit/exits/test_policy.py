@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from robson.domain.errors import InvalidValue
+from robson.domain.protection import ProtectionMode
 from robson.exits.policy import (
     HALF_AT_2R_REST_TRAILING,
     THIRDS,
     ExitPolicy,
-    ProtectionMode,
     ScaleOutStep,
     Trailing,
 )

@@ -22,7 +22,7 @@ from robson.exits import (
     Action,
     ActionKind,
     ExitPolicy,
-    ExitState,
+    ExitProgress,
     PositionView,
     ScaleOutStep,
     Trailing,
@@ -353,7 +353,7 @@ SCENARIOS = [
 
 
 def run(scenario: Scenario) -> list[tuple[int, Action]]:
-    view, state = scenario.position, ExitState()
+    view, state = scenario.position, ExitProgress()
     happened: list[tuple[int, Action]] = []
     for index, (open_, high, low, close) in enumerate(scenario.bars):
         now = OPENED + (index + 1) * timedelta(minutes=scenario.bar_minutes)

@@ -26,6 +26,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from robson.domain.errors import InvalidValue
 from robson.domain.instrument import Instrument
 from robson.domain.values import Side
+from robson.domain.venue import Capability
 from robson.risk import breakers, checks, policy_state
 from robson.risk.breakers import Update
 from robson.risk.limits import RiskLimits
@@ -298,7 +299,7 @@ class PolicyMachine(RuleBasedStateMachine):
     def snapshot(self) -> PortfolioSnapshot:
         equity = max(self.state.equity, CENT)
         return PortfolioSnapshot(
-            equity=equity, free_quote=equity, venue_supports_short=False, now=self.now, policy=self.state
+            equity=equity, free_quote=equity, capabilities=frozenset({Capability.SPOT}), now=self.now, policy=self.state
         )
 
     def check_gate(self, candidate: Proposal) -> None:

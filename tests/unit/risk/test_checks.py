@@ -11,6 +11,7 @@ import pytest
 
 from robson.domain.instrument import Instrument
 from robson.domain.values import Side
+from robson.domain.venue import Capability
 from robson.risk import breakers, checks, policy_state
 from robson.risk.checks import Check, CheckResult, Decision, evaluate
 from robson.risk.limits import PRESETS, RiskLimits, preset
@@ -21,6 +22,8 @@ from robson.risk.sizing import Costs
 NOW = datetime(2026, 11, 4, 12, 0, tzinfo=UTC)
 LIMITS = RiskLimits()
 CONSERVATIVE = RiskLimits(**preset("conservative"))
+SPOT = frozenset({Capability.SPOT})
+MARGIN = frozenset({Capability.ISOLATED_MARGIN, Capability.SHORT})
 
 BTC = Instrument("BTC/USDT", "BTC", "USDT", D("0.01"), D("0.00001"), D("0.00001"), D("5"))
 ETH = Instrument("ETH/USDT", "ETH", "USDT", D("0.01"), D("0.0001"), D("0.0001"), D("5"))
@@ -58,7 +61,7 @@ def add(tranches: int = 1, since: timedelta = timedelta(hours=1), **changes: Any
 
 
 def snapshot(**changes: Any) -> PortfolioSnapshot:
-    values: dict[str, Any] = {"equity": D("1000"), "free_quote": D("1000"), "venue_supports_short": True, "now": NOW}
+    values: dict[str, Any] = {"equity": D("1000"), "free_quote": D("1000"), "capabilities": MARGIN, "now": NOW}
     return PortfolioSnapshot(**{**values, **changes})
 
 
@@ -313,7 +316,7 @@ ROWS = [
     pytest.param(checks.loss_tiers, proposal(), snapshot(), LIMITS,
                  "LOSS_TIERS", True, "-", id="tier-no-policy-yet"),
     # the venue
-    pytest.param(checks.venue_side, proposal(side=Side.SHORT), snapshot(venue_supports_short=False), LIMITS,
+    pytest.param(checks.venue_side, proposal(side=Side.SHORT), snapshot(capabilities=SPOT), LIMITS,
                  "VENUE_SIDE", False, "short", id="venue-spot-cannot-short"),
     pytest.param(checks.venue_side, proposal(side=Side.SHORT), snapshot(), LIMITS,
                  "VENUE_SIDE", True, "short", id="venue-margin-can-short"),
@@ -486,9 +489,7 @@ def test_reduce_is_approved_when_halted_and_over_every_limit() -> None:
         confidence=D("0"),
         side=Side.SHORT,
     )
-    bad = snapshot(
-        equity=D("1"), free_quote=D("0"), venue_supports_short=False, book=worst, trades_today=10_000, policy=halted
-    )
+    bad = snapshot(equity=D("1"), free_quote=D("0"), capabilities=SPOT, book=worst, trades_today=10_000, policy=halted)
     assert not evaluate(replace(everything_wrong, intent=Intent.OPEN), bad, CONSERVATIVE).approved
     decision = evaluate(everything_wrong, bad, CONSERVATIVE)
     assert decision.approved

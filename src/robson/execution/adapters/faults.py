@@ -8,6 +8,7 @@ import signal
 from decimal import Decimal
 
 from robson.domain.instrument import Instrument
+from robson.domain.venue import Capability
 from robson.ports import Balance, ExchangePort, FeeRates, OcoRequest, OrderReport, OrderRequest, Quote
 
 
@@ -30,8 +31,8 @@ class CrashAfterExitSent:
         return self._exchange.name
 
     @property
-    def supports_short(self) -> bool:
-        return self._exchange.supports_short
+    def capabilities(self) -> frozenset[Capability]:
+        return self._exchange.capabilities
 
     def instruments(self) -> dict[str, Instrument]:
         return self._exchange.instruments()

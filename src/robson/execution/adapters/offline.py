@@ -7,13 +7,14 @@ from decimal import Decimal
 from typing import NoReturn
 
 from robson.domain.instrument import Instrument
+from robson.domain.venue import Capability
 from robson.ports import Balance, Fatal, FeeRates, OcoRequest, OrderReport, OrderRequest, Quote
 
 
 class OfflineVenue:
     """ExchangePort that refuses every call: `name` is the configured venue's, for messages and the ledger."""
 
-    supports_short = False
+    capabilities: frozenset[Capability] = frozenset()  # it does nothing
 
     def __init__(self, name: str) -> None:
         self.name = name

@@ -24,6 +24,7 @@ from robson.domain.fills import Fill
 from robson.domain.instrument import Instrument
 from robson.domain.orders import Order, OrderStatus, OrderType
 from robson.domain.values import ONE, OrderSide
+from robson.domain.venue import SPOT_WITH_OCO, Capability
 from robson.execution.adapters.paper_account import LockRule, PaperSession, apply_changes
 from robson.execution.matching import (
     TRIGGERED_LIMIT_TYPES,
@@ -69,7 +70,7 @@ class PaperExchange:
     """ExchangePort and PaperMarket for the paper venue."""
 
     name = "paper"
-    supports_short = False  # a spot venue: selling needs the base asset
+    capabilities: frozenset[Capability] = SPOT_WITH_OCO  # a spot venue: selling needs the base asset
 
     def __init__(
         self,

@@ -26,6 +26,7 @@ from robson.domain.errors import InvalidValue
 from robson.domain.instrument import Instrument
 from robson.domain.orders import OrderType
 from robson.domain.values import ONE, ZERO, OrderSide
+from robson.domain.venue import Capability
 from robson.execution.adapters.alpaca.errors import MarketClosed, translate
 from robson.execution.adapters.alpaca.reports import FILL_ACTIVITIES, Found, fill_activities, report
 from robson.execution.adapters.alpaca.session import quiet
@@ -84,7 +85,9 @@ class AlpacaExchange:
     """ExchangePort for Alpaca, plus the exchange-managed orders: bracket and trailing stop."""
 
     name = "alpaca"
-    supports_short = False  # Robson goes long only here; Alpaca shorting needs margin and borrow
+    # Robson goes long only here (Alpaca shorting needs margin and borrow); OCO, brackets and trailing stops are
+    # Alpaca's order classes
+    capabilities = frozenset({Capability.SPOT, Capability.OCO, Capability.BRACKET, Capability.TRAILING_STOP})
 
     def __init__(
         self,
@@ -164,7 +167,8 @@ class AlpacaExchange:
         cash = _decimal(account.cash) or ZERO
         buying_power = _decimal(account.buying_power)
         free = max(min(cash, buying_power) if buying_power is not None else cash, ZERO)
-        result = {QUOTE: Balance(QUOTE, free, max(cash - free, ZERO))}
+        owed = max(-cash, ZERO)  # negative cash: a margin account's debit, owed to Alpaca
+        result = {QUOTE: Balance(QUOTE, free, max(cash - free, ZERO), borrowed=owed)}
         for position in positions:
             quantity = _decimal(position.qty) or ZERO
             available = _decimal(position.qty_available)

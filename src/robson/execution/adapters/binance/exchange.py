@@ -16,6 +16,7 @@ from robson.domain.fills import Fill
 from robson.domain.instrument import Instrument
 from robson.domain.orders import OrderStatus
 from robson.domain.values import ZERO, OrderSide, is_on_step
+from robson.domain.venue import SPOT_WITH_OCO, Capability
 from robson.execution.adapters.binance.errors import _redact, _RedactedLog, translate
 from robson.execution.adapters.binance.feed import BinanceFeed
 from robson.execution.adapters.binance.wire import (
@@ -65,7 +66,8 @@ class BinanceExchange:
     """ExchangePort for Binance spot (REST, signed with an HMAC key)."""
 
     name = "binance"
-    supports_short = False  # spot: selling needs the base asset
+    # spot (selling needs the base asset), with OCO lists; isolated margin (borrowing, shorts) is not wired here yet
+    capabilities: frozenset[Capability] = SPOT_WITH_OCO
 
     def __init__(
         self,
