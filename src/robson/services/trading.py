@@ -266,14 +266,14 @@ def _take_out(ctx: Context, uow: UnitOfWork, op: Operation, reason: CloseReason,
             op.cancel(ctx.clock.now(), note)
             uow.commit()
             return
-    op.note = note
-    now = ctx.clock.now()
-    if any(order.deadline is not None and order.deadline > now for order in op.open_orders(OrderRole.EXIT)):
+    exiting = op.open_orders(OrderRole.EXIT)
+    if exiting:  # another close, robson run or a kill is taking it out this moment: nothing is written or sent
         outcome.warnings.append(
-            f"operation {op.id}: its exit is working; what it leaves goes at market at its deadline"
+            f"operation {op.id}: its exit is working ({exiting[0].client_order_id}); what it leaves goes at market "
+            "at its deadline, and robson sync resolves one whose sender died"
         )
-        uow.commit()
-        return  # sending another now would cancel it and start over: the market fallback would never come
+        return  # another order now would cancel that one and start over (the market fallback would never come)
+    op.note = note
     exit_position(ctx, uow, op, reason, outcome)
 
 
