@@ -152,17 +152,21 @@ def _alone(ctx: Context, crossing: Crossing, price: Decimal, done: Triggered) ->
         except ConcurrentChange:
             if crossing.known is None:
                 raise
-            outcome = _exit_alone(ctx, Crossing(crossing.operation_id, crossing.kind), price)
+            outcome = _exit_alone(ctx, Crossing(crossing.operation_id, crossing.kind), price, again=True)
     except _ONE_EXIT_FAILS as error:
         done.fail(crossing.operation_id, error)
     else:
         done.succeed(crossing.operation_id, outcome)
 
 
-def _exit_alone(ctx: Context, crossing: Crossing, price: Decimal) -> Outcome | None:
+def _exit_alone(ctx: Context, crossing: Crossing, price: Decimal, again: bool = False) -> Outcome | None:
+    """`again`: the first try met another process's write; if that process closed the operation meanwhile (a
+    sync booking the exit this one sent, say), what it did is reported as this exit's outcome."""
     with ctx.unit_of_work() as uow:
         op = _read(uow, crossing)
         reason = _reason(op, crossing.kind, price) if op is not None else None
+        if again and op is not None and op.status.is_final:
+            return Outcome(op)
         if op is None or reason is None:
             return None
         op.start_exit(reason, ctx.clock.now(), price)

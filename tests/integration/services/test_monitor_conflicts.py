@@ -17,7 +17,7 @@ from robson.domain.orders import OrderRole
 from robson.domain.values import Side
 from robson.monitor.loop import Monitor
 from robson.ports import ExchangePort, OrderReport, OrderRequest
-from robson.services import commands, exits, following, planning
+from robson.services import commands, exits, following, planning, trading
 from tests.integration.services.conftest import AppFactory
 from tests.integration.services.test_monitor import _open
 
@@ -204,3 +204,32 @@ def test_an_exit_another_process_keeps_getting_in_the_way_of_is_decided_again_wi
     op = planning.load(internal.context, operation_id)
     assert (op.status, op.close_reason) == (OperationStatus.CLOSED, CloseReason.TAKE_PROFIT)
     assert len(tries) == 3
+
+
+def test_an_exit_another_process_finished_meanwhile_is_reported_by_the_monitor(
+    internal: bootstrap.App, make_internal: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The monitor's exit conflicts with another process that closes the operation meanwhile (a sync booking the
+    exit, a close): the monitor reports the operation as it ended, so that robson run says it (it used to say
+    nothing: the race test waited for a line that never came)."""
+    operation_id = _open(internal)
+    monitor = Monitor(internal.context, internal.feed)
+    monitor.recover()
+    other = make_internal()
+    alone = exits._exit_alone
+
+    def closed_by_another(*args: Any, **kwargs: Any) -> Any:
+        if not kwargs.get("again"):
+            trading.close(other.context, operation_id, "another process")
+            raise ConcurrentChange(f"operation {operation_id} was changed by another process")
+        return alone(*args, **kwargs)
+
+    monkeypatch.setattr(exits, "_exit_alone", closed_by_another)
+    pusher = make_internal()
+    assert pusher.market is not None
+    following.push_price(pusher.context, pusher.market, "BTC/USDT", D(93700))  # through the target
+
+    outcomes = monitor.poll_once()
+
+    [reported] = [outcome for outcome in outcomes if outcome.operation.id == operation_id]
+    assert reported.operation.status is OperationStatus.CLOSED
