@@ -19,7 +19,7 @@ from robson.domain.operation import Operation, OperationStatus
 from robson.persistence.mapping import Row, fill_row, operation_from_rows, operation_row, order_row
 from robson.persistence.sql import Prepared, upsert
 from robson.persistence.tables import audit_events, fills, operations, orders
-from robson.ports import AuditRecord
+from robson.ports import AuditLog, AuditRecord, OperationRepository
 
 
 def _order_rows(operation: Operation) -> builtins.list[dict[str, Any]]:
@@ -294,3 +294,6 @@ class SqlAuditLog:
             )
             for row in self.session.execute(query)
         ]
+
+
+_: tuple[type[OperationRepository], type[AuditLog]] = (SqlOperationRepository, SqlAuditLog)  # held to the ports

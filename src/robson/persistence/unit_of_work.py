@@ -12,7 +12,7 @@ from robson.domain.operation import Operation
 from robson.persistence.executions import SqlExecutionLog
 from robson.persistence.policy import SqlMarkRepository, SqlPolicyRepository
 from robson.persistence.repositories import SqlAuditLog, SqlOperationRepository
-from robson.ports import MarkRepository, OperationRepository, PolicyRepository
+from robson.ports import AuditLog, ExecutionLog, MarkRepository, OperationRepository, PolicyRepository, UnitOfWork
 
 
 def _with_entity_id(event: DomainEvent, operation: Operation) -> DomainEvent:
@@ -31,10 +31,10 @@ class SqlUnitOfWork:
     """
 
     operations: OperationRepository
-    audit: SqlAuditLog
+    audit: AuditLog
     policy: PolicyRepository
     marks: MarkRepository
-    executions: SqlExecutionLog
+    executions: ExecutionLog
 
     def __init__(self, session_factory: Callable[[], Connection], actor: str = "robson") -> None:
         self.session_factory = session_factory
@@ -51,7 +51,8 @@ class SqlUnitOfWork:
         self._session = self.session_factory()
         self._repository = SqlOperationRepository(self._session)
         self.operations = self._repository
-        self.audit = SqlAuditLog(self._session)
+        self._audit = SqlAuditLog(self._session)
+        self.audit = self._audit
         self.policy = SqlPolicyRepository(self._session)
         self.marks = SqlMarkRepository(self._session)
         self.executions = SqlExecutionLog(self._session)
@@ -74,7 +75,7 @@ class SqlUnitOfWork:
             pending = list(operation.events)
             trail += (_with_entity_id(event, operation) for event in pending)
             drained.append((operation, len(pending)))
-        self.audit.append_all(trail, self.actor)
+        self._audit.append_all(trail, self.actor)
         session.commit()
         for operation, count in drained:
             del operation.events[:count]
@@ -82,3 +83,6 @@ class SqlUnitOfWork:
     def rollback(self) -> None:
         self.session.rollback()
         self._repository.forget()
+
+
+_: type[UnitOfWork] = SqlUnitOfWork  # mypy holds it to the port
