@@ -6,7 +6,6 @@ import builtins
 import json
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,27 +15,11 @@ from robson.domain.errors import ConcurrentChange
 from robson.domain.events import DomainEvent
 from robson.domain.fills import Fill
 from robson.domain.operation import Operation, OperationStatus
-from robson.persistence.mapping import Row, fill_row, operation_from_rows, operation_row, order_row
+from robson.persistence.identity import IdentityMap
+from robson.persistence.mapping import Row, Stored, changed_orders, fill_row, operation_from_rows, operation_row
 from robson.persistence.sql import Prepared, upsert
 from robson.persistence.tables import audit_events, fills, operations, orders
 from robson.ports import AuditLog, AuditRecord, OperationRepository
-
-
-def _order_rows(operation: Operation) -> builtins.list[dict[str, Any]]:
-    return [
-        order_row(order) | {"operation_id": operation.id, "role": order.role.value if order.role else None}
-        for order in operation.orders
-    ]
-
-
-@dataclass
-class _Stored:
-    """What the database holds of one operation, as this repository last read or wrote it."""
-
-    row: dict[str, Any]
-    orders: dict[str, dict[str, Any]]
-    fills: set[str]
-
 
 # The writes of every save, the exit's included: compiled once (see Prepared).
 _INSERT_ORDER = Prepared(insert(orders).returning(orders.c.id))
@@ -50,14 +33,13 @@ _as_json = json.JSONEncoder(sort_keys=True).encode  # json.dumps(value, sort_key
 READ_ATTEMPTS = 5  # reads of operations another process keeps writing before giving up (ConcurrentChange)
 
 
-class SqlOperationRepository:
+class SqlOperationRepository(IdentityMap):
     """Operations with their orders and fills. Remembers every operation it has added, loaded or saved, and what
     the database holds of each, so that a save writes only the rows that changed."""
 
     def __init__(self, session: Connection) -> None:
+        super().__init__()
         self.session = session
-        self._seen: dict[int, Operation] = {}
-        self._stored: dict[int, _Stored] = {}
 
     # ---- the port ----------------------------------------------------------------------------
     def add(self, operation: Operation) -> Operation:
@@ -69,8 +51,8 @@ class SqlOperationRepository:
         operation.id = self.session.execute(statement).scalar_one()
         operation.version = 0
         self._seen[operation.id] = operation
-        self._stored[operation.id] = _Stored(operation_row(operation), {}, set())
-        self._write_children(operation, self._changed_orders(operation, self._stored[operation.id]), operation.fills)
+        self._stored[operation.id] = Stored(operation_row(operation), {}, set())
+        self._write_children(operation, changed_orders(operation, self._stored[operation.id]), operation.fills)
         return operation
 
     def save(self, operation: Operation) -> None:
@@ -82,9 +64,9 @@ class SqlOperationRepository:
             return
         stored = self._stored.get(operation.id)
         if stored is None:  # not read through this repository: write it whole
-            stored = self._stored[operation.id] = _Stored({}, {}, self._stored_fills(operation.id))
+            stored = self._stored[operation.id] = Stored({}, {}, self._stored_fills(operation.id))
         row = operation_row(operation)
-        changed = self._changed_orders(operation, stored)
+        changed = changed_orders(operation, stored)
         new = [fill for fill in operation.fills if fill.trade_id not in stored.fills]
         if stored.row == row and not changed and not new:
             return
@@ -92,17 +74,6 @@ class SqlOperationRepository:
         stored.row = row
         self._seen.setdefault(operation.id, operation)
         self._write_children(operation, changed, new)
-
-    def attach(self, operation: Operation) -> Operation:
-        """Take in an operation an earlier unit of work read or wrote, unchanged since (the monitor keeps those it
-        watches), without reading it again. If another process has written it meanwhile, the next write of it is
-        refused with ConcurrentChange, and nothing of that unit of work is kept."""
-        assert operation.id is not None
-        known = self._seen.get(operation.id)
-        if known is not None:
-            return known
-        self._remember(operation)
-        return operation
 
     def get(self, operation_id: int) -> Operation | None:
         if operation_id in self._seen:
@@ -139,32 +110,7 @@ class SqlOperationRepository:
         )
         return self._load(query)
 
-    # ---- for the unit of work ----------------------------------------------------------------
-    def seen(self) -> builtins.list[Operation]:
-        """Every operation added, loaded or saved through this repository, in the order first seen."""
-        return builtins.list(self._seen.values())
-
-    def forget(self) -> None:
-        """Drop what this repository remembers (after a rollback its objects no longer match the database)."""
-        self._seen.clear()
-        self._stored.clear()
-
     # ---- internals -----------------------------------------------------------------------------
-    def _remember(self, operation: Operation) -> None:
-        assert operation.id is not None
-        self._seen.setdefault(operation.id, operation)
-        self._stored[operation.id] = _Stored(
-            operation_row(operation),
-            {row["client_order_id"]: row for row in _order_rows(operation)},
-            {fill.trade_id for fill in operation.fills},
-        )
-
-    @staticmethod
-    def _changed_orders(operation: Operation, stored: _Stored) -> builtins.list[dict[str, Any]]:
-        for order in operation.orders:
-            order.operation_id = operation.id
-        return [row for row in _order_rows(operation) if stored.orders.get(row["client_order_id"]) != row]
-
     def _stored_fills(self, operation_id: int) -> set[str]:
         query = select(fills.c.trade_id).where(fills.c.operation_id == operation_id)
         return set(self.session.scalars(query).all())
