@@ -1,17 +1,21 @@
-"""An in-memory PaperStore for tests and demos. It deep-copies on commit and on load, so that a reload is real; its
-transactions hold a lock, so that exchanges on several threads over one store behave as processes over one
-database."""
+"""The paper venue's storage in memory, for tests, demos and a Robson on the memory ledger: a PaperStore that
+deep-copies on commit and on load, so that a reload is real, its transactions holding a lock, so that exchanges on
+several threads over one store behave as processes over one database; and a PriceQueue."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from copy import deepcopy
 from dataclasses import replace
+from datetime import datetime
+from decimal import Decimal
 
 from robson.execution.adapters.paper_account import apply_changes
-from robson.ports import Balance, PaperChanges, PaperState
+from robson.ports import Balance, PaperChanges, PaperState, PaperStore, PriceQueue
+
+KEEP = 10_000  # prices kept while no monitor takes them: the newest (as SqlPriceQueue)
 
 
 class MemoryPaperStore:
@@ -52,3 +56,35 @@ def _copy(changes: PaperChanges) -> PaperChanges:
         prices=dict(changes.prices),
         sequence=changes.sequence,
     )
+
+
+class MemoryPriceQueue:
+    """PriceQueue in memory: the pushed prices in order, each with its id (they only grow) and the time of its push."""
+
+    def __init__(self) -> None:
+        self._queued: list[tuple[int, str, Decimal, datetime]] = []
+        self._last = 0
+        self._lock = threading.Lock()
+
+    def append(self, symbol: str, prices: Sequence[Decimal], at: datetime) -> None:
+        with self._lock:
+            for price in prices:
+                self._last += 1
+                self._queued.append((self._last, symbol, price, at))
+            del self._queued[: max(len(self._queued) - KEEP, 0)]
+
+    def pending(self, after: int = 0) -> tuple[list[tuple[str, Decimal, datetime]], int]:
+        with self._lock:
+            queued = [item for item in self._queued if item[0] > after]
+        return [(symbol, price, at) for _, symbol, price, at in queued], max((item[0] for item in queued), default=0)
+
+    def done(self, upto: int) -> None:
+        with self._lock:
+            self._queued = [item for item in self._queued if item[0] > upto]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._queued.clear()
+
+
+_: tuple[type[PaperStore], type[PriceQueue]] = (MemoryPaperStore, MemoryPriceQueue)  # held to the ports
