@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,19 +31,14 @@ class DatabaseTarget:
         return "postgresql" if self.url.startswith("postgresql") else "sqlite"
 
 
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param(
-            "postgres",
-            id="postgres",
-            marks=pytest.mark.skipif(not POSTGRES_URL, reason="set ROBSON_TEST_POSTGRES_URL to run on PostgreSQL"),
-        ),
-    ]
-)
-def database_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DatabaseTarget]:
-    """An empty database: a SQLite file under tmp_path, or a fresh PostgreSQL schema dropped at teardown."""
-    if request.param == "sqlite":
+ON_POSTGRES = pytest.mark.skipif(not POSTGRES_URL, reason="set ROBSON_TEST_POSTGRES_URL to run on PostgreSQL")
+
+
+@contextmanager
+def database_at(kind: str, tmp_path: Path) -> Iterator[DatabaseTarget]:
+    """An empty database of `kind` ("sqlite" or "postgres"): a SQLite file under tmp_path, or a fresh PostgreSQL
+    schema dropped afterwards."""
+    if kind == "sqlite":
         yield DatabaseTarget(f"sqlite:///{tmp_path / 'db' / 'robson.db'}")
         return
     assert POSTGRES_URL is not None
@@ -56,6 +52,16 @@ def database_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
         with admin.connect() as connection:
             connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
+
+
+DATABASES = [pytest.param("sqlite", id="sqlite"), pytest.param("postgres", id="postgres", marks=ON_POSTGRES)]
+
+
+@pytest.fixture(params=DATABASES)
+def database_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DatabaseTarget]:
+    """An empty database: a SQLite file under tmp_path, or a fresh PostgreSQL schema dropped at teardown."""
+    with database_at(request.param, tmp_path) as target:
+        yield target
 
 
 @pytest.fixture

@@ -22,14 +22,16 @@ from robson.config import BINANCE_REST_URL, BINANCE_STREAM_URL, Settings
 from robson.credentials import VenueKeys, venue_keys
 from robson.domain.errors import InvalidValue
 from robson.execution.adapters.faults import CrashAfterExitSent
+from robson.execution.adapters.memory_store import MemoryPaperStore, MemoryPriceQueue
 from robson.execution.adapters.offline import OfflineVenue
 from robson.execution.adapters.paper import PaperExchange
 from robson.execution.adapters.paper_feed import PaperFeed, QueuedMarket
 from robson.execution.adapters.polling_feed import PollingFeed
 from robson.execution.matching import FeeSchedule, SlippageModel
 from robson.notify.log import LogNotifier
-from robson.persistence.database import Sessions, checkpoint, open_ledger, session_factory
-from robson.persistence.lease import lease_for
+from robson.persistence.database import checkpoint, open_ledger, session_factory
+from robson.persistence.lease import NoLease, lease_for
+from robson.persistence.memory import MemoryLedger, MemoryUnitOfWork
 from robson.persistence.paper_store import SqlPaperStore
 from robson.persistence.paper_ticks import SqlPriceQueue
 from robson.persistence.unit_of_work import SqlUnitOfWork
@@ -101,7 +103,7 @@ class App:
     context: Context
     market: PaperMarket | None  # the paper venue's market side; None on a live venue (the market moves itself)
     database_url: str
-    engine: Engine
+    engine: Engine | None  # None on the memory ledger
     open_feed: Callable[[], PriceFeed]  # the monitor's price stream, opened on first use (`feed`)
     lease: Lease  # held by the one robson run that acts for this account
     _feed: PriceFeed | None = None
@@ -128,7 +130,23 @@ class App:
         if callable(closing):
             closing()  # a websocket feed's thread and connection
         self._feed = None
-        self.engine.dispose()
+        if self.engine is not None:
+            self.engine.dispose()
+
+
+@dataclass(frozen=True, slots=True)
+class Ledger:
+    """Where the account's state lives: the SQL ledger's database, or memory (`MEMORY_URL`, nothing kept)."""
+
+    unit_of_work: Callable[[], UnitOfWork]
+    paper_store: PaperStore
+    price_queue: PriceQueue
+    housekeeping: Callable[[], None]
+    lease: Lease
+    engine: Engine | None  # None: the memory ledger
+
+
+MEMORY_URL = "memory://"  # the ledger, the paper account and its price queue in this process's memory
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,19 +169,18 @@ def build(
 ) -> App:
     """The composition root. `offline`: for a command that only reads the ledger; a live venue is then not built
     (no keys asked for, nothing sent; see OfflineVenue). The paper venue is local and is built either way.
-    `create`: start a new ledger when there is none (else NoLedger says where it looked)."""
+    `create`: start a new ledger when there is none (else NoLedger says where it looked). `database_url` MEMORY_URL
+    ("memory://"): the ledger and the paper account in memory, gone with the App (a backtest's)."""
     settings = settings or Settings()
     offline = offline and settings.exchange != "paper"
     keys = None if settings.exchange == "paper" or offline else venue_keys(settings.exchange)  # refused before I/O
     url = database_url or settings.resolved_database_url
-    engine = open_ledger(url, schema, create=create)
-    sessions = session_factory(engine)
+    ledger = _memory_ledger(actor) if url == MEMORY_URL else _sql_ledger(url, schema, create, actor)
     clock = clock or SystemClock()
-    venue = _offline(settings.exchange) if offline else _venue(settings, keys, sessions, clock)
-    unit_of_work: Callable[[], UnitOfWork] = lambda: SqlUnitOfWork(sessions, actor=actor)  # noqa: E731
+    venue = _offline(settings.exchange) if offline else _venue(settings, keys, ledger, clock)
     exchange = venue.exchange
     context = Context(
-        unit_of_work=unit_of_work,
+        unit_of_work=ledger.unit_of_work,
         exchange=CrashAfterExitSent(exchange) if settings.crash_after_exit_sent else exchange,
         clock=clock,
         strategies=settings.strategies,
@@ -175,7 +192,7 @@ def build(
         groups={symbol.strip().upper(): group for symbol, group in settings.groups.items()},
         exit_policies=settings.exit_policies,
         close_fallback_seconds=settings.close_fallback_seconds,
-        housekeeping=lambda: checkpoint(engine),
+        housekeeping=ledger.housekeeping,
         price_band_percent=settings.monitor_price_band_percent,
         price_band_seconds=settings.monitor_price_band_seconds,
         retry=RetryPolicy(
@@ -192,7 +209,20 @@ def build(
             settings.fill_timeout_seconds,
         ),
     )
-    return App(settings, context, venue.market, url, engine, venue.open_feed, lease_for(engine))
+    return App(settings, context, venue.market, url, ledger.engine, venue.open_feed, ledger.lease)
+
+
+def _sql_ledger(url: str, schema: str | None, create: bool, actor: str) -> Ledger:
+    engine = open_ledger(url, schema, create=create)
+    sessions = session_factory(engine)
+    return Ledger(
+        lambda: SqlUnitOfWork(sessions, actor=actor),
+        SqlPaperStore(sessions),
+        SqlPriceQueue(sessions),
+        lambda: checkpoint(engine),
+        lease_for(engine),
+        engine,
+    )
 
 
 def simulated_clock(start: datetime) -> SimulatedClock:
@@ -200,9 +230,18 @@ def simulated_clock(start: datetime) -> SimulatedClock:
     return ManualClock(start)
 
 
-def _venue(settings: Settings, keys: VenueKeys | None, sessions: Sessions, clock: Clock) -> Venue:
+def _memory_ledger(actor: str) -> Ledger:
+    """Nothing to share with another process: no lease to take, nothing to checkpoint."""
+    memory = MemoryLedger()
+    nothing: Callable[[], None] = lambda: None  # noqa: E731
+    return Ledger(
+        lambda: MemoryUnitOfWork(memory, actor), MemoryPaperStore(), MemoryPriceQueue(), nothing, NoLease(), None
+    )
+
+
+def _venue(settings: Settings, keys: VenueKeys | None, ledger: Ledger, clock: Clock) -> Venue:
     if keys is None:
-        return _paper(settings, sessions, clock)
+        return _paper(settings, ledger, clock)
     if settings.exchange == "binance":
         return _binance(settings, keys, clock)
     return _alpaca(settings, keys, clock)
@@ -215,9 +254,9 @@ def _offline(name: str) -> Venue:
     return Venue(OfflineVenue(name), None, no_feed)
 
 
-def _paper(settings: Settings, sessions: Sessions, clock: Clock) -> Venue:
+def _paper(settings: Settings, ledger: Ledger, clock: Clock) -> Venue:
     paper = PaperExchange(
-        SqlPaperStore(sessions),
+        ledger.paper_store,
         settings.paper.all_instruments(),
         FeeSchedule(settings.paper.maker_fee, settings.paper.taker_fee),
         SlippageModel(settings.paper.slippage_bps / Decimal(10000)),
@@ -225,7 +264,7 @@ def _paper(settings: Settings, sessions: Sessions, clock: Clock) -> Venue:
     )
     if not paper.balances() and not paper.open_orders():
         paper.reset(dict(settings.paper.initial_balances))
-    queue = SqlPriceQueue(sessions)
+    queue = ledger.price_queue
     return Venue(paper, QueuedMarket(paper, queue, clock), lambda: PaperFeed(paper, queue))
 
 

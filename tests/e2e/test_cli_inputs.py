@@ -117,7 +117,11 @@ def test_a_configuration_error_names_the_file_and_the_section(
 
 @pytest.mark.parametrize(
     ("url", "says"),
-    [("", "--db: '' is empty"), ("sqlite:///:memory:", "--db: 'sqlite:///:memory:' is an in-memory database")],
+    [
+        ("", "--db: '' is empty"),
+        ("sqlite:///:memory:", "--db: 'sqlite:///:memory:' is an in-memory database"),
+        ("memory://", "--db: 'memory://' is an in-memory database"),
+    ],
 )
 def test_an_empty_or_in_memory_database_is_one_line_exit_2(url: str, says: str) -> None:
     assert failure("--db", url, "operations", code=2).startswith(f"error: {says}")

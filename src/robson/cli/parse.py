@@ -101,7 +101,8 @@ def database_url(text: str | None) -> str | None:
     if not text.strip():
         raise InvalidValue("--db: '' is empty; give a SQLite file or a database URL")
     if "://" in text:
-        memory = text.strip().lower().startswith("sqlite") and (":memory:" in text or text.strip() == "sqlite://")
+        url = text.strip().lower()
+        memory = url.startswith("memory:") or (url.startswith("sqlite") and (":memory:" in url or url == "sqlite://"))
         if memory:
             raise InvalidValue(f"--db: {text!r} is an in-memory database: nothing would be kept; give a file")
         return text

@@ -1,23 +1,7 @@
-"""Persistence: SQLAlchemy tables, repositories, the unit of work, the paper store and Alembic migrations.
+"""Persistence: the SQL ledger (SQLAlchemy 2 Core tables, repositories, the unit of work, the paper store, Alembic
+migrations) and the memory ledger beside it (memory.py, memory_operations.py: no SQLAlchemy).
 
-SQLAlchemy and Alembic live only here; the domain never sees them. Mapping between rows and domain
-objects is explicit code in the repositories.
+SQLAlchemy and Alembic live only here; the domain never sees them. Mapping between rows and domain objects is
+explicit code (mapping.py), shared by both ledgers. Import the module you need: this package imports nothing, so
+that the memory ledger loads without SQLAlchemy.
 """
-
-from robson.persistence.database import create_engine_for, migrate, session_factory
-from robson.persistence.paper_store import SqlPaperStore
-from robson.persistence.policy import SqlMarkRepository, SqlPolicyRepository
-from robson.persistence.repositories import SqlAuditLog, SqlOperationRepository
-from robson.persistence.unit_of_work import SqlUnitOfWork
-
-__all__ = [
-    "SqlAuditLog",
-    "SqlMarkRepository",
-    "SqlOperationRepository",
-    "SqlPaperStore",
-    "SqlPolicyRepository",
-    "SqlUnitOfWork",
-    "create_engine_for",
-    "migrate",
-    "session_factory",
-]

@@ -14,6 +14,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.pool import StaticPool
 
@@ -110,7 +111,7 @@ def _in_memory(url: URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
-def _configure_sqlite(connection: Any, _record: object) -> None:
+def _configure_sqlite(connection: DBAPIConnection, _record: object) -> None:
     cursor = connection.cursor()
     try:
         cursor.execute("PRAGMA foreign_keys=ON")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, RowMapping, insert, select
 
 from robson.domain.orders import OrderType
 from robson.domain.values import OrderSide
 from robson.persistence.tables import execution_log
-from robson.ports import ExecutionRecord
+from robson.ports import ExecutionLog, ExecutionRecord
 
 _INSERT = insert(execution_log)
 
@@ -59,8 +59,11 @@ def _row(record: ExecutionRecord) -> dict[str, Any]:
     }
 
 
-def _record(row: Any) -> ExecutionRecord:
+def _record(row: RowMapping) -> ExecutionRecord:
     values = dict(row)
     values["side"] = OrderSide(values["side"])
     values["type"] = OrderType(values["type"])
     return ExecutionRecord(**values)
+
+
+_: type[ExecutionLog] = SqlExecutionLog  # mypy holds it to the port

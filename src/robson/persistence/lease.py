@@ -17,6 +17,8 @@ from typing import IO
 
 from sqlalchemy import Connection, Engine, text
 
+from robson.ports import Lease
+
 LEASE_NAME = "robson-run"
 
 
@@ -137,3 +139,6 @@ def lease_for(engine: Engine) -> FileLease | PostgresLease | NoLease:
     if not database or database == ":memory:" or database.startswith("file:"):
         return NoLease()
     return FileLease(Path(f"{Path(database).expanduser()}.lock"))
+
+
+_: tuple[type[Lease], ...] = (FileLease, PostgresLease, NoLease)  # mypy holds them to the port

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from robson.domain.fills import Fill
@@ -121,6 +122,38 @@ def operation_from_rows(row: Row, order_rows: list[Row], fill_rows: list[Row]) -
     operation.position.status = PositionStatus(row["position_status"])
     operation.events.clear()  # loading is not an event
     return operation
+
+
+def order_rows(operation: Operation) -> list[dict[str, Any]]:
+    """The rows of an operation's orders: each order's own, with its role, its deadline and its operation."""
+    return [
+        order_row(order)
+        | {"operation_id": operation.id, "role": order.role.value if order.role else None, "deadline": order.deadline}
+        for order in operation.orders
+    ]
+
+
+@dataclass
+class Stored:
+    """What the ledger holds of one operation, as a repository last read or wrote it: its row, its orders' rows by
+    client order id, its fills' trade ids. A save compares the operation with it, to write only what changed."""
+
+    row: dict[str, Any]
+    orders: dict[str, dict[str, Any]]
+    fills: set[str]
+
+    @classmethod
+    def of(cls, operation: Operation) -> Stored:
+        """As the operation stands now (just read, or just written)."""
+        orders = {row["client_order_id"]: row for row in order_rows(operation)}
+        return cls(operation_row(operation), orders, {fill.trade_id for fill in operation.fills})
+
+
+def changed_orders(operation: Operation, stored: Stored) -> list[dict[str, Any]]:
+    """The rows of the orders new or changed since `stored` (each order is given the operation's id first)."""
+    for order in operation.orders:
+        order.operation_id = operation.id
+    return [row for row in order_rows(operation) if stored.orders.get(row["client_order_id"]) != row]
 
 
 def order_row(order: Order) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from robson.persistence.mapping import fill_from_row, fill_row, order_from_row, order_row
 from robson.persistence.sql import insert_missing, upsert
 from robson.persistence.tables import paper_balances, paper_fills, paper_meta, paper_orders, paper_prices
-from robson.ports import Balance, PaperChanges, PaperState
+from robson.ports import Balance, PaperChanges, PaperState, PaperStore
 
 SEQUENCE_KEY = "sequence"
 REVISION_KEY = "revision"  # raised by every write: a copy read at the current revision is current
@@ -140,9 +140,13 @@ def _lock(session: Connection) -> int:
     if value is None:  # the first write ever: the row to lock is made (a racing twin waits on its key), then locked
         insert_missing(session, paper_meta, {"key": REVISION_KEY, "value": "0"})
         value = session.scalar(locked)
+    assert value is not None, "the revision row was made just above, in this transaction"
     return int(value)
 
 
 def _raise_revision(session: Connection) -> None:
     value = session.scalar(select(paper_meta.c.value).where(paper_meta.c.key == REVISION_KEY))
     session.execute(update(paper_meta).where(paper_meta.c.key == REVISION_KEY).values(value=str(int(value or 0) + 1)))
+
+
+_: type[PaperStore] = SqlPaperStore  # mypy holds it to the port

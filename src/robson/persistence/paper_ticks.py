@@ -11,6 +11,7 @@ from decimal import Decimal
 from sqlalchemy import Connection, delete, func, insert, select
 
 from robson.persistence.tables import paper_ticks
+from robson.ports import PriceQueue
 
 KEEP = 10_000  # prices kept while no monitor takes them (a long replay with no monitor running): the newest
 
@@ -46,3 +47,6 @@ class SqlPriceQueue:
     def clear(self) -> None:
         with self.session_factory() as session, session.begin():
             session.execute(delete(paper_ticks))
+
+
+_: type[PriceQueue] = SqlPriceQueue  # mypy holds it to the port

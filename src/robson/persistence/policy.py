@@ -10,6 +10,7 @@ from sqlalchemy import Connection, delete, insert, select
 from robson.persistence.policy_codec import decode_policy_state, encode_policy_state
 from robson.persistence.sql import upsert
 from robson.persistence.tables import policy_state, price_marks
+from robson.ports import MarkRepository, PolicyRepository
 from robson.risk.policy_state import PolicyState
 
 POLICY_ROW = 1
@@ -83,3 +84,6 @@ class SqlMarkRepository:
                 return
             statement = statement.where(price_marks.c.id < oldest_kept)
         self.session.execute(statement)
+
+
+_: tuple[type[PolicyRepository], type[MarkRepository]] = (SqlPolicyRepository, SqlMarkRepository)  # held to the ports

@@ -6,7 +6,6 @@ import builtins
 import json
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,49 +15,43 @@ from robson.domain.errors import ConcurrentChange
 from robson.domain.events import DomainEvent
 from robson.domain.fills import Fill
 from robson.domain.operation import Operation, OperationStatus
-from robson.persistence.mapping import Row, fill_row, operation_from_rows, operation_row, order_row
+from robson.persistence.identity import IdentityMap
+from robson.persistence.mapping import Row, Stored, changed_orders, fill_row, operation_from_rows, operation_row
 from robson.persistence.sql import Prepared, upsert
 from robson.persistence.tables import audit_events, fills, operations, orders
-from robson.ports import AuditRecord
+from robson.ports import AuditLog, AuditRecord, OperationRepository
 
-
-def _order_rows(operation: Operation) -> builtins.list[dict[str, Any]]:
-    return [
-        order_row(order)
-        | {"operation_id": operation.id, "role": order.role.value if order.role else None, "deadline": order.deadline}
-        for order in operation.orders
-    ]
-
-
-@dataclass
-class _Stored:
-    """What the database holds of one operation, as this repository last read or wrote it."""
-
-    row: dict[str, Any]
-    orders: dict[str, dict[str, Any]]
-    fills: set[str]
-
-
-# The writes of every save, the exit's included: compiled once, run on the driver's cursor.
-_INSERT_ORDER = Prepared(insert(orders).returning(orders.c.id))
+# The writes of every save, the exit's included: compiled once (see Prepared).
+_INSERT_ORDER = Prepared(insert(orders))
+_INSERT_ORDER_RETURNING_ID = Prepared(insert(orders).returning(orders.c.id))  # where the driver has no last row id
 _INSERT_FILLS = Prepared(insert(fills))
 _INSERT_AUDIT = Prepared(insert(audit_events))
 _UPDATE_OPERATION = Prepared(
     update(operations).where(operations.c.id == bindparam("_id"), operations.c.version == bindparam("_read"))
 )
+_as_json = json.JSONEncoder(sort_keys=True).encode  # json.dumps(value, sort_keys=True) without a new encoder each call
+
+
+def _inserted_order_id(session: Connection, row: Row) -> int:
+    """Insert a new order; its id. SQLite's driver gives the last row id (a RETURNING costs ~30 us more: its result
+    is set up again on every run); PostgreSQL's says it with RETURNING."""
+    if session.dialect.name == "sqlite":
+        inserted = _INSERT_ORDER.execute(session, row).lastrowid
+        assert isinstance(inserted, int), "a one-row INSERT on SQLite has a last row id"
+        return inserted
+    return int(_INSERT_ORDER_RETURNING_ID.execute(session, row).scalar_one())
 
 
 READ_ATTEMPTS = 5  # reads of operations another process keeps writing before giving up (ConcurrentChange)
 
 
-class SqlOperationRepository:
+class SqlOperationRepository(IdentityMap):
     """Operations with their orders and fills. Remembers every operation it has added, loaded or saved, and what
     the database holds of each, so that a save writes only the rows that changed."""
 
     def __init__(self, session: Connection) -> None:
+        super().__init__()
         self.session = session
-        self._seen: dict[int, Operation] = {}
-        self._stored: dict[int, _Stored] = {}
 
     # ---- the port ----------------------------------------------------------------------------
     def add(self, operation: Operation) -> Operation:
@@ -70,8 +63,8 @@ class SqlOperationRepository:
         operation.id = self.session.execute(statement).scalar_one()
         operation.version = 0
         self._seen[operation.id] = operation
-        self._stored[operation.id] = _Stored(operation_row(operation), {}, set())
-        self._write_children(operation, self._changed_orders(operation, self._stored[operation.id]), operation.fills)
+        self._stored[operation.id] = Stored(operation_row(operation), {}, set())
+        self._write_children(operation, changed_orders(operation, self._stored[operation.id]), operation.fills)
         return operation
 
     def save(self, operation: Operation) -> None:
@@ -83,9 +76,9 @@ class SqlOperationRepository:
             return
         stored = self._stored.get(operation.id)
         if stored is None:  # not read through this repository: write it whole
-            stored = self._stored[operation.id] = _Stored({}, {}, self._stored_fills(operation.id))
+            stored = self._stored[operation.id] = Stored({}, {}, self._stored_fills(operation.id))
         row = operation_row(operation)
-        changed = self._changed_orders(operation, stored)
+        changed = changed_orders(operation, stored)
         new = [fill for fill in operation.fills if fill.trade_id not in stored.fills]
         if stored.row == row and not changed and not new:
             return
@@ -93,17 +86,6 @@ class SqlOperationRepository:
         stored.row = row
         self._seen.setdefault(operation.id, operation)
         self._write_children(operation, changed, new)
-
-    def attach(self, operation: Operation) -> Operation:
-        """Take in an operation an earlier unit of work read or wrote, unchanged since (the monitor keeps those it
-        watches), without reading it again. If another process has written it meanwhile, the next write of it is
-        refused with ConcurrentChange, and nothing of that unit of work is kept."""
-        assert operation.id is not None
-        known = self._seen.get(operation.id)
-        if known is not None:
-            return known
-        self._remember(operation)
-        return operation
 
     def get(self, operation_id: int) -> Operation | None:
         if operation_id in self._seen:
@@ -140,32 +122,7 @@ class SqlOperationRepository:
         )
         return self._load(query)
 
-    # ---- for the unit of work ----------------------------------------------------------------
-    def seen(self) -> builtins.list[Operation]:
-        """Every operation added, loaded or saved through this repository, in the order first seen."""
-        return builtins.list(self._seen.values())
-
-    def forget(self) -> None:
-        """Drop what this repository remembers (after a rollback its objects no longer match the database)."""
-        self._seen.clear()
-        self._stored.clear()
-
     # ---- internals -----------------------------------------------------------------------------
-    def _remember(self, operation: Operation) -> None:
-        assert operation.id is not None
-        self._seen.setdefault(operation.id, operation)
-        self._stored[operation.id] = _Stored(
-            operation_row(operation),
-            {row["client_order_id"]: row for row in _order_rows(operation)},
-            {fill.trade_id for fill in operation.fills},
-        )
-
-    @staticmethod
-    def _changed_orders(operation: Operation, stored: _Stored) -> builtins.list[dict[str, Any]]:
-        for order in operation.orders:
-            order.operation_id = operation.id
-        return [row for row in _order_rows(operation) if stored.orders.get(row["client_order_id"]) != row]
-
     def _stored_fills(self, operation_id: int) -> set[str]:
         query = select(fills.c.trade_id).where(fills.c.operation_id == operation_id)
         return set(self.session.scalars(query).all())
@@ -199,7 +156,7 @@ class SqlOperationRepository:
         for row in changed:
             order = by_client_id[row["client_order_id"]]
             if order.id is None:  # never stored: usually one at a time (an exit, an entry)
-                order.id = _INSERT_ORDER.execute(self.session, row).fetchone()[0]
+                order.id = _inserted_order_id(self.session, row)
             else:
                 known.append(row)
             stored.orders[row["client_order_id"]] = row
@@ -269,8 +226,8 @@ class SqlAuditLog:
                 "action": event.name,
                 "entity": event.entity,
                 "entity_id": event.entity_id,
-                "before": json.dumps(event.before, sort_keys=True),
-                "after": json.dumps(event.after, sort_keys=True),
+                "before": _as_json(event.before),
+                "after": _as_json(event.after),
             }
             for event in events
         ]
@@ -295,3 +252,6 @@ class SqlAuditLog:
             )
             for row in self.session.execute(query)
         ]
+
+
+_: tuple[type[OperationRepository], type[AuditLog]] = (SqlOperationRepository, SqlAuditLog)  # held to the ports

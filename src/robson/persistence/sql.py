@@ -7,10 +7,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Table
+from sqlalchemy import Connection, CursorResult, Dialect, Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.exc import StatementError
 from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import Insert, Update
 
 Row = Mapping[str, Any]
 
@@ -47,55 +49,28 @@ def _upsert_statement(dialect: str, table: Table, columns: tuple[str, ...], keys
 
 
 class Prepared:
-    """A statement compiled once per dialect (and set of columns) and run on the driver's own cursor, its values
-    passed through the same bind processors SQLAlchemy would apply. For the few writes on the exit path: there,
-    SQLAlchemy's per-execution machinery (~40 us a statement) costs more than SQLite takes to run one.
+    """A write compiled once per dialect (and set of columns), run by the connection as SQL it need not compile again
+    (`Connection.exec_driver_sql`), its values passed through the bind processors of the columns' own types. For the
+    writes of every save (the exit's intent among them): there, compiling-cache lookups and SQLAlchemy's per-statement
+    set-up (~28 us a statement) cost more than SQLite takes to run one.
 
-    The connection's transaction is begun as SQLAlchemy would (so that its commit commits these writes too), and
-    a driver error is raised as SQLAlchemy's wrapped one. When something listens to the engine's statements
-    (instrumentation, tests counting writes), the statement goes through SQLAlchemy instead, so none is hidden."""
+    Everything else is SQLAlchemy's own: the connection's transaction (begun as for any statement), its events
+    (listeners see every statement, with its SQL and parameters) and its wrapped driver errors. A value the column's
+    type refuses raises StatementError before anything is sent, as SQLAlchemy would."""
 
-    def __init__(self, statement: Executable) -> None:
+    def __init__(self, statement: Insert | Update) -> None:
         self.statement = statement
 
-    def execute(self, connection: Connection, values: Row) -> Any:
-        """Run with one row of values; returns a cursor (rowcount, and fetchone for RETURNING)."""
-        if _observed(connection):
-            return connection.execute(self.statement, values)
-        form = self._form(connection.dialect, tuple(values))
-        return self._run(connection, form, [form.bind(values)], many=False)
+    def execute(self, connection: Connection, values: Row) -> CursorResult[Any]:
+        """Run with one row of values (rowcount; the returned row of a RETURNING statement)."""
+        form = _compiled(self.statement, connection.dialect, tuple(values))
+        return connection.exec_driver_sql(form.sql, form.bind(values))
 
     def execute_many(self, connection: Connection, rows: Sequence[Row]) -> None:
-        if _observed(connection):
-            connection.execute(self.statement, list(rows))
+        if not rows:
             return
-        form = self._form(connection.dialect, tuple(rows[0]))
-        self._run(connection, form, [form.bind(row) for row in rows], many=len(rows) > 1)
-
-    def _form(self, dialect: Dialect, keys: tuple[str, ...]) -> _Form:
-        return _compiled(self.statement, dialect, keys)
-
-    @staticmethod
-    def _run(connection: Connection, form: _Form, parameters: list[Any], many: bool) -> Any:
-        if not connection.in_transaction():
-            connection.begin()
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            if many:
-                cursor.executemany(form.sql, parameters)
-            else:
-                cursor.execute(form.sql, parameters[0])
-        except connection.dialect.loaded_dbapi.Error as error:
-            raise DBAPIError.instance(
-                form.sql, parameters, error, connection.dialect.loaded_dbapi.Error, dialect=connection.dialect
-            ) from error
-        return cursor
-
-
-def _observed(connection: Connection) -> bool:
-    """Whether anything listens to this connection's or its engine's events (SQLAlchemy's own test, before every
-    statement it runs)."""
-    return bool(connection._has_events or connection.engine._has_events)
+        form = _compiled(self.statement, connection.dialect, tuple(rows[0]))
+        connection.exec_driver_sql(form.sql, [form.bind(row) for row in rows])
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +78,9 @@ class _Form:
     sql: str
     names: tuple[str, ...]  # the bind names in the order the driver takes them (positional drivers)
     positional: bool
-    processors: dict[str, Callable[[Any], Any]]
+    processors: Mapping[str, Callable[[Any], Any]]
 
-    def bind(self, values: Row) -> Any:
+    def bind(self, values: Row) -> tuple[Any, ...] | dict[str, Any]:
         """The driver's parameters for one row; a value its column type refuses raises StatementError, as SQLAlchemy
         would."""
         processors = self.processors
@@ -115,16 +90,17 @@ class _Form:
             }
         except Exception as error:
             raise StatementError(f"({type(error).__name__}) {error}", self.sql, dict(values), error) from error
-        return [processed[name] for name in self.names] if self.positional else processed
+        return tuple(processed[name] for name in self.names) if self.positional else processed
 
 
 @functools.lru_cache(maxsize=256)
-def _compiled(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> _Form:
-    compiled = statement.compile(dialect=dialect, column_keys=list(keys))  # type: ignore[attr-defined]
+def _compiled(statement: Insert | Update, dialect: Dialect, keys: tuple[str, ...]) -> _Form:
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+    assert isinstance(compiled, SQLCompiler)
     processors = {}
     for parameter in compiled.binds.values():
         processor = parameter.type.dialect_impl(dialect).bind_processor(dialect)
         if processor is not None:
             processors[compiled.bind_names[parameter]] = processor
     names = tuple(compiled.positiontup or ())
-    return _Form(str(compiled), names, bool(compiled.positional), processors)
+    return _Form(compiled.string, names, compiled.positional, processors)

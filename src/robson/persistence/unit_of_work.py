@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 from sqlalchemy import Connection
 
-from robson.domain.events import DomainEvent
-from robson.domain.operation import Operation
 from robson.persistence.executions import SqlExecutionLog
 from robson.persistence.policy import SqlMarkRepository, SqlPolicyRepository
 from robson.persistence.repositories import SqlAuditLog, SqlOperationRepository
-from robson.ports import MarkRepository, OperationRepository, PolicyRepository
-
-
-def _with_entity_id(event: DomainEvent, operation: Operation) -> DomainEvent:
-    """Events recorded before the operation had an id say "None"; name the id it was given on add."""
-    if event.entity == "operation" and event.entity_id == "None" and operation.id is not None:
-        return replace(event, entity_id=str(operation.id))
-    return event
+from robson.persistence.trail import drain, pending_events
+from robson.ports import AuditLog, ExecutionLog, MarkRepository, OperationRepository, PolicyRepository, UnitOfWork
 
 
 class SqlUnitOfWork:
@@ -31,10 +22,10 @@ class SqlUnitOfWork:
     """
 
     operations: OperationRepository
-    audit: SqlAuditLog
+    audit: AuditLog
     policy: PolicyRepository
     marks: MarkRepository
-    executions: SqlExecutionLog
+    executions: ExecutionLog
 
     def __init__(self, session_factory: Callable[[], Connection], actor: str = "robson") -> None:
         self.session_factory = session_factory
@@ -51,7 +42,8 @@ class SqlUnitOfWork:
         self._session = self.session_factory()
         self._repository = SqlOperationRepository(self._session)
         self.operations = self._repository
-        self.audit = SqlAuditLog(self._session)
+        self._audit = SqlAuditLog(self._session)
+        self.audit = self._audit
         self.policy = SqlPolicyRepository(self._session)
         self.marks = SqlMarkRepository(self._session)
         self.executions = SqlExecutionLog(self._session)
@@ -67,18 +59,17 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         session = self.session
-        drained: list[tuple[Operation, int]] = []
-        trail: list[DomainEvent] = []
-        for operation in self._repository.seen():
+        seen = self._repository.seen()
+        for operation in seen:
             self._repository.save(operation)
-            pending = list(operation.events)
-            trail += (_with_entity_id(event, operation) for event in pending)
-            drained.append((operation, len(pending)))
-        self.audit.append_all(trail, self.actor)
+        trail, counted = pending_events(seen)
+        self._audit.append_all(trail, self.actor)
         session.commit()
-        for operation, count in drained:
-            del operation.events[:count]
+        drain(counted)
 
     def rollback(self) -> None:
         self.session.rollback()
         self._repository.forget()
+
+
+_: type[UnitOfWork] = SqlUnitOfWork  # mypy holds it to the port

@@ -1,5 +1,6 @@
-"""Prepared statements (the exit path's writes, run on the driver's cursor) keep every promise of SQLAlchemy's own
-execution: the same stored values, the unit's transaction, wrapped errors, and nothing hidden from listeners."""
+"""Prepared statements (the writes of every save, compiled once and run by the connection with exec_driver_sql) keep
+every promise of SQLAlchemy's own execution: the same stored values, the unit's transaction, wrapped errors, and
+nothing hidden from listeners."""
 
 from __future__ import annotations
 

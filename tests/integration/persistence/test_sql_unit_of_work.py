@@ -1,4 +1,5 @@
-"""SqlUnitOfWork: commits save and audit together; anything not committed leaves no trace."""
+"""SqlUnitOfWork: commits save and audit together; anything not committed leaves no trace (in the tables themselves;
+what every unit of work promises through the port is tests/contract/test_unit_of_work.py)."""
 
 from __future__ import annotations
 
@@ -111,18 +112,6 @@ def test_rollback_discards_the_work_and_an_error_rolls_back_too(engine: Engine, 
         assert count(engine, table) == 0
 
 
-def test_the_unit_is_reusable_and_refuses_use_outside_a_with_block(sessions: Sessions) -> None:
-    uow = SqlUnitOfWork(sessions)
-    with pytest.raises(RuntimeError, match="not open"):
-        uow.commit()
-    for client_order_id in ("rb1-e1", "rb2-e1"):
-        with uow:
-            uow.operations.add(planned(client_order_id))
-            uow.commit()
-    with uow:
-        assert len(uow.operations.list()) == 2
-
-
 # ---- optimistic concurrency: a write based on an operation another process changed meanwhile is refused ----
 
 
@@ -152,43 +141,3 @@ def test_a_write_over_a_newer_version_is_refused_and_writes_nothing(engine: Engi
         assert kept is not None
         assert kept.note == "changed by the other process" and kept.status is OperationStatus.PLANNED
         assert kept.version == 1
-
-
-def test_each_write_raises_the_version_and_an_unchanged_operation_is_not_written(sessions: Sessions) -> None:
-    operation_id = _stored(sessions)
-    with SqlUnitOfWork(sessions) as uow:
-        operation = uow.operations.get(operation_id)
-        assert operation is not None and operation.version == 0
-        uow.commit()  # nothing changed: nothing written
-        assert operation.version == 0
-        operation.note = "a"
-        uow.commit()
-        operation.order("rb1-e1").exchange_order_id = "x1"  # an order alone changing still raises it
-        uow.commit()
-        assert operation.version == 2
-    with SqlUnitOfWork(sessions) as uow:
-        reloaded = uow.operations.get(operation_id)
-        assert reloaded is not None and reloaded.version == 2
-        assert reloaded.order("rb1-e1").exchange_order_id == "x1"
-
-
-def test_an_attached_operation_is_written_without_a_read_unless_it_went_stale(sessions: Sessions) -> None:
-    operation_id = _stored(sessions)
-    with SqlUnitOfWork(sessions) as uow:
-        kept = uow.operations.get(operation_id)  # what a long-lived reader (the monitor) holds on to
-    assert kept is not None
-    with SqlUnitOfWork(sessions) as uow:
-        assert uow.operations.attach(kept) is kept
-        assert uow.operations.get(operation_id) is kept  # one object per operation in a unit of work
-        kept.note = "written from the kept copy"
-        uow.commit()
-    with SqlUnitOfWork(sessions) as uow:
-        fresh = uow.operations.get(operation_id)
-        assert fresh is not None and fresh.note == "written from the kept copy"
-        fresh.note = "changed by the other process"
-        uow.commit()
-    with SqlUnitOfWork(sessions) as uow:
-        uow.operations.attach(kept)  # now stale
-        kept.note = "lost update?"
-        with pytest.raises(ConcurrentChange):
-            uow.commit()
