@@ -230,6 +230,19 @@ class PriceFeed(Protocol):
     def poll(self) -> list[tuple[str, Decimal]]: ...  # the (symbol, price) ticks since the last poll, in order
 
 
+class OrderStream(Protocol):
+    """What a venue pushes about the account's own orders (Binance's user-data stream: each executionReport):
+    every report as the venue sent it, with the fill it carries, if any (its trade id makes a second delivery
+    harmless). The monitor applies them as they come (services `on_fill`); `sync` stays the backstop, at a slower
+    cadence, for whatever a stream may miss (a reconnect, a report lost)."""
+
+    def updates(self) -> list[OrderReport]: ...  # what arrived since the last call, oldest first; never waits
+
+    def healthy(self) -> bool: ...  # connected and listening now (False: the backstop sync runs at every pass)
+
+    def close(self) -> None: ...
+
+
 class PriceQueue(Protocol):
     """The paper venue's pushed prices, in order, until the paper feed takes them."""
 
