@@ -1,11 +1,12 @@
 """Bench: the live services replaying bars, as the coming backtester will (issue 13's target: at least 25,000
 bars a second on the in-memory ledger, 5,000 on SQLite; 110 to 300 when the issue was filed).
 
-Seeded 1-minute bars of one symbol (BTC/USDT, synthetic: GBM with GARCH volatility and jumps) are pushed one by
-one into the paper venue (each bar as its path: open, nearer extreme, other extreme, close) through the use case
-`robson price` and the demo use (`following.push_bar`), on a manual clock one minute a bar. A rule opens a long
-every 500 bars when nothing is open (stop 1% under the close, target at 3 R) through plan and execute; the stop
-and the target rest on the venue as an OCO, whose fill the services book. Prints bars per second (the median of
+Seeded 1-minute bars of one symbol (BTC/USDT, synthetic: GBM with GARCH volatility and jumps) go through the replay
+loop (monitor.replay.ReplayLoop: the paper venue's simulator in bar mode, its fills applied by the on-fill use case,
+the monitor's index over each bar's path, deadlines and marks on the clock), on a manual clock one minute a bar.
+A rule opens a long every 500 bars when nothing is open (stop 1% under the close,
+target at 3 R) through plan and execute; the stop and the target rest on the venue as an OCO, whose fill the
+simulator returns and the services book. Prints bars per second (the median of
 --repeat runs) and the operations opened and closed, per ledger.
 
     .venv/bin/python bench/replay.py [--bars 3000] [--repeat 3] [--ledger sqlite]
@@ -32,15 +33,18 @@ from robson.backtest.candles import Candle
 from robson.backtest.synthetic import generate_bars
 from robson.clock import ManualClock
 from robson.config import Settings
+from robson.domain.bars import Bar
 from robson.domain.operation import OperationStatus
 from robson.domain.values import Side, floor_to_step
 from robson.execution.adapters.memory_store import MemoryPaperStore
 from robson.execution.adapters.paper import PaperExchange
 from robson.execution.matching import FeeSchedule, SlippageModel
+from robson.monitor.replay import ReplayLoop
 from robson.persistence.database import create_engine_for, migrate, session_factory
+from robson.persistence.memory import MemoryLedger, MemoryUnitOfWork
 from robson.persistence.unit_of_work import SqlUnitOfWork
 from robson.ports import UnitOfWork
-from robson.services import commands, following, planning
+from robson.services import commands, planning
 from robson.services.context import Context
 
 SYMBOL = "BTC/USDT"
@@ -71,7 +75,13 @@ def sqlite_ledger() -> Iterator[Callable[[], UnitOfWork]]:
         engine.dispose()
 
 
-LEDGERS = {"sqlite": sqlite_ledger}
+@contextmanager
+def memory_ledger() -> Iterator[Callable[[], UnitOfWork]]:
+    ledger = MemoryLedger()
+    yield lambda: MemoryUnitOfWork(ledger)
+
+
+LEDGERS = {"memory": memory_ledger, "sqlite": sqlite_ledger}
 
 
 def replay(candles: list[Candle], ledger: str) -> Replay:
@@ -86,19 +96,21 @@ def replay(candles: list[Candle], ledger: str) -> Replay:
     venue.reset({"USDT": Decimal("100000")})
     with LEDGERS[ledger]() as unit_of_work:
         ctx = Context(unit_of_work=unit_of_work, exchange=venue, clock=clock, strategies={"default": relaxed_limits()})
+        loop = ReplayLoop(ctx, venue, clock)
         opened: list[int] = []
         open_id: int | None = None
         started = time.perf_counter()
         for index, bar in enumerate(candles):
-            clock.set(bar.time)
-            following.push_bar(ctx, venue, SYMBOL, (bar.open, bar.high, bar.low, bar.close))
-            if open_id is not None and planning.load(ctx, open_id).status.is_final:
+            outcomes = loop.step(SYMBOL, Bar(bar.open, bar.high, bar.low, bar.close), bar.time)
+            if any(outcome.operation.id == open_id and outcome.operation.status.is_final for outcome in outcomes):
                 open_id = None
             if open_id is None and index % EVERY == EVERY - 1:
                 stop = floor_to_step(bar.close * Decimal("0.99"), TICK)
                 planned = planning.plan(ctx, SYMBOL, Side.LONG, bar.close, stop, reward_risk=Decimal(3))
                 assert planned.operation.id is not None
-                if commands.execute(ctx, planned.operation.id).operation.status is OperationStatus.ACTIVE:
+                executed = commands.execute(ctx, planned.operation.id)
+                loop.follow([executed])
+                if executed.operation.status is OperationStatus.ACTIVE:
                     open_id = planned.operation.id
                     opened.append(open_id)
         seconds = time.perf_counter() - started

@@ -6,7 +6,7 @@ Live, paper and backtest differ only in which adapters and which clock the compo
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -361,6 +361,12 @@ class OperationRepository(Protocol):
     def save(self, operation: Operation) -> None: ...
 
     def attach(self, operation: Operation) -> Operation: ...
+
+    # id -> version of the operations in these statuses, nothing loaded: what changed since a watcher last looked
+    def versions(self, statuses: Sequence[OperationStatus]) -> dict[int, int]: ...
+
+    # the operation each of these client order ids belongs to (ids no operation holds are left out)
+    def owners(self, client_order_ids: Collection[str]) -> dict[str, int]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -122,6 +123,16 @@ class Operation:
         if self.initial_stop is None:
             self.initial_stop = self.stop_price
         self.position = Position(self.side, self.quote, initial_stop=self.initial_stop)
+
+    def copy(self) -> Operation:
+        """An independent copy: what is changed on one (an order, a fill applied, an event) the other does not see.
+        Frozen values (fills, the exit progress, a pending add) are shared."""
+        other = copy.copy(self)
+        other.orders = [copy.copy(order) for order in self.orders]
+        other.fills = list(self.fills)
+        other.events = list(self.events)
+        other.position = self.position.copy()
+        return other
 
     # ---- lifecycle -------------------------------------------------------------------------
     def _move_to(self, status: OperationStatus, at: datetime) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -75,6 +76,13 @@ class Position:
     fees_paid: Decimal = ZERO
     tranches: list[Tranche] = field(default_factory=list)
     trades: list[Trade] = field(default_factory=list)
+
+    def copy(self) -> Position:
+        """An independent copy (its tranches and trades are values: the lists are new, their items shared)."""
+        other = copy.copy(self)
+        other.tranches = list(self.tranches)
+        other.trades = list(self.trades)
+        return other
 
     @property
     def average_entry(self) -> Decimal | None:

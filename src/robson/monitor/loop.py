@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -27,8 +27,8 @@ from robson.exits.policy import ExitPolicy
 from robson.exits.state import PositionView
 from robson.monitor.index import TriggerIndex
 from robson.monitor.prices import PriceGuard
-from robson.ports import Banned, ExchangeError, Fatal, PriceFeed, QueuedFeed, StreamFeed
-from robson.services import deadlines, exits, following, planning, reconcile, trading
+from robson.ports import Banned, ExchangeError, Fatal, OrderStream, PriceFeed, QueuedFeed, StreamFeed
+from robson.services import deadlines, exits, following, on_fill, planning, reconcile, trading
 from robson.services.context import Context
 from robson.services.working import Outcome
 
@@ -83,6 +83,13 @@ class Monitor:
     # ticks read from the feed and not yet acted on (a conflict with another process cut their pass short)
     backlog: deque[tuple[str, Decimal, datetime | None]] = field(default_factory=deque)
     owns_queue: bool = True  # acting on queued paper prices removes them (not so beside a live robson run)
+    # what the venue pushes about the account's orders (its user-data stream), applied as it comes; while it is
+    # healthy, sync (which asks the venue about every working order) is only the backstop, every `sync_seconds`
+    orders: OrderStream | None = None
+    sync_seconds: Decimal = Decimal("30")
+    last_sync: datetime | None = None
+    # the version of every ACTIVE operation as last read or written: a pass reads only what changed since
+    versions: dict[int, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.prices = PriceGuard(self.ctx.price_band_percent, self.ctx.price_band_seconds)
@@ -94,17 +101,36 @@ class Monitor:
         self.modes.clear()
         self.rules.clear()
         self.operations.clear()
+        self.versions.clear()
         for op in planning.operations(self.ctx, (OperationStatus.ACTIVE,)):
             self._watch(op)
 
+    def refresh(self) -> set[int]:
+        """The index brought up to date with what other processes did: one light read of the ACTIVE operations'
+        versions; only those new or changed since are read (and watched), those no longer ACTIVE let go. Returns
+        the operations watched for the first time."""
+        with self.ctx.unit_of_work() as uow:
+            versions = uow.operations.versions((OperationStatus.ACTIVE,))
+            changed = [uow.operations.get(i) for i, version in versions.items() if self.versions.get(i) != version]
+        for operation_id in set(self.versions) - set(versions):
+            self._unwatch(operation_id)
+        fresh: set[int] = set()
+        for op in changed:
+            if op is None or op.id is None:
+                continue
+            if op.id not in self.operations:
+                fresh.add(op.id)
+            self._watch(op)
+        return fresh & set(self.operations)
+
     def _watch(self, op: Operation) -> None:
+        """Watch the operation as just read or written (its stop, target and exit rules), or let it go when it is
+        no longer ACTIVE with a position."""
         if op.id is None:
             return
-        self.index.remove(op.id)
-        self.modes.pop(op.id, None)
-        self.operations.pop(op.id, None)
-        for by_operation in self.rules.values():
-            by_operation.pop(op.id, None)
+        self._unwatch(op.id)
+        if op.status is OperationStatus.ACTIVE:
+            self.versions[op.id] = op.version
         if op.status is not OperationStatus.ACTIVE or op.position.is_flat:
             return
         self.operations[op.id] = op
@@ -114,6 +140,14 @@ class Monitor:
         if policy is not None:
             watched = Watched(exits.view_of(self.ctx, op), op.progress, policy, op.protection)
             self.rules.setdefault(op.symbol, {})[op.id] = watched
+
+    def _unwatch(self, operation_id: int) -> None:
+        self.index.remove(operation_id)
+        self.modes.pop(operation_id, None)
+        self.operations.pop(operation_id, None)
+        self.versions.pop(operation_id, None)
+        for by_operation in self.rules.values():
+            by_operation.pop(operation_id, None)
 
     def recover(self, in_flight_seconds: int = 0) -> list[Outcome]:
         """Reconcile with the venue, rebuild the index, act on anything crossed while the process was down. What
@@ -126,6 +160,7 @@ class Monitor:
             self._alert("warning", "RECONCILE", f"{difference.subject}: {difference.detail}")
         outcomes = reconciled.outcomes
         self.rebuild()
+        self.last_sync = self.ctx.clock.now()  # reconciling asked the venue about every order
         self._follow_trades()
         for symbol in sorted(self.index.symbols()):
             price = self.ctx.exchange.last_price(symbol)
@@ -145,6 +180,24 @@ class Monitor:
             self.last_tick = self.ctx.clock.now()
             self.stale_alerted = False
             outcomes += self._evaluate(symbol, accepted, skip=later)
+        return outcomes
+
+    def on_bar(self, symbol: str, path: Sequence[Decimal]) -> list[Outcome]:
+        """A bar's path from a replay (domain.bars.Bar.path: the open, the extreme nearer it, the other, the close),
+        as the fill simulator saw it. A bar whose range crosses no watched level of its symbol, which runs no exit
+        rules, moves nothing: only its close is judged (as the price the next bar is measured from); any other bar
+        is evaluated tick by tick."""
+        if not self.rules.get(symbol) and not self.index.crossed(symbol, min(path), max(path)):
+            self.ticks += len(path)
+            accepted = self._judged(symbol, path[-1])
+            if accepted:
+                self.last_tick = self.ctx.clock.now()
+                self.stale_alerted = False
+                self.last_prices[symbol] = accepted[-1]
+            return []
+        outcomes: list[Outcome] = []
+        for price in path:
+            outcomes += self.on_tick(symbol, price)
         return outcomes
 
     def _activated_after(self, symbol: str, at: datetime | None) -> set[int]:
@@ -230,17 +283,14 @@ class Monitor:
                     self._exit_failed(operation_id, error)
         if observed:
             outcomes += exits.observe(self.ctx, observed)
-        for outcome in outcomes:
-            op = outcome.operation
-            if op.id is None:
-                continue
-            if op.status is not OperationStatus.ACTIVE or op.position.is_flat:
-                self.index.remove(op.id)
-                self.modes.pop(op.id, None)
-                self.operations.pop(op.id, None)
-            elif op.id in self.modes:
-                self.operations[op.id] = op  # as just written
+        self.follow(outcomes)
         return outcomes
+
+    def follow(self, outcomes: list[Outcome]) -> None:
+        """The index updated from what the services just did: each operation as just written (its new stop, its
+        exit, its close), with no read of the ledger."""
+        for outcome in outcomes:
+            self._watch(outcome.operation)
 
     def _rules(
         self, symbol: str, price: Decimal, only: set[int] | None = None, skip: set[int] | None = None
@@ -280,6 +330,7 @@ class Monitor:
     def _pass(self, outcomes: list[Outcome]) -> None:
         if self.conflicted:
             outcomes += self._decide_again()
+        outcomes += self._order_updates()
         queued = self.feed if isinstance(self.feed, QueuedFeed) else None
         self.backlog.extend(queued.poll_timed() if queued is not None else [(s, p, None) for s, p in self.feed.poll()])
         self._feed_health()
@@ -288,11 +339,9 @@ class Monitor:
             outcomes += self.on_tick(*self.backlog[0])
             self.backlog.popleft()
         if symbols:
-            outcomes += following.sync(self.ctx, enforce_policy=False)  # backstop: vanished protection, venue fills
+            outcomes += self._sync()
             outcomes += self._mark(bool(outcomes))
-            watched = set(self.modes)
-            self.rebuild()
-            outcomes += self._catch_up(set(self.modes) - watched, symbols)
+            outcomes += self._catch_up(self.refresh(), symbols)
             self._follow_trades()
         else:
             outcomes += self._deadlines()
@@ -300,6 +349,26 @@ class Monitor:
                 outcomes += self._fallback()
         if queued is not None and self.owns_queue:
             queued.acted()  # a pass killed before this point leaves its prices queued for its successor
+
+    def _order_updates(self) -> list[Outcome]:
+        """What the venue pushed about the account's orders since the last pass, applied at once."""
+        if self.orders is None:
+            return []
+        outcomes = on_fill.apply_reports(self.ctx, self.orders.updates())
+        self.follow(outcomes)
+        return outcomes
+
+    def _sync(self) -> list[Outcome]:
+        """Ask the venue about every working order (vanished protection, fills nothing told): at every pass with
+        ticks when no stream pushes the orders' news, else every `sync_seconds` as the stream's backstop."""
+        now, last = self.ctx.clock.now(), self.last_sync
+        streamed = self.orders is not None and self.orders.healthy()
+        if streamed and last is not None and Decimal((now - last).total_seconds()) < self.sync_seconds:
+            return []
+        outcomes = following.sync(self.ctx, enforce_policy=False)
+        self.last_sync = now
+        self.follow(outcomes)
+        return outcomes
 
     def _deadlines(self) -> list[Outcome]:
         """With no tick (a tick's sync ends them already), at most once a second on the clock: the working orders
@@ -309,8 +378,7 @@ class Monitor:
             return []
         self.last_deadlines = now
         outcomes = deadlines.expire(self.ctx)
-        if outcomes:
-            self.rebuild()  # an entry ended may have left a position to watch
+        self.follow(outcomes)  # an entry ended may have left a position to watch
         return outcomes
 
     def _feed_health(self) -> None:

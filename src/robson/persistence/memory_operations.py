@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 import itertools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,6 +53,8 @@ class OperationTable:
     records: dict[int, Record] = field(default_factory=dict)
     operation_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     order_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    # each committed record as an operation, built once: (the record it was built from, the operation)
+    loaded: dict[int, tuple[Record, Operation]] = field(default_factory=dict)
 
 
 def conflict(operation_id: int) -> ConcurrentChange:
@@ -133,6 +135,14 @@ class MemoryOperationRepository(IdentityMap):
             or record.row["id"] in latest
         ]
 
+    def versions(self, statuses: Sequence[OperationStatus]) -> dict[int, int]:
+        wanted = {status.value for status in statuses}
+        return {record.row["id"]: record.version for record in self._view() if record.status in wanted}
+
+    def owners(self, client_order_ids: Collection[str]) -> dict[str, int]:
+        wanted = set(client_order_ids)
+        return {cid: record.row["id"] for record in self._view() for cid in record.orders if cid in wanted}
+
     # ---- for the unit of work ----------------------------------------------------------------
     def forget(self) -> None:
         """Drop this unit's writes and what it remembers (a rollback)."""
@@ -172,9 +182,20 @@ class MemoryOperationRepository(IdentityMap):
         known = self._seen.get(record.row["id"])
         if known is not None:
             return known
-        operation = record.operation()
+        operation = self._prototype(record).copy()
         self._remember(operation)
         return operation
+
+    def _prototype(self, record: Record) -> Operation:
+        """The committed record as an operation, built from its rows once (each read hands out a copy of it): a
+        backtest's policy reads the same closed operations at every mark."""
+        operation_id = record.row["id"]
+        if self.table.records.get(operation_id) is not record:  # this unit's own write: not shared
+            return record.operation()
+        cached = self.table.loaded.get(operation_id)
+        if cached is None or cached[0] is not record:
+            cached = self.table.loaded[operation_id] = (record, record.operation())
+        return cached[1]
 
     def _write(
         self, operation: Operation, current: Record | None, version: int, changed: builtins.list[dict[str, Any]]

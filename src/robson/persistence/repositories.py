@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -121,6 +121,22 @@ class SqlOperationRepository(IdentityMap):
             .order_by(operations.c.id)
         )
         return self._load(query)
+
+    def versions(self, statuses: Sequence[OperationStatus]) -> dict[int, int]:
+        query = select(operations.c.id, operations.c.version).where(
+            operations.c.status.in_([status.value for status in statuses])
+        )
+        return {row.id: row.version for row in self.session.execute(query)}
+
+    def owners(self, client_order_ids: Collection[str]) -> dict[str, int]:
+        wanted = sorted(set(client_order_ids))
+        found: dict[str, int] = {}
+        for start in range(0, len(wanted), 500):
+            query = select(orders.c.client_order_id, orders.c.operation_id).where(
+                orders.c.client_order_id.in_(wanted[start : start + 500])
+            )
+            found |= {row.client_order_id: row.operation_id for row in self.session.execute(query)}
+        return found
 
     # ---- internals -----------------------------------------------------------------------------
     def _stored_fills(self, operation_id: int) -> set[str]:

@@ -234,6 +234,9 @@ class PaperExchange:
 
         def match(session: PaperSession) -> list[Fill]:
             resting = session.open_orders(symbol)
+            if not resting:  # nothing rests on this symbol: the bar only moves its price
+                session.set_price(symbol, bar.close)
+                return []
             already = {order.client_order_id for order in resting} & session.triggered
             result = match_bar(resting, bar, session.price(symbol), instrument, self._slippage, self._fees, already)
             fills = []

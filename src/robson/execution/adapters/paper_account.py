@@ -137,7 +137,10 @@ class PaperSession:
         self.changes.fills.append(fill)
 
     def finish(self) -> PaperChanges:
-        """The changes, with every balance whose total or lock moved; a negative balance is a broken invariant."""
+        """The changes, with every balance whose total or lock moved; a negative balance is a broken invariant. A
+        call that touched no order and no total (a price that filled nothing) moved no balance."""
+        if not self.changes.orders and not self._totals:
+            return self.changes
         locks = self.rule.locks(self.working())
         assets = set(self.state.balances) | set(self._totals) | set(locks)
         for asset in sorted(assets):
