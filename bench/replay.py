@@ -46,6 +46,7 @@ from robson.persistence.unit_of_work import SqlUnitOfWork
 from robson.ports import UnitOfWork
 from robson.services import commands, planning
 from robson.services.context import Context
+from robson.services.errors import Refused
 
 SYMBOL = "BTC/USDT"
 TICK = Decimal("0.01")
@@ -59,6 +60,7 @@ class Replay:
     seconds: float
     opened: int
     closed: int
+    refused: int
 
     @property
     def per_second(self) -> float:
@@ -98,6 +100,7 @@ def replay(candles: list[Candle], ledger: str) -> Replay:
         ctx = Context(unit_of_work=unit_of_work, exchange=venue, clock=clock, strategies={"default": relaxed_limits()})
         loop = ReplayLoop(ctx, venue, clock)
         opened: list[int] = []
+        refused = 0
         open_id: int | None = None
         started = time.perf_counter()
         for index, bar in enumerate(candles):
@@ -106,16 +109,20 @@ def replay(candles: list[Candle], ledger: str) -> Replay:
                 open_id = None
             if open_id is None and index % EVERY == EVERY - 1:
                 stop = floor_to_step(bar.close * Decimal("0.99"), TICK)
-                planned = planning.plan(ctx, SYMBOL, Side.LONG, bar.close, stop, reward_risk=Decimal(3))
-                assert planned.operation.id is not None
-                executed = commands.execute(ctx, planned.operation.id)
+                try:
+                    planned = planning.plan(ctx, SYMBOL, Side.LONG, bar.close, stop, reward_risk=Decimal(3))
+                    assert planned.operation.id is not None
+                    executed = commands.execute(ctx, planned.operation.id)
+                except Refused:  # the risk rules said no (a breaker's hold, say): as a strategy's signal would be
+                    refused += 1
+                    continue
                 loop.follow([executed])
                 if executed.operation.status is OperationStatus.ACTIVE:
                     open_id = planned.operation.id
                     opened.append(open_id)
         seconds = time.perf_counter() - started
         closed = sum(1 for i in opened if planning.load(ctx, i).status is OperationStatus.CLOSED)
-    return Replay(len(candles), seconds, len(opened), closed)
+    return Replay(len(candles), seconds, len(opened), closed, refused)
 
 
 def main() -> None:
@@ -131,7 +138,7 @@ def main() -> None:
         last = runs[-1]
         print(
             f"{ledger:>7}: {median:,.0f} bars/s (median of {len(runs)}; {args.bars:,} bars, "
-            f"{last.opened} operations opened, {last.closed} closed)"
+            f"{last.opened} operations opened, {last.closed} closed, {last.refused} refused)"
         )
 
 
