@@ -11,14 +11,18 @@ from pathlib import Path
 
 from robson.backtest.candles import Candle, continuous, find_shared_candles, load_freqtrade_json
 from robson.backtest.synthetic import generate_bars
+from robson.domain.bars import Bar
 from robson.domain.operation import Operation, OperationStatus
 from robson.domain.values import HUNDRED, ZERO, Side
+from robson.monitor.replay import ReplayLoop
 from robson.ports import PaperMarket, SimulatedClock
-from robson.services import following, planning, policy, portfolio, trading
+from robson.services import planning, policy, portfolio, trading
 from robson.services.context import Context
 from robson.services.errors import Refused
+from robson.services.working import Outcome
 
 START_PRICES = {"BTC/USDT": Decimal("90000"), "ETH/USDT": Decimal("3000"), "SOL/USDT": Decimal("150")}
+MARK_SECONDS = Decimal(300)  # the demo's bars are 5 minutes: the policy marks (and samples the volatility) at each
 SHARED_WINDOW = 40_000  # the 5m bars a real series is read from: from 2020-12-01, about 140 days
 SHARED_START = 20_000  # skip the first bars so the demo trades a stretch with both trends and chop
 
@@ -72,19 +76,20 @@ def run_demo(
     active: dict[str, int] = {}
     done = dict.fromkeys(data, 0)
     length = min(len(candles) for _, candles in data.values())
+    loop = ReplayLoop(ctx, market, clock, mark_seconds=MARK_SECONDS)
     for index in range(length):
         for symbol, (_, candles) in data.items():
             bar = candles[index]
-            clock.set(bar.time)
-            following.push_bar(ctx, market, symbol, (bar.open, bar.high, bar.low, bar.close))
+            ended = {o.operation.id for o in loop.step(symbol, Bar(bar.open, bar.high, bar.low, bar.close), bar.time)}
             report.bars_pushed += 1
-            if symbol in active and planning.load(ctx, active[symbol]).status.is_final:
+            if symbol in active and active[symbol] in ended and planning.load(ctx, active[symbol]).status.is_final:
                 del active[symbol]
                 done[symbol] += 1
             if symbol not in active and done[symbol] < operations_per_symbol and index % 12 == 11:
                 opened = _open(ctx, symbol, bar.close, report)
-                if opened is not None:
-                    active[symbol] = opened
+                if opened is not None and opened.operation.id is not None:
+                    active[symbol] = opened.operation.id
+                    loop.follow([opened])
         if on_bar is not None:
             on_bar()
         if not active and all(n >= operations_per_symbol for n in done.values()):
@@ -98,7 +103,7 @@ def run_demo(
     return report
 
 
-def _open(ctx: Context, symbol: str, price: Decimal, report: DemoReport) -> int | None:
+def _open(ctx: Context, symbol: str, price: Decimal, report: DemoReport) -> Outcome | None:
     """Plan a long at the market with the strategy's default stop and target, validate it, execute it.
     When the risk engine holds trading (a loss streak, say), the demo's trader reviews it and resumes with an
     override, as a trader would: the hold and the override are both on the audit trail."""
@@ -125,4 +130,4 @@ def _open(ctx: Context, symbol: str, price: Decimal, report: DemoReport) -> int 
     except Refused as refusal:
         report.refusals.append(f"{symbol}: {refusal}")
         return None
-    return operation_id if outcome.operation.status is OperationStatus.ACTIVE else None
+    return outcome if outcome.operation.status is OperationStatus.ACTIVE else None
