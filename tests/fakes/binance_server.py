@@ -925,6 +925,12 @@ class BinanceFake:
             sent = {"subscriptionId": subscription, "event": message} if wrapped else message
             self._loop.call_soon_threadsafe(stream.outbox.put_nowait, sent)
 
+    @property
+    def user_data_streams(self) -> int:
+        """How many websocket connections follow the account's user data now."""
+        with self._changed:
+            return sum(stream.user_data for stream in self._streams)
+
     def wait_for_user_data(self, count: int = 1, timeout: float = 5.0) -> None:
         """Block until `count` websocket connections follow the account's user data."""
         with self._changed:
