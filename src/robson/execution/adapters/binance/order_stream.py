@@ -65,7 +65,8 @@ class BinanceOrderStream(StreamThread[CcxtUserStreams]):
     """OrderStream from Binance's user-data stream, on a background thread.
 
     `read` is the exchange's reader of a raw order (BinanceExchange._report) and `prepare` loads what it reads with
-    (the REST markets), once per connection. `healthy()` is False while the stream is not subscribed, and once more
+    (the REST markets), once per connection. Reading a leg of an OCO list this process did not place asks REST once
+    for its list id, on the stream's thread. `healthy()` is False while the stream is not subscribed, and once more
     after each gap (a reconnect, a message refused), so that a caller that runs its backstop sync whenever it is
     False covers whatever the gap may have held.
     """
@@ -155,14 +156,14 @@ class BinanceOrderStream(StreamThread[CcxtUserStreams]):
         cannot be read is refused (False: ccxt never sees it)."""
         try:
             event = _user_event(message)
-            kind = event.get("e") if event is not None else None
-            if event is None and isinstance(message, Mapping) and "error" in message:
-                log.warning("Binance refused a user-data request: %s", _redact(_shown(message), self._secrets))
-            if event is None or kind not in ("executionReport", *ENDED):
-                return True  # a reply to a request, a balance or list event: ccxt's
-            if kind in ENDED:
-                self._ended.set()
+            if event is None:  # a reply to a request: ccxt's (a refusal is said here, ccxt may lose it)
+                if isinstance(message, Mapping) and "error" in message:
+                    log.warning("Binance refused a user-data request: %s", _redact(_shown(message), self._secrets))
                 return True
+            if event["e"] in ENDED:
+                self._ended.set()
+            if event["e"] != "executionReport":
+                return True  # a balance or list event, the end of the subscription: ccxt's too
             report = self._read(_order_of_execution(event))
         except (ExchangeError, ValueError) as error:
             self._refuse(_first_line(str(error)))
