@@ -20,6 +20,7 @@ from robson.domain.venue import SPOT_WITH_OCO, Capability
 from robson.execution.adapters.binance.errors import _redact, _RedactedLog, translate
 from robson.execution.adapters.binance.feed import BinanceFeed
 from robson.execution.adapters.binance.order_stream import BinanceOrderStream
+from robson.execution.adapters.binance.streams import BACKOFF
 from robson.execution.adapters.binance.wire import (
     BINANCE_TYPES,
     ORDER_STATUSES,
@@ -102,7 +103,7 @@ class BinanceExchange:
         wanted = list(symbols) if symbols else sorted(self._symbols or ())
         return BinanceFeed(wanted, base_url=base_url, ws_url=ws_url, timeout_ms=timeout_ms, rest=self)
 
-    def order_stream(self, backoff: Sequence[float] = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)) -> BinanceOrderStream:
+    def order_stream(self, backoff: Sequence[float] = BACKOFF) -> BinanceOrderStream:
         """The account's order updates as Binance pushes them (its user-data stream), read as this exchange reads an
         order: the same OrderReport that get_order would give, with the one fill each update reports."""
         base_url, ws_url, timeout_ms = self._settings

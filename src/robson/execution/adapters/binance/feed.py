@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from robson.domain.errors import InvalidValue
 from robson.execution.adapters.binance.errors import _first_line, log
-from robson.execution.adapters.binance.streams import StreamThread, _Refusing
+from robson.execution.adapters.binance.streams import BACKOFF, StreamThread, _Refusing
 from robson.execution.adapters.binance.wire import _config, _market_prices, _point_at, _shown
 from robson.ports import (
     Retryable,
@@ -85,7 +85,7 @@ class BinanceFeed(StreamThread[CcxtStreams]):
         base_url: str | None = None,
         ws_url: str | None = None,
         timeout_ms: int = 10000,
-        backoff: Sequence[float] = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0),
+        backoff: Sequence[float] = BACKOFF,
         rest: BinanceExchange | None = None,
     ) -> None:
         if not symbols:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from robson.execution.adapters.binance.errors import _first_line, _redact, log
-from robson.execution.adapters.binance.streams import StreamThread, _Refusing
+from robson.execution.adapters.binance.streams import BACKOFF, StreamThread, _Refusing
 from robson.execution.adapters.binance.wire import Raw, _config, _order_of_execution, _point_at, _shown, _user_event
 from robson.ports import ExchangeError, OrderReport, Retryable
 
@@ -82,7 +82,7 @@ class BinanceOrderStream(StreamThread[CcxtUserStreams]):
         ws_url: str | None = None,
         ws_api_url: str | None = None,
         timeout_ms: int = 10000,
-        backoff: Sequence[float] = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0),
+        backoff: Sequence[float] = BACKOFF,
     ) -> None:
         super().__init__("binance-orders", "order stream", backoff, secrets=[s for s in (api_key, secret) if s])
         self._keys = (api_key, secret)

@@ -46,6 +46,9 @@ class _Refusing(ccxt.pro.binance):
         return client
 
 
+BACKOFF = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)  # seconds before each reconnect in a row; the last one repeats
+
+
 class Closable(Protocol):
     async def close(self) -> object: ...
 
