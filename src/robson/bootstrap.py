@@ -45,6 +45,7 @@ from robson.ports import (
     MarkRepository,
     Notifier,
     OperationRepository,
+    OrderStream,
     PaperMarket,
     PaperStore,
     PolicyRepository,
@@ -63,7 +64,7 @@ if TYPE_CHECKING:
     # from its Protocol fails `make check` (wherever, or whether, it is wired below). Read by mypy only: the SDKs
     # still load only with their venue.
     from robson.execution.adapters.alpaca import AlpacaExchange
-    from robson.execution.adapters.binance import BinanceExchange, BinanceFeed
+    from robson.execution.adapters.binance import BinanceExchange, BinanceFeed, BinanceOrderStream
     from robson.execution.adapters.memory_store import MemoryPaperStore
     from robson.persistence.executions import SqlExecutionLog
     from robson.persistence.lease import FileLease, NoLease, PostgresLease
@@ -80,6 +81,7 @@ if TYPE_CHECKING:
     PAPER_MARKETS: tuple[type[PaperMarket], ...] = (QueuedMarket, PaperExchange)
     FEEDS: tuple[type[PriceFeed], ...] = (PaperFeed, BinanceFeed, PollingFeed)
     STREAM_FEEDS: tuple[type[StreamFeed], ...] = (PaperFeed, BinanceFeed)
+    ORDER_STREAMS: tuple[type[OrderStream], ...] = (BinanceOrderStream,)
     QUEUED_FEEDS: tuple[type[QueuedFeed], ...] = (PaperFeed,)
     PRICE_QUEUES: tuple[type[PriceQueue], ...] = (SqlPriceQueue,)
     PAPER_STORES: tuple[type[PaperStore], ...] = (SqlPaperStore, MemoryPaperStore)
@@ -106,7 +108,11 @@ class App:
     engine: Engine | None  # None on the memory ledger
     open_feed: Callable[[], PriceFeed]  # the monitor's price stream, opened on first use (`feed`)
     lease: Lease  # held by the one robson run that acts for this account
+    # what the venue pushes about the account's orders, opened on first use (`order_stream`); None: it pushes nothing
+    # (paper, Alpaca, a command that only reads the ledger) and the monitor syncs instead
+    open_order_stream: Callable[[], OrderStream] | None = None
     _feed: PriceFeed | None = None
+    _order_stream: OrderStream | None = None
 
     @property
     def feed(self) -> PriceFeed:
@@ -114,6 +120,13 @@ class App:
         if self._feed is None:
             self._feed = self.open_feed()
         return self._feed
+
+    @property
+    def order_stream(self) -> OrderStream | None:
+        """Binance's user-data stream; None on a venue that pushes nothing about its orders."""
+        if self._order_stream is None and self.open_order_stream is not None:
+            self._order_stream = self.open_order_stream()
+        return self._order_stream
 
     def paper_market(self, command: str) -> PaperMarket:
         """The paper venue's market side, for the commands that move it; a one-line refusal on a live venue."""
@@ -130,6 +143,9 @@ class App:
         if callable(closing):
             closing()  # a websocket feed's thread and connection
         self._feed = None
+        if self._order_stream is not None:
+            self._order_stream.close()
+            self._order_stream = None
         if self.engine is not None:
             self.engine.dispose()
 
@@ -154,6 +170,7 @@ class Venue:
     exchange: ExchangePort
     market: PaperMarket | None
     open_feed: Callable[[], PriceFeed]
+    open_order_stream: Callable[[], OrderStream] | None = None
 
 
 def build(
@@ -209,7 +226,9 @@ def build(
             settings.fill_timeout_seconds,
         ),
     )
-    return App(settings, context, venue.market, url, ledger.engine, venue.open_feed, ledger.lease)
+    return App(
+        settings, context, venue.market, url, ledger.engine, venue.open_feed, ledger.lease, venue.open_order_stream
+    )
 
 
 def _sql_ledger(url: str, schema: str | None, create: bool, actor: str) -> Ledger:
@@ -278,11 +297,17 @@ def _binance(settings: Settings, keys: VenueKeys, clock: Clock) -> Venue:
         # the official URLs stay ccxt's own, with its rate limiting; another URL is a test venue (no pacing)
         base_url=None if config.base_url == BINANCE_REST_URL else config.base_url,
         ws_url=None if config.ws_url == BINANCE_STREAM_URL else config.ws_url,
+        ws_api_url=config.ws_api_url,
         timeout_ms=config.timeout_ms,
         symbols=settings.binance_symbols,
         clock=clock,
     )
-    return Venue(exchange, None, lambda: exchange.price_feed(_traded(exchange, settings.binance_symbols)))
+    return Venue(
+        exchange,
+        None,
+        lambda: exchange.price_feed(_traded(exchange, settings.binance_symbols)),
+        exchange.order_stream,
+    )
 
 
 def _alpaca(settings: Settings, keys: VenueKeys, clock: Clock) -> Venue:

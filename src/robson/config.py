@@ -195,6 +195,9 @@ class BinanceSettings(_Strict):
 
     base_url: str = BINANCE_REST_URL
     ws_url: str = BINANCE_STREAM_URL
+    # the WebSocket API, where the account's order updates are followed; default: Binance's beside Binance's ws_url,
+    # else the same host as ws_url (/ws-api/v3), so that a test venue's connections all go to it
+    ws_api_url: str | None = None
     timeout_ms: int = Field(10000, ge=100, le=120_000)
     symbols: tuple[str, ...] | None = None  # what to load and watch; default: the configured instruments' symbols
 
@@ -207,6 +210,11 @@ class BinanceSettings(_Strict):
     @classmethod
     def _stream_url(cls, value: str) -> str:
         return _url(value, "wss", "ws")
+
+    @field_validator("ws_api_url")
+    @classmethod
+    def _web_socket_api_url(cls, value: str | None) -> str | None:
+        return None if value is None else _url(value, "wss", "ws")
 
     @field_validator("symbols")
     @classmethod

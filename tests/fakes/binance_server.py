@@ -10,12 +10,19 @@ It ignores timestamp, recvWindow and signature. Prices move only through `set_pr
 last price, resting limits at their limit price, stops at the price that triggered them; an OCO leg that fills, even
 partly, expires its sibling. Fees are 0.1% of the notional, paid in the quote asset. Not supported: quoteOrderQty,
 trailing deltas, iceberg orders, self-trade prevention.
+
+The account's user-data stream is served both ways Binance serves it: on the WebSocket API (`ws_api_url`,
+userDataStream.subscribe.signature: what ccxt.pro uses for spot) and by listenKey (POST/PUT/DELETE
+/api/v3/userDataStream, then `ws_url`/<listenKey>; deprecated by Binance for spot). Every change of an order (placed,
+each trade, cancelled, expired) is pushed to both as an executionReport; listStatus and balance events are not sent.
+`send_user_data` pushes any message (a malformed one, say) and `drop_websockets` cuts these connections too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import threading
 import time
 from collections import defaultdict, deque
@@ -299,6 +306,7 @@ def _decimal(params: dict[str, str], name: str, required: bool = True) -> Decima
 
 class FakeVenue:
     def __init__(self, balances: dict[str, str], prices: dict[str, str]) -> None:
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []  # each executionReport, called with `lock` held
         self.lock = threading.RLock()
         self.free: dict[str, Decimal] = defaultdict(Decimal, {a: Decimal(v) for a, v in balances.items()})
         self.locked: dict[str, Decimal] = defaultdict(Decimal)
@@ -308,6 +316,7 @@ class FakeVenue:
         self.lists: dict[int, dict[str, Any]] = {}
         self.trades: list[dict[str, Any]] = []
         self.next_order_id, self.next_trade_id, self.next_list_id = 1000, 5000, 1
+        self.next_execution_id = 9000
 
     # ---- reading ----
 
@@ -452,13 +461,10 @@ class FakeVenue:
         if not order.is_open:
             raise VenueError(-2011, "Unknown order sent.")
         siblings = [o for o in self.orders.values() if order.list_id >= 0 and o.list_id == order.list_id]
+        cancel_id = params.get("newClientOrderId") or f"cancel-{order.order_id}"
         for other in siblings or [order]:  # cancelling one leg of a list cancels the whole list, as on Binance
-            self._close(other, "CANCELED")
-        return {
-            **self._result(order),
-            "origClientOrderId": order.client_order_id,
-            "clientOrderId": params.get("newClientOrderId") or f"cancel-{order.order_id}",
-        }
+            self._close(other, "CANCELED", cancel_id if other is order else f"cancel-{other.order_id}")
+        return {**self._result(order), "origClientOrderId": order.client_order_id, "clientOrderId": cancel_id}
 
     def cancel_list(self, params: dict[str, str]) -> dict[str, Any]:
         self.symbol(params)
@@ -467,7 +473,7 @@ class FakeVenue:
         if not any(leg.is_open for leg in legs):
             raise VenueError(-2011, "Unknown order sent.")
         for leg in legs:
-            self._close(leg, "CANCELED")
+            self._close(leg, "CANCELED", f"cancel-{leg.order_id}")
         result = self._list_result(list_id, "ALL_DONE", "ALL_DONE")
         for report in result["orderReports"]:  # as on Binance: the original id, and the cancel's own id
             report["origClientOrderId"], report["clientOrderId"] = (
@@ -621,6 +627,7 @@ class FakeVenue:
         self.next_order_id += 1
         order.created = order.updated = now_ms()
         self.orders[order.client_order_id] = order
+        self._report(order, "NEW")
 
     def _execute(self, order: FakeOrder, price: Decimal) -> dict[str, Any]:
         """Fill the order's remaining quantity (or a fault's fraction of it) at this price and settle it."""
@@ -660,6 +667,7 @@ class FakeVenue:
         }
         self.next_trade_id += 1
         self.trades.append(trade)
+        self._report(order, "TRADE", trade)
         if order.list_id >= 0:  # as on Binance: once one leg fills, fully or partly, the other is cancelled
             for other in self._legs(order.list_id):
                 if other is not order and other.is_open:
@@ -667,11 +675,62 @@ class FakeVenue:
         fill = {k: trade[k] for k in ("price", "qty", "commission", "commissionAsset")}
         return {**fill, "tradeId": trade["id"]}
 
-    def _close(self, order: FakeOrder, status: str) -> None:
+    def _close(self, order: FakeOrder, status: str, cancel_id: str | None = None) -> None:
+        """End an open order: CANCELED by a request (`cancel_id`: the cancel's own client order id), or EXPIRED."""
         order.status = status
         order.updated = now_ms()
         if order.list_id < 0 or not any(o.is_open for o in self._legs(order.list_id)):
             self._release(order.lock_key)
+        self._report(order, "CANCELED" if cancel_id is not None else status, cancel_id=cancel_id)
+
+    def _report(
+        self, order: FakeOrder, execution: str, trade: dict[str, Any] | None = None, cancel_id: str | None = None
+    ) -> None:
+        """The executionReport Binance pushes on the user-data stream when an order changes (fields as documented:
+        c is the cancel's own id and C the order's when a request cancelled it; l, L, n, N, t describe the trade that
+        this execution is, if any; z and Z are cumulative)."""
+        if not self.listeners:
+            return
+        self.next_execution_id += 1
+        last = trade or {"qty": wire(ZERO), "price": wire(ZERO), "quoteQty": wire(ZERO), "commission": "0"}
+        event = {
+            "e": "executionReport",
+            "E": now_ms(),
+            "s": order.symbol,
+            "c": cancel_id if cancel_id is not None else order.client_order_id,
+            "S": order.side,
+            "o": order.type,
+            "f": order.time_in_force or "GTC",
+            "q": wire(order.quantity),
+            "p": wire(order.price),
+            "P": wire(order.stop_price),
+            "F": wire(ZERO),
+            "g": order.list_id,
+            "C": order.client_order_id if cancel_id is not None else "",
+            "x": execution,
+            "X": order.status,
+            "r": "NONE",
+            "i": order.order_id,
+            "l": last["qty"],
+            "z": wire(order.executed),
+            "L": last["price"],
+            "n": last["commission"],
+            "N": trade["commissionAsset"] if trade else None,
+            "T": order.updated,
+            "t": trade["id"] if trade else -1,
+            "I": self.next_execution_id,
+            "w": order.is_open and (order.type not in TRIGGERED_TYPES or order.triggered),
+            "m": bool(trade and trade["isMaker"]),
+            "M": False,
+            "O": order.created,
+            "Z": wire(order.quote),
+            "Y": last["quoteQty"],
+            "Q": wire(ZERO),
+            "W": order.created,
+            "V": "EXPIRE_MAKER",
+        }
+        for listener in self.listeners:
+            listener(event)
 
     def _legs(self, list_id: int) -> list[FakeOrder]:
         return sorted((o for o in self.orders.values() if o.list_id == list_id), key=lambda o: o.order_id)
@@ -719,6 +778,13 @@ class _Stream:
     transport: asyncio.BaseTransport | None
     outbox: asyncio.Queue[dict[str, Any] | str] = field(default_factory=asyncio.Queue)
     streams: set[str] = field(default_factory=set)
+    listen_key: str | None = None  # a user-data stream by listenKey (/ws/<listenKey>): events as they are
+    subscription: int | None = None  # the WebSocket API's user-data subscription, once subscribed: events wrapped
+    subscriptions_made: int = 0  # the WebSocket API numbers a connection's subscriptions from 0
+
+    @property
+    def user_data(self) -> bool:
+        return self.listen_key is not None or self.subscription is not None
 
 
 class BinanceFake:
@@ -740,7 +806,9 @@ class BinanceFake:
         self._requests: list[FakeRequest] = []
         self._streams: list[_Stream] = []
         self._refuse_websockets = False
+        self.listen_key: str | None = None  # the account's active listenKey (one per account, as on Binance)
         self._changed = threading.Condition()
+        self.venue.listeners.append(self.send_user_data)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="binance-fake", daemon=True)
         self._runner: web.AppRunner | None = None
@@ -778,11 +846,15 @@ class BinanceFake:
             ("DELETE", "/api/v3/orderList"): self._cancel_list,
             ("GET", "/api/v3/orderList"): self._get_list,
             ("GET", "/api/v3/myTrades"): self._my_trades,
+            ("POST", "/api/v3/userDataStream"): self._start_user_data,
+            ("PUT", "/api/v3/userDataStream"): self._keep_user_data,
+            ("DELETE", "/api/v3/userDataStream"): self._close_user_data,
         }
         for (method, path), handler in routes.items():
             app.router.add_route(method, path, handler)
         for path in ("/ws", "/ws/{stream}"):
             app.router.add_get(path, self._websocket)
+        app.router.add_get("/ws-api/v3", self._websocket_api)
         self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -796,6 +868,10 @@ class BinanceFake:
     @property
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/ws"
+
+    @property
+    def ws_api_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws-api/v3"
 
     # ---- what tests use ----
 
@@ -837,6 +913,29 @@ class BinanceFake:
             targets = [stream for stream in self._streams if name in stream.streams]
         for stream in targets:
             self._loop.call_soon_threadsafe(stream.outbox.put_nowait, message)
+
+    def send_user_data(self, message: str | dict[str, Any]) -> None:
+        """Push one user-data message to every user-data stream: a dict is an event (an executionReport, say), sent
+        wrapped in each WebSocket API subscription ({"subscriptionId": n, "event": ...}) and as it is by listenKey; a
+        string is sent as the text given (a malformed message, say). The venue pushes its executionReports here."""
+        with self._changed:
+            targets = [(stream, stream.subscription) for stream in self._streams if stream.user_data]
+        for stream, subscription in targets:
+            wrapped = isinstance(message, dict) and subscription is not None
+            sent = {"subscriptionId": subscription, "event": message} if wrapped else message
+            self._loop.call_soon_threadsafe(stream.outbox.put_nowait, sent)
+
+    @property
+    def user_data_streams(self) -> int:
+        """How many websocket connections follow the account's user data now."""
+        with self._changed:
+            return sum(stream.user_data for stream in self._streams)
+
+    def wait_for_user_data(self, count: int = 1, timeout: float = 5.0) -> None:
+        """Block until `count` websocket connections follow the account's user data."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: sum(s.user_data for s in self._streams) >= count, timeout):
+                raise TimeoutError(f"no {count} user-data subscriptions within {timeout} s")
 
     def drop_websockets(self, refuse_reconnects: bool = False) -> None:
         """Cut every websocket connection as a network failure would; optionally refuse new ones until allowed."""
@@ -972,18 +1071,74 @@ class BinanceFake:
     async def _my_trades(self, request: web.Request) -> web.Response:
         return self._venue_call(lambda: self.venue.my_trades(request[PARAMS]))
 
+    # ---- the user-data stream by listenKey (deprecated by Binance for spot, still served) ----
+
+    def _keyed(self, request: web.Request) -> None:
+        """A user-data stream request carries the API key in its header (it is not signed)."""
+        sent = request.headers.get("X-MBX-APIKEY")
+        if not sent:
+            raise VenueError(-2014, "API-key format invalid.", status=401)
+        if self.api_key is not None and sent != self.api_key:
+            raise VenueError(-2015, "Invalid API-key, IP, or permissions for action.", status=401)
+
+    def _listen_key(self, request: web.Request) -> str:
+        self._keyed(request)
+        with self._changed:
+            if request[PARAMS].get("listenKey") != self.listen_key or self.listen_key is None:
+                raise VenueError(-1125, "This listenKey does not exist.")
+            return self.listen_key
+
+    async def _start_user_data(self, request: web.Request) -> web.Response:
+        """A listenKey: the account's active one when there is one, as on Binance."""
+        self._keyed(request)
+        with self._changed:
+            if self.listen_key is None:
+                self.listen_key = secrets.token_hex(30)
+            return web.json_response({"listenKey": self.listen_key})
+
+    async def _keep_user_data(self, request: web.Request) -> web.Response:
+        self._listen_key(request)
+        return web.json_response({})
+
+    async def _close_user_data(self, request: web.Request) -> web.Response:
+        """Close the stream: its key is no longer valid and its connections end."""
+        key = self._listen_key(request)
+        with self._changed:
+            self.listen_key = None
+            transports = [s.transport for s in self._streams if s.listen_key == key and s.transport is not None]
+        for transport in transports:
+            transport.abort()
+        return web.json_response({})
+
     # ---- websockets: market streams as wss://stream.binance.com/ws speaks them ----
 
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
+        """/ws and /ws/<stream>: market streams (ccxt names its connections /ws/0, /ws/1, ...); /ws/<listenKey>: the
+        account's user-data stream."""
+        named = request.match_info.get("stream", "")
+        with self._changed:
+            listen_key = named if named and named == self.listen_key else None
+        return await self._serve(request, self._on_command, named if "@" in named else None, listen_key)
+
+    async def _websocket_api(self, request: web.Request) -> web.StreamResponse:
+        """/ws-api/v3: the WebSocket API, as far as the user-data stream goes."""
+        return await self._serve(request, self._on_api_request)
+
+    async def _serve(
+        self,
+        request: web.Request,
+        on_text: Callable[[_Stream, dict[str, Any]], None],
+        named: str | None = None,
+        listen_key: str | None = None,
+    ) -> web.StreamResponse:
         with self._changed:
             refused = self._refuse_websockets
         if refused:
             return web.Response(status=503, text="websockets are refused for now")
         socket = web.WebSocketResponse(autoping=True)
         await socket.prepare(request)
-        stream = _Stream(socket, request.transport)
-        named = request.match_info.get("stream", "")
-        if "@" in named:
+        stream = _Stream(socket, request.transport, listen_key=listen_key)
+        if named is not None:
             stream.streams.add(named)
         writer = asyncio.ensure_future(self._write(stream))
         with self._changed:
@@ -992,13 +1147,43 @@ class BinanceFake:
         try:
             async for message in socket:
                 if message.type == WSMsgType.TEXT:
-                    self._on_command(stream, json.loads(message.data))
+                    on_text(stream, json.loads(message.data))
         finally:
             writer.cancel()
             with self._changed:
                 self._streams.remove(stream)
                 self._changed.notify_all()
         return socket
+
+    def _on_api_request(self, stream: _Stream, request: dict[str, Any]) -> None:
+        """A WebSocket API request: userDataStream.subscribe.signature (the signature is not checked, the key is when
+        the fake has one) and userDataStream.unsubscribe; any other method is refused."""
+        ident, method, params = request.get("id"), str(request.get("method")), dict(request.get("params") or {})
+        entry = FakeRequest(
+            "WS", method, {k: str(v) for k, v in params.items()}, params.get("apiKey"), time.perf_counter()
+        )
+        with self._changed:
+            self._requests.append(entry)
+        reply: dict[str, Any] = {"id": ident, "status": 200, "result": {}}
+        if method == "userDataStream.subscribe.signature":
+            if self.api_key is not None and entry.api_key != self.api_key:
+                reply = _api_error(ident, 401, -2015, "Invalid API-key, IP, or permissions for action.")
+            else:
+                with self._changed:
+                    if stream.subscription is None:  # one subscription per account on a connection
+                        stream.subscription, stream.subscriptions_made = (
+                            stream.subscriptions_made,
+                            stream.subscriptions_made + 1,
+                        )
+                    self._changed.notify_all()
+                reply["result"] = {"subscriptionId": stream.subscription}
+        elif method == "userDataStream.unsubscribe":
+            with self._changed:
+                stream.subscription = None
+                self._changed.notify_all()
+        else:
+            reply = _api_error(ident, 400, -1100, f"Unknown method '{method}'.")
+        stream.outbox.put_nowait(reply)
 
     def _on_command(self, stream: _Stream, command: dict[str, Any]) -> None:
         method, names = command.get("method"), list(command.get("params") or [])
@@ -1047,6 +1232,11 @@ class BinanceFake:
             event = self._event(symbol, name.split("@", 1)[1])
             if event is not None:
                 self._loop.call_soon_threadsafe(stream.outbox.put_nowait, event)
+
+
+def _api_error(ident: object, status: int, code: int, msg: str) -> dict[str, Any]:
+    """A WebSocket API refusal, as Binance answers one."""
+    return {"id": ident, "status": status, "error": {"code": code, "msg": msg}}
 
 
 def _error(status: int, code: int | None, msg: str, retry_after: int | None = None) -> web.Response:

@@ -13,9 +13,12 @@ import pytest
 from robson import bootstrap
 from robson.config import Settings
 from robson.domain.errors import InvalidValue
-from robson.execution.adapters.binance import BinanceExchange, BinanceFeed
+from robson.domain.orders import OrderStatus, OrderType
+from robson.domain.values import OrderSide
+from robson.execution.adapters.binance import BinanceExchange, BinanceFeed, BinanceOrderStream
 from robson.execution.adapters.faults import CrashAfterExitSent
 from robson.execution.adapters.polling_feed import PollingFeed
+from robson.ports import OrderReport, OrderRequest
 from tests.fakes.alpaca_server import FAKE_KEY_ID, FAKE_SECRET_KEY, AlpacaFake
 from tests.fakes.binance_server import BinanceFake
 
@@ -76,6 +79,27 @@ def test_binance_is_the_venue_its_filters_size_and_its_websocket_feeds(binance: 
     assert not feed.connected  # close() ended the stream
 
 
+def test_binance_pushes_its_order_updates_and_the_other_venues_push_none(binance: BinanceFake, url: str) -> None:
+    app = bootstrap.build(url, settings=binance_settings(binance))
+    try:
+        stream = app.order_stream
+        assert isinstance(stream, BinanceOrderStream) and app.order_stream is stream  # opened once, on first use
+        eventually(stream.healthy)
+        assert binance.requests_to("WS userDataStream.subscribe.signature")  # on the fake, beside its ws_url
+        request = OrderRequest("boot-1", "BTC/USDT", OrderSide.BUY, OrderType.MARKET, D("0.001"))
+        app.context.exchange.place_order(request)
+        reports: list[OrderReport] = []
+        eventually(lambda: bool(reports.extend(stream.updates())) or OrderStatus.FILLED in [r.status for r in reports])
+    finally:
+        app.close()
+    assert not stream.healthy()  # close() ended it
+    for quiet in (bootstrap.build(url), bootstrap.build(url, settings=binance_settings(binance), offline=True)):
+        try:
+            assert quiet.open_order_stream is None and quiet.order_stream is None  # paper, a read-only command
+        finally:
+            quiet.close()
+
+
 def test_the_crash_drill_wraps_any_venue(binance: BinanceFake, url: str) -> None:
     app = bootstrap.build(url, settings=binance_settings(binance, crash_after_exit_sent=True))
     try:
@@ -98,7 +122,7 @@ def test_alpaca_is_the_venue_and_its_last_prices_are_polled(url: str, monkeypatc
             aapl = app.context.instrument("AAPL/USD")
             assert (aapl.tick_size, aapl.step_size) == (D("0.01"), D("1"))
             feed = app.feed
-            assert isinstance(feed, PollingFeed)
+            assert isinstance(feed, PollingFeed) and app.order_stream is None  # Alpaca's trade updates: not yet
             assert feed.poll() == [("AAPL/USD", D("150.37")), ("MSFT/USD", D("400.00"))]
         finally:
             app.close()

@@ -28,6 +28,7 @@ def test_defaults_are_paper_and_the_real_binance() -> None:
     settings = Settings()
     assert settings.exchange == "paper" and settings.quote == "USDT"
     assert (settings.binance.base_url, settings.binance.ws_url) == (BINANCE_REST_URL, BINANCE_STREAM_URL)
+    assert settings.binance.ws_api_url is None  # Binance's own beside Binance's ws_url
     assert settings.binance_symbols == ("BTC/USDT", "ETH/USDT", "SOL/USDT")  # the configured instruments
     assert settings.alpaca.paper is True
 
@@ -56,6 +57,11 @@ def test_alpaca_accounts_are_in_usd_unless_told() -> None:
             {"binance": {"ws_url": "https://stream.binance.com"}},
             "binance.ws_url: Value error, must be a URL of the form wss://host",
         ),
+        (
+            {"binance": {"ws_api_url": "https://ws-api.binance.com"}},
+            "binance.ws_api_url: Value error, must be a URL of the form wss://host",
+        ),
+        ({"binance": {"ws_api_url": "ws://ws-api.binance.com/ws-api/v3"}}, "only to 127.0.0.1"),
         ({"binance": {"symbols": []}}, "binance.symbols: Value error, is empty"),
         ({"binance": {"symbols": ["BTCUSDT"]}}, "symbol must look like BASE/QUOTE"),
         ({"binance": {"timeout_ms": 0}}, "binance.timeout_ms"),

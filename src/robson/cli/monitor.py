@@ -124,6 +124,7 @@ def register(app: typer.Typer, build: Builder) -> None:
                 robson.feed,
                 settings.monitor_stale_seconds,
                 mark_seconds=settings.monitor_mark_seconds,
+                orders=robson.order_stream,  # the venue's pushed order updates, where it has them (Binance)
             )
             if json_output:
                 render.emit_json_line({"event": "started", "exchange": settings.exchange, "poll_seconds": interval})

@@ -33,22 +33,10 @@ from robson.ports import (
 )
 from tests.fakes.binance_server import BinanceFake, Fault
 
-KEY = "test-api-key-4b1d0c"
-SECRET = "test-secret-9f7e2a"
+from .conftest import KEY, SECRET, TIMEOUT_MS
+
 BUY, SELL = OrderSide.BUY, OrderSide.SELL
 ORDER = "POST /api/v3/order"
-TIMEOUT_MS = 500  # the fake's delayed answers come after 1 s
-
-
-@pytest.fixture
-def fake() -> Iterator[BinanceFake]:
-    with BinanceFake(api_key=KEY) as venue:
-        yield venue
-
-
-@pytest.fixture
-def exchange(fake: BinanceFake) -> BinanceExchange:
-    return BinanceExchange(KEY, SECRET, base_url=fake.url, ws_url=fake.ws_url, timeout_ms=TIMEOUT_MS)
 
 
 def order(

@@ -1,7 +1,8 @@
 """Binance spot through ccxt: the only package that imports ccxt.
 
-BinanceExchange implements ExchangePort with ccxt's synchronous client; BinanceFeed implements PriceFeed with
-ccxt.pro websockets on a background thread. Amounts are read from the raw Binance strings in each response's
+BinanceExchange implements ExchangePort with ccxt's synchronous client; BinanceFeed implements PriceFeed and
+BinanceOrderStream implements OrderStream (the account's user-data stream) with ccxt.pro websockets, each on a
+background thread. Amounts are read from the raw Binance strings in each response's
 `info` (ccxt's parsed numbers are floats); every ccxt error becomes a ports error in one place, `translate`.
 
 Mirrors the paper venue where the engine can tell: an OCO returns (stop, target), its target leg (a LIMIT_MAKER on
@@ -14,5 +15,6 @@ from __future__ import annotations
 from robson.execution.adapters.binance.errors import VenueReply, translate
 from robson.execution.adapters.binance.exchange import BinanceExchange
 from robson.execution.adapters.binance.feed import BinanceFeed
+from robson.execution.adapters.binance.order_stream import BinanceOrderStream
 
-__all__ = ["BinanceExchange", "BinanceFeed", "VenueReply", "translate"]
+__all__ = ["BinanceExchange", "BinanceFeed", "BinanceOrderStream", "VenueReply", "translate"]

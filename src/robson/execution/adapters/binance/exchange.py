@@ -19,6 +19,8 @@ from robson.domain.values import ZERO, OrderSide, is_on_step
 from robson.domain.venue import SPOT_WITH_OCO, Capability
 from robson.execution.adapters.binance.errors import _redact, _RedactedLog, translate
 from robson.execution.adapters.binance.feed import BinanceFeed
+from robson.execution.adapters.binance.order_stream import BinanceOrderStream
+from robson.execution.adapters.binance.streams import BACKOFF
 from robson.execution.adapters.binance.wire import (
     BINANCE_TYPES,
     ORDER_STATUSES,
@@ -76,10 +78,12 @@ class BinanceExchange:
         *,
         base_url: str | None = None,
         ws_url: str | None = None,
+        ws_api_url: str | None = None,
         timeout_ms: int = 10000,
         symbols: Sequence[str] | None = None,
         clock: Clock | None = None,
     ) -> None:
+        self._keys = (api_key, secret)  # the order stream signs its subscription with them
         self._secrets = tuple(s for s in (api_key, secret) if s)
         self._clock = clock
         self._banned_until: datetime | None = None  # after a 418: nothing is sent before then
@@ -87,6 +91,7 @@ class BinanceExchange:
         self._client.logger = _RedactedLog(logging.getLogger(f"{__name__}.http"), self._secrets)
         _point_at(self._client, base_url, None)
         self._settings = (base_url, ws_url, timeout_ms)
+        self._ws_api_url = ws_api_url  # the WebSocket API: default Binance's, or beside ws_url on a test venue
         self._symbols = frozenset(symbols) if symbols else None
         self._lock = threading.RLock()  # one request at a time: the client keeps the last reply
         self._fees: FeeRates | None = None
@@ -97,6 +102,21 @@ class BinanceExchange:
         base_url, ws_url, timeout_ms = self._settings
         wanted = list(symbols) if symbols else sorted(self._symbols or ())
         return BinanceFeed(wanted, base_url=base_url, ws_url=ws_url, timeout_ms=timeout_ms, rest=self)
+
+    def order_stream(self, backoff: Sequence[float] = BACKOFF) -> BinanceOrderStream:
+        """The account's order updates as Binance pushes them (its user-data stream), read as this exchange reads an
+        order: the same OrderReport that get_order would give, with the one fill each update reports."""
+        base_url, ws_url, timeout_ms = self._settings
+        return BinanceOrderStream(
+            *self._keys,
+            self._report,
+            self._markets,
+            base_url=base_url,
+            ws_url=ws_url,
+            ws_api_url=self._ws_api_url,
+            timeout_ms=timeout_ms,
+            backoff=backoff,
+        )
 
     # ---- reading --------------------------------------------------------------------------------------------
 

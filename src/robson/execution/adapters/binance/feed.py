@@ -17,11 +17,9 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
-import ccxt
-import ccxt.pro
-
 from robson.domain.errors import InvalidValue
 from robson.execution.adapters.binance.errors import _first_line, log
+from robson.execution.adapters.binance.streams import BACKOFF, StreamThread, _Refusing
 from robson.execution.adapters.binance.wire import _config, _market_prices, _point_at, _shown
 from robson.ports import (
     Retryable,
@@ -49,23 +47,15 @@ class CcxtStreams(Protocol):
     async def close(self) -> object: ...
 
 
-class _Socket(Protocol):
-    """ccxt.pro's websocket client, as far as `_Streams.client` guards it."""
-
-    handle_text_or_binary_message: Callable[[object], None]
-    robson_guarded: bool  # set once guarded; absent before (read with getattr)
-
-
-class _Streams(ccxt.pro.binance):
+class _Streams(_Refusing):
     """ccxt.pro.binance that hands each market message's prices to `on_price` before ccxt parses it, and refuses
     (through `on_refused`) a message that carries no real price; ccxt never sees that one."""
 
     def __init__(
         self, config: dict[str, object], on_price: Callable[[str, Decimal], None], on_refused: Callable[[str], None]
     ) -> None:
-        super().__init__(config)
+        super().__init__(config, on_refused)
         self._on_price = on_price
-        self._on_refused = on_refused
 
     def handle_message(self, client: object, message: object) -> None:
         try:
@@ -80,23 +70,8 @@ class _Streams(ccxt.pro.binance):
         except Exception as error:  # ccxt's own reading failed: its receive loop would stop; start afresh instead
             self._on_refused(f"ccxt could not read {_shown(message)}: {_first_line(str(error))}")
 
-    def client(self, url: str) -> _Socket:
-        client: _Socket = super().client(url)
-        if not getattr(client, "robson_guarded", False):  # text that is not JSON fails before handle_message
-            decode = client.handle_text_or_binary_message
 
-            def guarded(data: object) -> None:
-                try:
-                    decode(data)
-                except Exception as error:
-                    self._on_refused(f"Binance sent a message that is not JSON: {_shown(data)} ({error})")
-
-            client.handle_text_or_binary_message = guarded
-            client.robson_guarded = True
-        return client
-
-
-class BinanceFeed:
+class BinanceFeed(StreamThread[CcxtStreams]):
     """PriceFeed (and StreamFeed) from Binance's market streams (ccxt.pro) on a background thread.
 
     A dropped socket is reconnected with backoff; while it is down (and before its first tick) poll() asks REST
@@ -110,17 +85,17 @@ class BinanceFeed:
         base_url: str | None = None,
         ws_url: str | None = None,
         timeout_ms: int = 10000,
-        backoff: Sequence[float] = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0),
+        backoff: Sequence[float] = BACKOFF,
         rest: BinanceExchange | None = None,
     ) -> None:
         if not symbols:
             raise ValueError("a price feed needs at least one symbol")
+        super().__init__("binance-feed", "price stream", backoff)
         self.symbols = list(symbols)
         from robson.execution.adapters.binance.exchange import BinanceExchange
 
         self._rest = rest or BinanceExchange("", "", base_url=base_url, timeout_ms=timeout_ms, symbols=symbols)
         self._settings = (base_url, ws_url, timeout_ms)
-        self._backoff = tuple(backoff)
         self._lock = threading.Lock()
         self._ticks: list[tuple[str, Decimal]] = []
         self._symbol_of = {symbol.replace("/", ""): symbol for symbol in self.symbols}  # Binance's market ids
@@ -130,15 +105,9 @@ class BinanceFeed:
         self._resubscribe = False  # a malformed message came: subscribe again on a fresh connection
         self._delivered: dict[str, Decimal] = {}  # last price per symbol handed out by poll() (caller's thread)
         self._unlisted: set[str] = set()  # symbols the venue said it does not list: no longer asked for
-        self._live = threading.Event()
-        self._closing = threading.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._loop = asyncio.new_event_loop()
-        self.reconnects = 0
         self.resubscribes = 0  # after a malformed message
         self.malformed = 0  # messages refused in all
-        self._thread = threading.Thread(target=self._run, name="binance-feed", daemon=True)
-        self._thread.start()
+        self._start()
 
     @property
     def connected(self) -> bool:
@@ -173,17 +142,6 @@ class BinanceFeed:
         with contextlib.suppress(RuntimeError):  # the loop may be closed already
             self._loop.call_soon_threadsafe(self._wake.set)
 
-    def close(self) -> None:
-        """Stop the stream and its thread; the websocket and ccxt's session are closed on the way out."""
-        self._closing.set()
-        with contextlib.suppress(RuntimeError):  # the loop may be closed already
-            self._loop.call_soon_threadsafe(self._cancel)
-        self._thread.join(timeout=10)
-
-    def _cancel(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-
     def _rest_ticks(self) -> list[tuple[str, Decimal]]:
         ticks = []
         for symbol in self.symbols:
@@ -202,37 +160,13 @@ class BinanceFeed:
                 ticks.append((symbol, price))
         return ticks
 
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        self._task = self._loop.create_task(self._stream())
-        try:
-            self._loop.run_until_complete(self._task)
-        except asyncio.CancelledError:
-            pass
-        finally:
-            self._loop.close()
-
-    async def _stream(self) -> None:
+    def _client(self) -> CcxtStreams:
         base_url, ws_url, timeout_ms = self._settings
         client: CcxtStreams = _Streams(_config("", "", base_url, timeout_ms), self._take, self._refuse)
         _point_at(client, base_url, ws_url)
-        self._failures = 0
-        try:
-            while not self._closing.is_set():
-                try:
-                    await self._watch(client)
-                except Exception as error:  # anything: the feed thread must outlive a bad message or a dead socket
-                    self._live.clear()
-                    delay = self._backoff[min(self._failures, len(self._backoff) - 1)]
-                    self._failures += 1
-                    self.reconnects += 1
-                    log.warning("Binance price stream down (%s); reconnecting in %g s", _first_line(str(error)), delay)
-                    await asyncio.sleep(delay)
-        finally:
-            self._live.clear()
-            await client.close()
+        return client
 
-    async def _watch(self, client: CcxtStreams) -> None:
+    async def _session(self, client: CcxtStreams) -> None:
         """Keep the subscriptions open (the prices themselves arrive through `_take`) until the symbols to follow
         trade by trade change (the streams are then subscribed again) or the stream fails (raises)."""
         await client.load_markets()  # once, before any watcher: a watcher cancelled while loading would poison it

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import ccxt
 import ccxt.pro
@@ -118,8 +118,10 @@ class Pointable(Protocol):
     urls: dict[str, object]  # ccxt's: "api" -> section -> URL ("ws" -> section -> URL)
 
 
-def _point_at(client: Pointable, base_url: str | None, ws_url: str | None) -> None:
-    """Send every REST section (public, private, sapi, ...) to base_url keeping its path; websockets to ws_url."""
+def _point_at(client: Pointable, base_url: str | None, ws_url: str | None, ws_api_url: str | None = None) -> None:
+    """Send every REST section (public, private, sapi, ...) to base_url keeping its path; the market streams to
+    ws_url; the WebSocket API (the account's user-data stream) to ws_api_url, by default beside ws_url on the same
+    host (/ws-api/v3): a test venue's websockets all go to it, never to Binance's."""
     api = client.urls["api"]
     if not isinstance(api, dict):
         raise Fatal(f"ccxt lists no Binance API URLs: {_shown(api)}")
@@ -128,9 +130,17 @@ def _point_at(client: Pointable, base_url: str | None, ws_url: str | None) -> No
             if isinstance(url, str):
                 api[section] = base_url.rstrip("/") + urlsplit(url).path
     streams = api.get("ws")
-    if ws_url is not None and isinstance(streams, dict):
+    if not isinstance(streams, dict):  # the REST client's
+        return
+    if ws_url is not None:
         for section in ("spot", "margin"):
             streams[section] = ws_url.rstrip("/")
+        if ws_api_url is None:
+            parts = urlsplit(ws_url)
+            ws_api_url = urlunsplit((parts.scheme, parts.netloc, "/ws-api/v3", "", ""))
+    web_socket_api = streams.get("ws-api")
+    if ws_api_url is not None and isinstance(web_socket_api, dict):
+        web_socket_api["spot"] = ws_api_url.rstrip("/")
 
 
 # ---- reading Binance's raw answers ---------------------------------------------------------------------------
@@ -243,6 +253,53 @@ def _market_prices(message: object) -> list[tuple[str, Decimal]]:
     return prices
 
 
+# an executionReport's fields (the user-data stream) by the names Binance's REST answers give them
+EXECUTION_REPORT_FIELDS = {
+    "s": "symbol",
+    "c": "clientOrderId",
+    "S": "side",
+    "o": "type",
+    "q": "origQty",
+    "p": "price",
+    "P": "stopPrice",
+    "X": "status",
+    "i": "orderId",
+    "z": "executedQty",
+    "g": "orderListId",
+    "T": "transactTime",
+}
+
+
+def _user_event(message: object) -> Raw | None:
+    """The event a user-data message carries: on the WebSocket API {"subscriptionId": n, "event": {...}}, by
+    listenKey the event itself; None for a reply to a request. A message that is not a JSON object, or carries no
+    event type, raises InvalidValue naming it."""
+    if not isinstance(message, Mapping):
+        raise InvalidValue(f"Binance sent a message that is not a JSON object: {_shown(message)}")
+    event = message.get("event", message)
+    if not isinstance(event, Mapping):
+        raise InvalidValue(f"Binance sent an event that is not a JSON object: {_shown(message)}")
+    if isinstance(event.get("e"), str) and event["e"]:
+        return event
+    if "event" not in message and "id" in message:
+        return None
+    raise InvalidValue(f"Binance sent a message with no event type: {_shown(message)}")
+
+
+def _order_of_execution(event: Raw) -> Raw:
+    """An executionReport read as REST answers an order, so that one reader makes an OrderReport of both: its own
+    fields renamed (a cancel's report names the order in C, the cancel itself in c, as DELETE answers
+    origClientOrderId and clientOrderId), and the trade it reports (x TRADE) as a FULL response's fills[] entry.
+    A missing field is Fatal, as in a REST answer."""
+    order: dict[str, object] = {name: _field(event, short) for short, name in EXECUTION_REPORT_FIELDS.items()}
+    if event.get("C"):
+        order["origClientOrderId"] = _text(event, "C")
+    trade = {"tradeId": "t", "price": "L", "qty": "l", "commission": "n", "commissionAsset": "N", "time": "T"}
+    is_trade = _text(event, "x") == "TRADE"
+    order["fills"] = [{name: _field(event, short) for name, short in trade.items()}] if is_trade else []
+    return order
+
+
 def _shown(raw: object) -> str:
     text = repr(raw)
     return text if len(text) <= 200 else text[:200] + "..."
@@ -334,7 +391,7 @@ def _order_kind(raw: Raw) -> tuple[OrderType, Decimal | None, Decimal | None]:
 def _fill(raw: Raw, client_order_id: str, symbol: str, side: OrderSide, at: int) -> Fill:
     """A Fill from a FULL response's fills[] entry or a myTrades row (they name the id and time differently)."""
     return Fill(
-        trade_id=str(raw.get("tradeId", raw.get("id"))),
+        trade_id=_text(raw, "tradeId" if "tradeId" in raw else "id"),
         client_order_id=client_order_id,
         symbol=symbol,
         side=side,
