@@ -192,7 +192,7 @@ def _planned(app: bootstrap.App) -> int:
     return operation_id
 
 
-def _opened(app: bootstrap.App) -> int:
+def opened(app: bootstrap.App) -> int:
     operation_id = _planned(app)
     commands.execute(app.context, operation_id)
     return operation_id
@@ -204,7 +204,7 @@ def plan(app: bootstrap.App) -> Reads:
 
 def plan_beside(app: bootstrap.App) -> Reads:
     """A plan while another position is open: the account holds BTC too, valued at its price."""
-    _opened(app)
+    opened(app)
     return plan(app)
 
 
@@ -221,13 +221,13 @@ def execute(app: bootstrap.App) -> Reads:
 
 def close(app: bootstrap.App) -> Reads:
     """A manual close of a position protected on the venue: its OCO cancelled, then out at market."""
-    operation_id = _opened(app)
+    operation_id = opened(app)
     return measure(app, lambda ctx: trading.close(ctx, operation_id, "by hand"))
 
 
 def stop_exit(app: bootstrap.App) -> Reads:
     """The monitor's exit of an internally protected position whose stop a price crossed (`exits.trigger`)."""
-    operation_id = _opened(app)
+    operation_id = opened(app)
     assert app.market is not None
     app.market.push_price(SYMBOL, CROSSING)
     return measure(app, lambda ctx: exits.trigger(ctx, [exits.Crossing(operation_id, "STOP")], CROSSING))
