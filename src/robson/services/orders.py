@@ -202,8 +202,15 @@ def settle(
 ) -> tuple[OrderReport | None, list[str]]:
     """The venue's answer applied to the operation, then booked (`book`): its fills and status, the execution
     log's row and the breakers' count in one commit of `within`. Returns the report and what it changed."""
-    changes = apply_report(operation, placed.report, ctx.clock.now(), exit_reason) if placed.report is not None else []
+    changes = applied(ctx, operation, placed, exit_reason)
     return book(ctx, operation, placed, within), changes
+
+
+def applied(ctx: Context, operation: Operation, placed: Placed, exit_reason: CloseReason | None = None) -> list[str]:
+    """The venue's answer applied to the operation in memory, nothing written (`book` commits it)."""
+    if placed.report is None:
+        return []
+    return apply_report(operation, placed.report, ctx.clock.now(), exit_reason)
 
 
 def _sent(

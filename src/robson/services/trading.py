@@ -70,7 +70,10 @@ def executed(ctx: Context, uow: UnitOfWork, snap: Snapshot, op: Operation) -> Ou
     entry = orders.new_order(op, OrderRole.ENTRY, side, chosen.type, op.quantity, now, price=chosen.limit)
     uow.commit()  # the intent is on record before the venue hears of it
     placed = orders.place(ctx, op, entry, reference, chosen.spread_bps)
-    report, changes = orders.settle(ctx, op, placed, uow)  # the answer applied and booked in one commit
+    outcome.changes += orders.applied(ctx, op, placed)
+    # an entry done with a position to protect on the venue: the protection's intent goes on record with its answer
+    legs = _legs(ctx, op) if not entry.status.is_open and _unprotected(op) else None
+    report = orders.book(ctx, op, placed, uow)  # the answer (and that intent) in one commit
     if report is None and entry.reject_reason == orders.NEVER_REACHED:
         uow.commit()  # nothing happened on the venue: the plan stays PLANNED and can be executed again
         raise Refused(f"the entry {orders.NEVER_REACHED}; nothing was placed, execute again")
@@ -78,13 +81,17 @@ def executed(ctx: Context, uow: UnitOfWork, snap: Snapshot, op: Operation) -> Ou
         op.reject(ctx.clock.now(), entry.reject_reason or "rejected by the venue")
         uow.commit()
         raise Refused(f"the venue rejected the entry: {entry.reject_reason}")
-    outcome.changes += changes
     if not chosen.is_market:
         outcome.warnings.append(f"entry: {chosen.why}")
     _give_the_entry_time(ctx, uow, op, entry, outcome)
-    if not op.position.is_flat and op.protection is ProtectionMode.EXCHANGE and not op.open_orders(OrderRole.STOP):
-        protect(ctx, uow, op, outcome, chosen.spread_bps)  # what filled is protected at once, even while the rest works
+    if legs is not None or _unprotected(op):  # what filled is protected at once, even while the rest works
+        protect(ctx, uow, op, outcome, chosen.spread_bps, legs)
     return outcome
+
+
+def _unprotected(op: Operation) -> bool:
+    """A position to protect on the venue, with no stop there yet."""
+    return not op.position.is_flat and op.protection is ProtectionMode.EXCHANGE and not op.open_orders(OrderRole.STOP)
 
 
 def _give_the_entry_time(ctx: Context, uow: UnitOfWork, op: Operation, entry: Order, outcome: Outcome) -> None:
@@ -172,13 +179,35 @@ def _fit_to_market(ctx: Context, snap: Snapshot, op: Operation, reference: Decim
     outcome.warnings.append(f"resized to {quantity} for the market price {reference}: the risk stays in today's budget")
 
 
-def protect(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Outcome, spread_bps: Decimal | None = None) -> None:
+def protect(
+    ctx: Context,
+    uow: UnitOfWork,
+    op: Operation,
+    outcome: Outcome,
+    spread_bps: Decimal | None = None,
+    legs: tuple[Order, Order] | None = None,
+) -> None:
     """Rest a stop and a target for the whole open quantity as one OCO list; if the venue refuses (or offers no
-    OCO), exit now. `spread_bps`: the spread of the decision that protects, when it asked for one."""
+    OCO), exit now. `spread_bps`: the spread of the decision that protects, when it asked for one; `legs`: the
+    list's two orders when the caller has already recorded them (`_legs`)."""
     if Capability.OCO not in ctx.exchange.capabilities:
         outcome.warnings.append(f"{ctx.exchange.name} cannot rest a stop and a target together (no OCO); exiting")
         exit_position(ctx, uow, op, _reason_for_unprotected(ctx, op), outcome)
         return
+    stop, target = legs or _legs(ctx, op)
+    uow.commit()  # the intent is on record before the venue hears of it
+    reports, changes = orders.send_protection(ctx, op, stop, target, uow, spread_bps)  # applied and booked: one commit
+    if reports is not None:
+        outcome.changes += changes
+        return
+    outcome.warnings.append(f"the venue refused the protective orders ({stop.reject_reason}); exiting at market")
+    uow.commit()
+    exit_position(ctx, uow, op, _reason_for_unprotected(ctx, op), outcome)
+
+
+def _legs(ctx: Context, op: Operation) -> tuple[Order, Order]:
+    """The protective stop and target for the whole open quantity, one OCO list, recorded on the operation (the
+    caller commits them before they are sent)."""
     now = ctx.clock.now()
     quantity = op.position.quantity
     list_id = f"rb{op.id}-p{1 + sum(1 for o in op.orders if o.role is OrderRole.STOP)}"
@@ -198,14 +227,7 @@ def protect(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Outcome, spre
         stop_price=op.target_price,
         list_id=list_id,
     )
-    uow.commit()
-    reports, changes = orders.send_protection(ctx, op, stop, target, uow, spread_bps)  # applied and booked: one commit
-    if reports is not None:
-        outcome.changes += changes
-        return
-    outcome.warnings.append(f"the venue refused the protective orders ({stop.reject_reason}); exiting at market")
-    uow.commit()
-    exit_position(ctx, uow, op, _reason_for_unprotected(ctx, op), outcome)
+    return stop, target
 
 
 def _reason_for_unprotected(ctx: Context, op: Operation) -> CloseReason:

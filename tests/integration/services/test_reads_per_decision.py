@@ -41,7 +41,7 @@ MOST = {  # before the snapshot, as (balances, last prices, quotes, statements, 
     "plan": Most(balances=1, statements=5, commits=2, sent=(0, 0, 0)),  # 5, 0, 0, 10, 2
     "plan (a position open)": Most(balances=1, statements=8, commits=2, sent=(0, 0, 0)),  # 4, 6, 0, 15, 2
     "validate": Most(balances=1, statements=7, commits=2, sent=(0, 0, 0)),  # 3, 1, 0, 21, 2
-    "execute (OCO on the venue)": Most(balances=1, statements=31, commits=6, sent=(1, 1, 0)),  # 5, 3, 3, 51, 8
+    "execute (OCO on the venue)": Most(balances=1, statements=29, commits=5, sent=(1, 1, 0)),  # 5, 3, 3, 51, 8
     "execute (internal protection)": Most(balances=1, statements=19, commits=4, sent=(1, 0, 0)),  # 5, 3, 1, 38, 5
     "close": Most(balances=1, statements=24, commits=4, sent=(1, 0, 1)),  # 1, 2, 1, 24, 5
     "internal stop exit": Most(balances=0, statements=15, commits=2, sent=(1, 0, 0)),  # 0, 0, 1, 15, 3
