@@ -70,10 +70,6 @@ def values_of(prices: Mapping[str, Decimal | None], quote: str) -> dict[str, Dec
     return found
 
 
-def free_quote(exchange: ExchangePort, quote: str) -> Decimal:
-    return Account(exchange.balances()).free(quote)
-
-
 def realized_today(operations: list[Operation], now: datetime) -> Decimal:
     today = now.date()
     return sum(
@@ -89,17 +85,21 @@ def portfolio(ctx: Context, quote: str) -> PortfolioView:
         operations = uow.operations.recent(today, 0)  # the open ones, and those that traded today
     lines = []
     unrealized = ZERO
+    marks: dict[str, Decimal | None] = {}  # one price per symbol
     for op in operations:
         if op.status is not OperationStatus.ACTIVE:
             continue
-        last = ctx.exchange.last_price(op.symbol)
+        if op.symbol not in marks:
+            marks[op.symbol] = ctx.exchange.last_price(op.symbol)
+        last = marks[op.symbol]
         pnl = op.position.unrealized_pnl(last, ctx.exchange.fee_rates(op.symbol).taker) if last else None
         unrealized += pnl or ZERO
         lines.append(PositionLine(op, last, pnl))
+    held, available = equity_and_free(ctx.exchange, quote)  # one read of the balances
     return PortfolioView(
         quote=quote,
-        equity=equity(ctx.exchange, quote),
-        available=free_quote(ctx.exchange, quote),
+        equity=held,
+        available=available,
         positions=tuple(lines),
         unrealized_pnl=unrealized,
         realized_pnl_today=realized_today(operations, ctx.clock.now()),
