@@ -332,7 +332,7 @@ def _setup_lines(setups: list[list[float]], per_ledger: int) -> str:
         "    set-up per exit, not timed above (plan, execute with its entry filled at the venue, rebuild, price\n"
         f"    move): median {statistics.median(every):.0f} ms; {statistics.median(first):.0f} ms on a ledger of under "
         f"{tenth} operations, {statistics.median(last):.0f} ms at {per_ledger - tenth}-{per_ledger}. It grows with\n"
-        "    the month's operations: the risk rules measure each of them (policy.refresh, gateway.decide),\n"
+        "    the month's operations: the risk rules measure each of them (once per decision: snapshot.measured),\n"
         f"    so the bench starts a fresh ledger and fake venue every {per_ledger} exits."
     )
 

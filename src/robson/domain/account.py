@@ -7,12 +7,13 @@ its assets less those liabilities. Every figure is exact: valuing never rounds.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, Inexact, InvalidOperation, localcontext
 
 from robson.domain.errors import InvalidValue
-from robson.domain.values import ZERO
+from robson.domain.fills import Fill
+from robson.domain.values import ZERO, OrderSide
 
 # Sums and products carried to every digit they have; one that could not be would raise, never round.
 _EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[Inexact, InvalidOperation])
@@ -73,6 +74,27 @@ class Account:
     def net_equity(self, quote: str, prices: Mapping[str, Decimal]) -> Decimal:
         """Assets less liabilities, valued in the quote: the equity every risk rule measures."""
         return self._value(quote, prices, lambda balance: balance.net)
+
+    def settled(self, fills: Iterable[tuple[Fill, str, str]]) -> Account:
+        """The account once these spot fills (each with its pair's base and quote asset) have settled: the base
+        bought against the quote or sold for it, each fee paid in its own asset, as a spot venue books them. What it
+        holds moves on `free`: how much a working order locks, only the venue says (read it again for that)."""
+        moved = dict(self.balances)
+
+        def move(asset: str, amount: Decimal) -> None:
+            held = moved.get(asset) or Balance(asset, ZERO)
+            with localcontext(_EXACT):
+                moved[asset] = replace(held, free=held.free + amount)
+
+        for fill, base, quote in fills:
+            sign = 1 if fill.side is OrderSide.BUY else -1
+            with localcontext(_EXACT):
+                notional = fill.price * fill.quantity
+            move(base, sign * fill.quantity)
+            move(quote, -sign * notional)
+            if fill.fee:
+                move(fill.fee_asset, -fill.fee)
+        return Account(moved)
 
     def _value(self, quote: str, prices: Mapping[str, Decimal], amount: Callable[[Balance], Decimal]) -> Decimal:
         total = ZERO

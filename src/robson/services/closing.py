@@ -210,8 +210,9 @@ def _booked(
     limit: Decimal | None,
 ) -> None:
     """Book an exit order's answer and apply it to the operation. A refused marketable limit is only a warning
-    (the market order follows); a refused market order raises Refused."""
-    report = orders.book(ctx, op, placed, within=uow)
+    (the market order follows); a refused market order raises Refused. The answer is applied and booked in one
+    commit."""
+    report, changes = orders.settle(ctx, op, placed, uow, exit_reason=reason)
     if report is None:
         uow.commit()
         reject_reason = placed.order.reject_reason
@@ -219,5 +220,4 @@ def _booked(
             outcome.warnings.append(f"the marketable limit was refused ({reject_reason}): sending at market")
             return
         raise Refused(f"the venue rejected the exit ({reject_reason}); operation {op.id} still holds a position")
-    outcome.changes += orders.apply_report(op, report, ctx.clock.now(), exit_reason=reason)
-    uow.commit()
+    outcome.changes += changes

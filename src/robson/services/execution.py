@@ -176,10 +176,13 @@ VOLATILITY_MARKS = 21  # the last 20 mark-to-mark returns
 
 
 def log(uow: UnitOfWork, rows: Sequence[ExecutionRecord]) -> None:
-    """Store execution log rows with the market's recent volatility (from the stored marks) filled in."""
+    """Store execution log rows with the market's recent volatility (from the stored marks, read once per symbol)
+    filled in."""
+    volatility: dict[str, Decimal | None] = {}
     for row in rows:
-        marks = uow.marks.recent(row.symbol, VOLATILITY_MARKS)
-        uow.executions.add(replace(row, volatility_bps=volatility_bps(marks)))
+        if row.symbol not in volatility:
+            volatility[row.symbol] = volatility_bps(uow.marks.recent(row.symbol, VOLATILITY_MARKS))
+        uow.executions.add(replace(row, volatility_bps=volatility[row.symbol]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +208,7 @@ def record(
     `answered`: the stopwatch's reading when the venue answered, if that was not just now."""
     finished = answered if answered is not None else ctx.stopwatch()
     elapsed_ms = Decimal(f"{(finished - sent.started) * 1000:.3f}")
-    spread = sent.spread_bps if sent.spread_bps is not None else _spread_now(ctx, sent.symbol)
+    spread = sent.spread_bps if sent.spread_bps is not None else spread_now(ctx, sent.symbol)
     executed = average_price(report)
     base = ctx.instrument(sent.symbol).base
     return ExecutionRecord(
@@ -231,7 +234,7 @@ def record(
     )
 
 
-def _spread_now(ctx: Context, symbol: str) -> Decimal | None:
+def spread_now(ctx: Context, symbol: str) -> Decimal | None:
     """The spread right after an order that was sent without asking first (a stop: nothing may delay it)."""
     try:
         quote = ctx.exchange.quote(symbol)

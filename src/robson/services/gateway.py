@@ -1,6 +1,6 @@
 """The risk gateway: the one place every order that opens or grows exposure is judged, in live, paper and
-backtest alike. It measures the portfolio (the book, today's trades, correlations, the policy state) into a
-snapshot, and the pure checks decide."""
+backtest alike. It measures the portfolio (the book, today's trades, correlations, the policy state) from the
+decision's snapshot (services/snapshot.py: read once by the use case), and the pure checks decide."""
 
 from __future__ import annotations
 
@@ -9,25 +9,24 @@ import math
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime
 from decimal import Decimal
 
-from robson.domain.operation import Operation, OperationStatus
+from robson.domain.operation import Operation
 from robson.domain.orders import OrderRole, OrderStatus
 from robson.domain.values import ZERO
 from robson.ports import UnitOfWork
 from robson.risk import checks, policy_state
-from robson.risk.policy_state import PolicyState
 from robson.risk.proposal import Book, Intent, OpenExposure, PortfolioSnapshot, Proposal
 from robson.risk.sizing import open_loss_at_stop
-from robson.services import portfolio
 from robson.services.context import Context
+from robson.services.snapshot import Snapshot, open_operations
 
 
-def exposure(ctx: Context, op: Operation) -> OpenExposure:
+def exposure(ctx: Context, op: Operation, snap: Snapshot) -> OpenExposure:
     """What one open operation puts at stake: its value at the mark and its loss if the current stop is hit."""
     position = op.position
-    mark = ctx.exchange.last_price(op.symbol) or position.average_entry or op.entry_price
+    mark = snap.price(op.symbol) or position.average_entry or op.entry_price
     instrument = ctx.instrument(op.symbol)
     loss = open_loss_at_stop(
         op.side,
@@ -42,13 +41,9 @@ def exposure(ctx: Context, op: Operation) -> OpenExposure:
     return OpenExposure(op.symbol, instrument.base, position.quantity * mark, risk, ctx.groups.get(op.symbol))
 
 
-def open_operations(operations: Iterable[Operation]) -> list[Operation]:
-    return [op for op in operations if op.status is OperationStatus.ACTIVE and not op.position.is_flat]
-
-
-def book(ctx: Context, operations: Iterable[Operation]) -> Book:
-    """The open operations among `operations`, aggregated."""
-    return Book.of(exposure(ctx, op) for op in open_operations(operations))
+def book(ctx: Context, snap: Snapshot) -> Book:
+    """The open operations among those the snapshot measured, aggregated."""
+    return Book.of(exposure(ctx, op, snap) for op in open_operations(snap.operations))
 
 
 def trades_today(operations: Iterable[Operation], now: datetime) -> int:
@@ -93,53 +88,39 @@ def correlations(uow: UnitOfWork, symbol: str, others: Iterable[str], lookback: 
     return result
 
 
-def snapshot(
-    ctx: Context,
-    uow: UnitOfWork,
-    operations: Sequence[Operation],
-    proposal_symbol: str,
-    strategy: str,
-    policy: PolicyState | None,
+def portfolio_of(
+    ctx: Context, uow: UnitOfWork, snap: Snapshot, proposal_symbol: str, strategy: str
 ) -> PortfolioSnapshot:
+    """The portfolio the pure checks judge an order against, from the decision's snapshot."""
     limits = ctx.limits(strategy)
-    held = book(ctx, operations)
+    held = book(ctx, snap)
     correlated = (
         correlations(uow, proposal_symbol, held.by_symbol, limits.correlation_lookback)
         if limits.max_correlated_positions is not None
         else {}
     )
-    now = ctx.clock.now()
-    equity, free = portfolio.equity_and_free(ctx.exchange, ctx.quote)
     return PortfolioSnapshot(
-        equity=equity,
-        free_quote=free,
+        equity=snap.equity,
+        free_quote=snap.free,
         capabilities=ctx.exchange.capabilities,
         book=held,
-        trades_today=trades_today(operations, now),
-        now=now,
-        policy=policy,
+        trades_today=trades_today(snap.operations, snap.now),
+        now=snap.now,
+        policy=snap.policy,
         correlations=correlated,
-        risk_percent=policy_state.risk_percent(policy, limits),
+        risk_percent=policy_state.risk_percent(snap.policy, limits),
     )
 
 
-def measured(uow: UnitOfWork, now: datetime) -> list[Operation]:
-    """The operations the risk rules measure, not the whole history: the open ones, those created or closed this
-    week or this month (today's trades, the periods' P&L), and the last closed ones (the loss streak, the recent
-    results). Loading every operation ever stored would make each decision slower as the ledger grows."""
-    today = now.astimezone(UTC).date()
-    start = min(today.replace(day=1), today - timedelta(days=today.weekday()))
-    return uow.operations.recent(datetime.combine(start, time(), tzinfo=UTC), policy_state.RECENT_TRADES)
-
-
-def decide(ctx: Context, uow: UnitOfWork, proposal: Proposal, strategy: str) -> checks.Decision:
-    """Judge one order against every rule of its strategy and the account's policy state."""
+def decide(ctx: Context, uow: UnitOfWork, proposal: Proposal, strategy: str, snap: Snapshot) -> checks.Decision:
+    """Judge one order against every rule of its strategy and the account's policy state, on the decision's
+    snapshot (its measured operations include those already closed today: today's trades)."""
     if proposal.intent is Intent.REDUCE:
         return checks.evaluate(proposal, _EMPTY, ctx.limits(strategy))
     proposal = replace(proposal, costs=ctx.costs(proposal.instrument.symbol))  # reward and risk net of them
-    everything = measured(uow, ctx.clock.now())  # today's trades include operations already closed today
-    snap = snapshot(ctx, uow, everything, proposal.instrument.symbol, strategy, uow.policy.get())
-    return checks.evaluate(proposal, snap, ctx.limits(strategy))
+    return checks.evaluate(
+        proposal, portfolio_of(ctx, uow, snap, proposal.instrument.symbol, strategy), ctx.limits(strategy)
+    )
 
 
 _EMPTY = PortfolioSnapshot(equity=ZERO, free_quote=ZERO, capabilities=frozenset())

@@ -6,7 +6,7 @@ recognised by the venue and an unknown outcome can be resolved by asking for tha
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -197,6 +197,22 @@ def book(ctx: Context, operation: Operation, placed: Placed, within: UnitOfWork 
     return report
 
 
+def settle(
+    ctx: Context, operation: Operation, placed: Placed, within: UnitOfWork, exit_reason: CloseReason | None = None
+) -> tuple[OrderReport | None, list[str]]:
+    """The venue's answer applied to the operation, then booked (`book`): its fills and status, the execution
+    log's row and the breakers' count in one commit of `within`. Returns the report and what it changed."""
+    changes = applied(ctx, operation, placed, exit_reason)
+    return book(ctx, operation, placed, within), changes
+
+
+def applied(ctx: Context, operation: Operation, placed: Placed, exit_reason: CloseReason | None = None) -> list[str]:
+    """The venue's answer applied to the operation in memory, nothing written (`book` commits it)."""
+    if placed.report is None:
+        return []
+    return apply_report(operation, placed.report, ctx.clock.now(), exit_reason)
+
+
 def _sent(
     ctx: Context, operation: Operation, order: Order, requested: Decimal | None, spread_bps: Decimal | None = None
 ) -> execution.Sent:
@@ -247,8 +263,17 @@ def _asked(ctx: Context, order: Order) -> OrderReport | None:
 
 
 def send_protection(
-    ctx: Context, operation: Operation, stop: Order, target: Order, within: UnitOfWork | None = None
-) -> tuple[OrderReport, ...] | None:
+    ctx: Context,
+    operation: Operation,
+    stop: Order,
+    target: Order,
+    within: UnitOfWork | None = None,
+    spread_bps: Decimal | None = None,
+) -> tuple[tuple[OrderReport, ...] | None, list[str]]:
+    """Send the stop and the target as one OCO list; the venue's answer is applied to the operation and booked with
+    the execution log's rows and the breakers' count, in one commit. `spread_bps`: the decision's spread, when it
+    asked for one (else it is asked once, after the send). Returns the reports (None: refused or never received)
+    and what they changed."""
     assert stop.stop_price is not None and target.price is not None and stop.list_id is not None
     request = OcoRequest(
         stop.list_id,
@@ -278,11 +303,17 @@ def send_protection(
     except Retryable:
         reports = [resolve_unknown(ctx, operation, order) for order in (stop, target)]
         result = None if any(r is None for r in reports) else tuple(r for r in reports if r is not None)
+    spread = spread_bps if spread_bps is not None else execution.spread_now(ctx, operation.symbol)  # one for both
     rows = [
         execution.record(
-            ctx, leg_sent, result[i] if result else None, attempts, _status(leg, result[i] if result else None)
+            ctx,
+            replace(leg_sent, spread_bps=spread),
+            result[i] if result else None,
+            attempts,
+            _status(leg, result[i] if result else None),
         )
         for i, (leg, leg_sent) in enumerate(zip((stop, target), sent, strict=True))
     ]
+    changes = [change for report in result or () for change in apply_report(operation, report, ctx.clock.now())]
     _count(ctx, stop, result[0] if result else None, rows, within)
-    return result
+    return result, changes

@@ -14,10 +14,11 @@ from robson.ports import UnitOfWork
 from robson.risk import checks, levels, policy_state
 from robson.risk.proposal import Proposal
 from robson.risk.sizing import LotRules, SizingRefused, SizingResult, loss_per_unit
-from robson.services import gateway, policy, portfolio
+from robson.services import gateway, policy, portfolio, snapshot
 from robson.services.context import Context
 from robson.services.errors import NotFound, Refused
 from robson.services.sizing import SizingParams, size
+from robson.services.snapshot import Snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,12 +86,12 @@ def plan(
     stop, target = resolve_levels(
         instrument, side, entry, stop, target, reward_risk, limits.stop_loss_percent, limits.take_profit_percent
     )
-    policy.refresh(ctx)  # judge against today's state: a hold that expired lifts, a fresh loss counts
-    capital = portfolio.equity(ctx.exchange, instrument.quote)
-    if capital <= 0:
-        raise Refused(f"the account has no {instrument.quote} equity to size from")
     with ctx.unit_of_work() as uow:
-        risk_percent = policy_state.risk_percent(uow.policy.get(), limits)
+        snap = policy.marked(ctx, uow)  # judged against today's state: a hold that expired lifts, a fresh loss counts
+        capital = capital_of(ctx, snap, instrument.quote)
+        if capital <= 0:
+            raise Refused(f"the account has no {instrument.quote} equity to size from")
+        risk_percent = policy_state.risk_percent(snap.policy, limits)
         try:
             sizing = size(
                 capital,
@@ -119,7 +120,7 @@ def plan(
             created_at=now,
             protection=protection,
         )
-        decision = decide(ctx, uow, operation, confidence=confidence)
+        decision = decide(ctx, uow, snap, operation, confidence=confidence)
         if not decision.approved:
             raise Refused(decision.summary(), decision.failures)
         uow.operations.add(operation)
@@ -152,15 +153,32 @@ def load(ctx: Context, operation_id: int) -> Operation:
     return operation
 
 
-def fitted_quantity(ctx: Context, uow: UnitOfWork, operation: Operation, entry: Decimal) -> Decimal:
+def capital_of(ctx: Context, snap: Snapshot, quote: str) -> Decimal:
+    """The equity a plan in `quote` is sized from: the snapshot's, when the account is measured in that quote."""
+    return snap.equity if quote == snap.quote else portfolio.equity(ctx.exchange, quote)
+
+
+def decision_on(ctx: Context, uow: UnitOfWork, operation_id: int) -> tuple[Snapshot, Operation]:
+    """The operation a validate or an execute decides on, and the decision's snapshot with its price, marked to
+    market first: one load of the operations (a PLANNED or ACTIVE one is among those the risk rules measure), one
+    read of the account."""
+    operations = snapshot.measured(uow, ctx.clock.now())
+    operation = uow.operations.get(operation_id)
+    snap = policy.marked(ctx, uow, [operation.symbol] if operation is not None else [], operations)
+    if operation is None:
+        raise NotFound(f"unknown operation id {operation_id}")
+    return snap, operation
+
+
+def fitted_quantity(ctx: Context, snap: Snapshot, operation: Operation, entry: Decimal) -> Decimal:
     """The quantity an execution at `entry` sends: the plan's, shrunk when entering there would risk more than
     the plan did or more than today's budget (the equity may have fallen since the plan: fees, other losses)."""
     instrument = ctx.instrument(operation.symbol)
     limits = ctx.limits(operation.strategy)
     costs = ctx.costs(operation.symbol)
     per_unit = loss_per_unit(operation.side, entry, operation.stop_price, costs, instrument.tick_size)
-    capital = portfolio.equity(ctx.exchange, operation.quote)
-    risk_percent = policy_state.risk_percent(uow.policy.get(), limits)
+    capital = capital_of(ctx, snap, operation.quote)
+    risk_percent = policy_state.risk_percent(snap.policy, limits)
     if operation.quantity * per_unit <= min(operation.risk_amount, capital * risk_percent / HUNDRED):
         return operation.quantity
     try:
@@ -180,13 +198,13 @@ def fitted_quantity(ctx: Context, uow: UnitOfWork, operation: Operation, entry: 
     return min(resized.quantity, operation.quantity)
 
 
-def proposal(ctx: Context, uow: UnitOfWork, operation: Operation, entry: Decimal | None = None) -> Proposal:
+def proposal(ctx: Context, snap: Snapshot, operation: Operation, entry: Decimal | None = None) -> Proposal:
     """A PLANNED operation as an order that opens exposure, priced at `entry` (the plan's, or the market's), at
     the quantity an execution there would send."""
     instrument = ctx.instrument(operation.symbol)
     entry = entry or operation.entry_price
     costs = ctx.costs(operation.symbol)
-    quantity = fitted_quantity(ctx, uow, operation, entry)
+    quantity = fitted_quantity(ctx, snap, operation, entry)
     risk = quantity * loss_per_unit(operation.side, entry, operation.stop_price, costs, instrument.tick_size)
     paid = ceil_to_step(entry * (ONE + costs.slippage_rate), instrument.tick_size)
     return Proposal(
@@ -205,32 +223,34 @@ def proposal(ctx: Context, uow: UnitOfWork, operation: Operation, entry: Decimal
 def decide(
     ctx: Context,
     uow: UnitOfWork,
+    snap: Snapshot,
     operation: Operation,
     entry: Decimal | None = None,
     confidence: Decimal | None = None,
 ) -> checks.Decision:
-    """Run the pre-trade checks for a planned operation against the current portfolio, through the gateway."""
-    candidate = proposal(ctx, uow, operation, entry)
+    """Run the pre-trade checks for a planned operation against the portfolio in the decision's snapshot, through
+    the gateway."""
+    candidate = proposal(ctx, snap, operation, entry)
     if confidence is not None:
         candidate = replace(candidate, confidence=confidence)
-    return gateway.decide(ctx, uow, candidate, operation.strategy)
+    return gateway.decide(ctx, uow, candidate, operation.strategy, snap)
 
 
 def market_checks(
-    ctx: Context, operation: Operation, entry: Decimal | None = None
+    snap: Snapshot, operation: Operation, max_deviation_percent: Decimal, entry: Decimal | None = None
 ) -> tuple[Decimal | None, tuple[checks.CheckResult, ...]]:
-    """The market's price now, and whether it still fits the plan entering at `entry` (the plan's, or a planned
-    tranche's) (`checks.market`): what execute refuses on before the rules, and validate shows."""
-    reference = ctx.exchange.last_price(operation.symbol)
+    """The market's price in the snapshot, and whether it still fits the plan entering at `entry` (the plan's, or
+    a planned tranche's) (`checks.market`): what execute refuses on before the rules, and validate shows."""
+    reference = snap.price(operation.symbol)
     held = checks.Plan(
         operation.symbol, operation.side, entry or operation.entry_price, operation.stop_price, operation.target_price
     )
-    return reference, checks.market(held, reference, ctx.max_entry_deviation_percent)
+    return reference, checks.market(held, reference, max_deviation_percent)
 
 
-def market_price(ctx: Context, operation: Operation, entry: Decimal | None = None) -> Decimal:
+def market_price(ctx: Context, snap: Snapshot, operation: Operation, entry: Decimal | None = None) -> Decimal:
     """The price an execution enters at; refused (with the failing checks) when the market no longer fits."""
-    reference, market = market_checks(ctx, operation, entry)
+    reference, market = market_checks(snap, operation, ctx.max_entry_deviation_percent, entry)
     failed = tuple(c for c in market if not c.passed)
     if failed or reference is None:
         raise Refused("; ".join(f"{c.code}: {c.reason}" for c in failed), failed)
@@ -239,13 +259,14 @@ def market_price(ctx: Context, operation: Operation, entry: Decimal | None = Non
 
 def as_execute_would(
     ctx: Context,
+    snap: Snapshot,
     operation: Operation,
     entry: Decimal | None,
     rules: Callable[[Decimal | None], checks.Decision],
 ) -> checks.Decision:
     """Every check execute will run, on its inputs: the market checks, then the rules at the market's price
     (marked as depending on it), or at the planned entry when there is no price or it is through a level."""
-    reference, market = market_checks(ctx, operation, entry)
+    reference, market = market_checks(snap, operation, ctx.max_entry_deviation_percent, entry)
     if reference is not None and all(c.passed for c in market if c.code != "ENTRY_DEVIATION"):
         judged = checks.at_execution(rules(reference))
     else:
@@ -256,18 +277,20 @@ def as_execute_would(
 def validate(ctx: Context, operation_id: int) -> tuple[Operation, checks.Decision]:
     """Run every check execute will, on the same inputs (the market's price now, the quantity an execution there
     would send), marking those that depend on the market at execution; put the verdict on the audit trail."""
-    policy.refresh(ctx)
     with ctx.unit_of_work() as uow:
-        operation = uow.operations.get(operation_id)
-        if operation is None:
-            raise NotFound(f"unknown operation id {operation_id}")
-        if operation.status is not OperationStatus.PLANNED:
-            raise InvalidValue(f"operation {operation_id} is {operation.status}; only PLANNED operations are validated")
-        decision = as_execute_would(ctx, operation, None, lambda entry: decide(ctx, uow, operation, entry=entry))
-        verdict = {"approved": str(decision.approved), "failures": decision.summary()}
-        operation.record("OperationValidated", ctx.clock.now(), {}, verdict)
-        uow.commit()
-    return operation, decision
+        snap, operation = decision_on(ctx, uow, operation_id)
+        return operation, validated(ctx, uow, snap, operation)
+
+
+def validated(ctx: Context, uow: UnitOfWork, snap: Snapshot, operation: Operation) -> checks.Decision:
+    """Validate a plan on the decision's snapshot (see `validate`)."""
+    if operation.status is not OperationStatus.PLANNED:
+        raise InvalidValue(f"operation {operation.id} is {operation.status}; only PLANNED operations are validated")
+    decision = as_execute_would(ctx, snap, operation, None, lambda entry: decide(ctx, uow, snap, operation, entry))
+    verdict = {"approved": str(decision.approved), "failures": decision.summary()}
+    operation.record("OperationValidated", ctx.clock.now(), {}, verdict)
+    uow.commit()
+    return decision
 
 
 def operations(ctx: Context, statuses: tuple[OperationStatus, ...] = ()) -> list[Operation]:

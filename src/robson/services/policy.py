@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import math
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -19,20 +19,22 @@ from robson.ports import ExchangeError, ExecutionRecord, UnitOfWork
 from robson.risk import breakers, policy_state
 from robson.risk.breakers import Update
 from robson.risk.policy_state import PolicyState, Readings, TierReading, TradingState
-from robson.services import execution, gateway, portfolio
+from robson.services import execution, gateway, portfolio, snapshot
 from robson.services.context import Context
+from robson.services.snapshot import Snapshot
 
 MARKS_KEPT = 500  # recent marks kept per symbol: enough for the correlation and price-move lookbacks
 MIN_MARKS_FOR_SIGMA = 20
 
 
-def readings(ctx: Context, operations: Sequence[Operation], now: datetime) -> Readings:
-    """Equity from the venue; P&L per period, the loss streak and recent results from the ledger."""
+def readings(ctx: Context, snap: Snapshot, now: datetime) -> Readings:
+    """Equity and the open positions' marks from the decision's snapshot; P&L per period (as of `now`), the loss
+    streak and recent results from the operations it measured."""
     today = now.date()
     week = policy_state.week_of(today)
     month = policy_state.month_of(today)
     realized_day = realized_week = realized_month = unrealized = ZERO
-    marks: dict[str, Decimal | None] = {}  # one price per symbol for every position in it (and one request)
+    operations = snap.operations
     for op in operations:
         for trade in op.position.trades:
             day = trade.exit_time.date()
@@ -43,9 +45,7 @@ def readings(ctx: Context, operations: Sequence[Operation], now: datetime) -> Re
                     if day == today:
                         realized_day += trade.pnl
         if op.status is OperationStatus.ACTIVE and not op.position.is_flat:
-            if op.symbol not in marks:
-                marks[op.symbol] = ctx.exchange.last_price(op.symbol)
-            last = marks[op.symbol]
+            last = snap.price(op.symbol)
             if last is not None:
                 unrealized += op.position.unrealized_pnl(last, ctx.exchange.fee_rates(op.symbol).taker)
     closed = sorted(
@@ -59,7 +59,7 @@ def readings(ctx: Context, operations: Sequence[Operation], now: datetime) -> Re
             break
         streak += 1
     return Readings(
-        equity=portfolio.equity(ctx.exchange, ctx.quote),
+        equity=snap.equity,
         unrealized=unrealized,
         realized_day=realized_day,
         realized_week=realized_week,
@@ -124,14 +124,19 @@ def _tell(ctx: Context, alerts: Sequence[Alert]) -> None:
             ctx.notifier.notify(alert)
 
 
-def _judge(ctx: Context, rule: Callable[[UnitOfWork, PolicyState], Update], within: UnitOfWork | None = None) -> Update:
+def _judge(
+    ctx: Context,
+    rule: Callable[[UnitOfWork, PolicyState], Update],
+    within: UnitOfWork | None = None,
+    stored: Callable[[Context, UnitOfWork], PolicyState] | None = None,
+) -> Update:
     """Apply one rule to the stored state in one unit of work: store, audit, commit, then alert. `within`: the
     caller's unit of work, committed with the rule's changes (one connection for all of an order's writes)."""
     if within is not None:
-        update = _judged(ctx, rule, within)
+        update = _judged(ctx, rule, within, stored or current)
     else:
         with ctx.unit_of_work() as uow:
-            update = _judged(ctx, rule, uow)
+            update = _judged(ctx, rule, uow, stored or current)
     _tell(ctx, update.alerts)
     return update
 
@@ -148,16 +153,35 @@ def _judged(
     return update
 
 
-def refresh(ctx: Context) -> Update:
-    """Mark to market: measure, judge the tiers, store, audit, alert. Returns what changed (and which tiers
-    want every position flattened)."""
+def refresh(ctx: Context, snap: Snapshot | None = None) -> Update:
+    """Mark to market: measure (on `snap` when the caller has one, else on a snapshot read now), judge the tiers,
+    store, audit, alert. Returns what changed (and which tiers want every position flattened)."""
+    with ctx.unit_of_work() as uow:
+        return mark(ctx, uow, snap or snapshot.take(ctx, uow))
+
+
+def mark(ctx: Context, uow: UnitOfWork, snap: Snapshot) -> Update:
+    """Mark to market on the decision's snapshot, in `uow`: the stored state judged on its readings, stored,
+    audited and committed, then alerted."""
     now = ctx.clock.now()
 
     def rule(uow: UnitOfWork, state: PolicyState) -> Update:
-        measured = readings(ctx, gateway.measured(uow, now), now)
+        measured = readings(ctx, snap, now)
         return breakers.mark(_measured_start(state, measured), ctx.limits("default"), measured, now, ctx.quote)
 
-    return _judge(ctx, rule)
+    def stored(ctx: Context, uow: UnitOfWork) -> PolicyState:  # none yet: one starting at the snapshot's equity
+        return uow.policy.get() or policy_state.start(snap.equity, now)
+
+    return _judge(ctx, rule, uow, stored)
+
+
+def marked(
+    ctx: Context, uow: UnitOfWork, symbols: Iterable[str] = (), operations: Sequence[Operation] | None = None
+) -> Snapshot:
+    """The decision's snapshot (see `snapshot.take`), marked to market first: a hold that expired lifts, a fresh
+    loss counts. The mark is committed whatever the decision then decides; the snapshot carries the state it left."""
+    snap = snapshot.take(ctx, uow, symbols, operations)
+    return replace(snap, policy=mark(ctx, uow, snap).state)
 
 
 def _hold_now(ctx: Context, rule: Callable[[PolicyState], Update]) -> PolicyState:
@@ -256,12 +280,12 @@ class RiskStatus:
 
 
 def status(ctx: Context) -> RiskStatus:
-    refresh(ctx)
     limits = ctx.limits("default")
     with ctx.unit_of_work() as uow:
-        state = current(ctx, uow)
-        operations = gateway.measured(uow, ctx.clock.now())
-    held = gateway.book(ctx, operations)
+        snap = marked(ctx, uow)
+    held = gateway.book(ctx, snap)
+    state = snap.policy
+    assert state is not None  # marked: the state its mark stored
     equity = state.equity
 
     def share(amount: Decimal) -> Decimal:
@@ -279,7 +303,7 @@ def status(ctx: Context) -> RiskStatus:
         exposure_limit=limits.max_total_exposure_percent,
         active_operations=held.count,
         max_operations=limits.max_concurrent_operations,
-        trades_today=gateway.trades_today(operations, ctx.clock.now()),
+        trades_today=gateway.trades_today(snap.operations, snap.now),
         max_trades=limits.max_trades_per_day,
         risk_percent=policy_state.risk_percent(state, limits),
         quote=ctx.quote,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from decimal import Decimal
@@ -45,18 +46,28 @@ def equity_and_free(exchange: ExchangePort, quote: str) -> tuple[Decimal, Decima
 def prices(exchange: ExchangePort, quote: str, held: Account) -> dict[str, Decimal]:
     """The last price in the quote of each other asset of the account whose pair the venue lists and prices (an
     asset without one counts at zero)."""
-    found: dict[str, Decimal] = {}
-    for asset in held.balances:
-        if asset == quote or f"{asset}/{quote}" not in exchange.instruments():
-            continue
-        price = exchange.last_price(f"{asset}/{quote}")
-        if price is not None:
-            found[asset] = price
+    return values_of({symbol: exchange.last_price(symbol) for symbol in pairs_to_value(exchange, quote, held)}, quote)
+
+
+def pairs_to_value(exchange: ExchangePort, quote: str, held: Account) -> list[str]:
+    """The pairs whose last prices value the account in the quote: one for each other asset it holds or owes (an
+    empty balance is worth nothing, whatever its price) that the venue lists against the quote."""
+    listed = exchange.instruments()
+    return [
+        f"{asset}/{quote}"
+        for asset, balance in held.balances.items()
+        if asset != quote and (balance.total or balance.liabilities) and f"{asset}/{quote}" in listed
+    ]
+
+
+def values_of(prices: Mapping[str, Decimal | None], quote: str) -> dict[str, Decimal]:
+    """Each asset's price in the quote, from the last prices of its pairs (`pairs_to_value`)."""
+    found = {}
+    for symbol, price in prices.items():
+        base, _, against = symbol.partition("/")
+        if against == quote and price is not None:
+            found[base] = price
     return found
-
-
-def free_quote(exchange: ExchangePort, quote: str) -> Decimal:
-    return Account(exchange.balances()).free(quote)
 
 
 def realized_today(operations: list[Operation], now: datetime) -> Decimal:
@@ -74,17 +85,21 @@ def portfolio(ctx: Context, quote: str) -> PortfolioView:
         operations = uow.operations.recent(today, 0)  # the open ones, and those that traded today
     lines = []
     unrealized = ZERO
+    marks: dict[str, Decimal | None] = {}  # one price per symbol
     for op in operations:
         if op.status is not OperationStatus.ACTIVE:
             continue
-        last = ctx.exchange.last_price(op.symbol)
+        if op.symbol not in marks:
+            marks[op.symbol] = ctx.exchange.last_price(op.symbol)
+        last = marks[op.symbol]
         pnl = op.position.unrealized_pnl(last, ctx.exchange.fee_rates(op.symbol).taker) if last else None
         unrealized += pnl or ZERO
         lines.append(PositionLine(op, last, pnl))
+    held, available = equity_and_free(ctx.exchange, quote)  # one read of the balances
     return PortfolioView(
         quote=quote,
-        equity=equity(ctx.exchange, quote),
-        available=free_quote(ctx.exchange, quote),
+        equity=held,
+        available=available,
         positions=tuple(lines),
         unrealized_pnl=unrealized,
         realized_pnl_today=realized_today(operations, ctx.clock.now()),

@@ -19,6 +19,7 @@ from robson.services import orders, planning, policy, routing
 from robson.services.closing import exit_position
 from robson.services.context import Context
 from robson.services.errors import NotFound, Refused
+from robson.services.snapshot import Snapshot
 from robson.services.working import (
     Outcome,
     cancel_open_orders,
@@ -42,43 +43,55 @@ def execute(ctx: Context, operation_id: int) -> Outcome:
     """Place the entry at market, then its protective stop and target (one OCO list on the venue). An entry still
     working after its first answer (a limit resting, a partial fill) is not waited for: it works until its
     deadline, what filled is protected at once, and the loop's pass at the deadline cancels the rest."""
-    policy.refresh(ctx)
     with ctx.unit_of_work() as uow:
-        op = _get(uow, operation_id)
-        if op.status is not OperationStatus.PLANNED:
-            raise InvalidValue(f"operation {operation_id} is {op.status}; only PLANNED operations are executed")
-        if op.open_orders(OrderRole.ENTRY):
-            raise Refused(f"operation {operation_id} already has an entry order working; run robson sync")
-        ctx.require_protection(op.protection)  # before the entry: a position it could not protect is never opened
-        reference = planning.market_price(ctx, op)  # the checks validate runs too
-        outcome = Outcome(op)
-        _fit_to_market(ctx, uow, op, reference, outcome)
-        decision = planning.decide(ctx, uow, op, entry=reference)
-        if not decision.approved:
-            raise Refused(decision.summary(), decision.failures)
-        side = op.side.entry_action
-        chosen = routing.route(
-            side, reference, quote_of(ctx, op.symbol), ctx.instrument(op.symbol).tick_size, ctx.execution, urgent=False
-        )
-        now = ctx.clock.now()
-        entry = orders.new_order(op, OrderRole.ENTRY, side, chosen.type, op.quantity, now, price=chosen.limit)
-        uow.commit()  # the intent is on record before the venue hears of it
-        report = orders.send(ctx, op, entry, reference, chosen.spread_bps, within=uow)
-        if report is None and entry.reject_reason == orders.NEVER_REACHED:
-            uow.commit()  # nothing happened on the venue: the plan stays PLANNED and can be executed again
-            raise Refused(f"the entry {orders.NEVER_REACHED}; nothing was placed, execute again")
-        if report is None:
-            op.reject(ctx.clock.now(), entry.reject_reason or "rejected by the venue")
-            uow.commit()
-            raise Refused(f"the venue rejected the entry: {entry.reject_reason}")
-        outcome.changes += orders.apply_report(op, report, ctx.clock.now())
-        if not chosen.is_market:
-            outcome.warnings.append(f"entry: {chosen.why}")
+        snap, op = planning.decision_on(ctx, uow, operation_id)
+        return executed(ctx, uow, snap, op)
+
+
+def executed(ctx: Context, uow: UnitOfWork, snap: Snapshot, op: Operation) -> Outcome:
+    """Execute a plan on the decision's snapshot (see `execute`): its price is the market checks' and the
+    routing's reference, its account and policy state size and judge the entry."""
+    if op.status is not OperationStatus.PLANNED:
+        raise InvalidValue(f"operation {op.id} is {op.status}; only PLANNED operations are executed")
+    if op.open_orders(OrderRole.ENTRY):
+        raise Refused(f"operation {op.id} already has an entry order working; run robson sync")
+    ctx.require_protection(op.protection)  # before the entry: a position it could not protect is never opened
+    reference = planning.market_price(ctx, snap, op)  # the checks validate runs too
+    outcome = Outcome(op)
+    _fit_to_market(ctx, snap, op, reference, outcome)
+    decision = planning.decide(ctx, uow, snap, op, entry=reference)
+    if not decision.approved:
+        raise Refused(decision.summary(), decision.failures)
+    side = op.side.entry_action
+    chosen = routing.route(
+        side, reference, quote_of(ctx, op.symbol), ctx.instrument(op.symbol).tick_size, ctx.execution, urgent=False
+    )
+    now = ctx.clock.now()
+    entry = orders.new_order(op, OrderRole.ENTRY, side, chosen.type, op.quantity, now, price=chosen.limit)
+    uow.commit()  # the intent is on record before the venue hears of it
+    placed = orders.place(ctx, op, entry, reference, chosen.spread_bps)
+    outcome.changes += orders.applied(ctx, op, placed)
+    # an entry done with a position to protect on the venue: the protection's intent goes on record with its answer
+    legs = _legs(ctx, op) if not entry.status.is_open and _unprotected(op) else None
+    report = orders.book(ctx, op, placed, uow)  # the answer (and that intent) in one commit
+    if report is None and entry.reject_reason == orders.NEVER_REACHED:
+        uow.commit()  # nothing happened on the venue: the plan stays PLANNED and can be executed again
+        raise Refused(f"the entry {orders.NEVER_REACHED}; nothing was placed, execute again")
+    if report is None:
+        op.reject(ctx.clock.now(), entry.reject_reason or "rejected by the venue")
         uow.commit()
-        _give_the_entry_time(ctx, uow, op, entry, outcome)
-        if not op.position.is_flat and op.protection is ProtectionMode.EXCHANGE and not op.open_orders(OrderRole.STOP):
-            protect(ctx, uow, op, outcome)  # what filled is protected at once, even while the rest works
-        return outcome
+        raise Refused(f"the venue rejected the entry: {entry.reject_reason}")
+    if not chosen.is_market:
+        outcome.warnings.append(f"entry: {chosen.why}")
+    _give_the_entry_time(ctx, uow, op, entry, outcome)
+    if legs is not None or _unprotected(op):  # what filled is protected at once, even while the rest works
+        protect(ctx, uow, op, outcome, chosen.spread_bps, legs)
+    return outcome
+
+
+def _unprotected(op: Operation) -> bool:
+    """A position to protect on the venue, with no stop there yet."""
+    return not op.position.is_flat and op.protection is ProtectionMode.EXCHANGE and not op.open_orders(OrderRole.STOP)
 
 
 def _give_the_entry_time(ctx: Context, uow: UnitOfWork, op: Operation, entry: Order, outcome: Outcome) -> None:
@@ -154,10 +167,10 @@ def ensure_protected(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Outc
     protect(ctx, uow, op, outcome)
 
 
-def _fit_to_market(ctx: Context, uow: UnitOfWork, op: Operation, reference: Decimal, outcome: Outcome) -> None:
+def _fit_to_market(ctx: Context, snap: Snapshot, op: Operation, reference: Decimal, outcome: Outcome) -> None:
     """Shrink the size if entering at the market would risk more than the plan did, or more than today's budget
     (the equity may have fallen since the plan: fees, other losses)."""
-    quantity = planning.fitted_quantity(ctx, uow, op, reference)
+    quantity = planning.fitted_quantity(ctx, snap, op, reference)
     if quantity == op.quantity:
         return
     instrument = ctx.instrument(op.symbol)
@@ -166,13 +179,35 @@ def _fit_to_market(ctx: Context, uow: UnitOfWork, op: Operation, reference: Deci
     outcome.warnings.append(f"resized to {quantity} for the market price {reference}: the risk stays in today's budget")
 
 
-def protect(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Outcome) -> None:
+def protect(
+    ctx: Context,
+    uow: UnitOfWork,
+    op: Operation,
+    outcome: Outcome,
+    spread_bps: Decimal | None = None,
+    legs: tuple[Order, Order] | None = None,
+) -> None:
     """Rest a stop and a target for the whole open quantity as one OCO list; if the venue refuses (or offers no
-    OCO), exit now."""
+    OCO), exit now. `spread_bps`: the spread of the decision that protects, when it asked for one; `legs`: the
+    list's two orders when the caller has already recorded them (`_legs`)."""
     if Capability.OCO not in ctx.exchange.capabilities:
         outcome.warnings.append(f"{ctx.exchange.name} cannot rest a stop and a target together (no OCO); exiting")
         exit_position(ctx, uow, op, _reason_for_unprotected(ctx, op), outcome)
         return
+    stop, target = legs or _legs(ctx, op)
+    uow.commit()  # the intent is on record before the venue hears of it
+    reports, changes = orders.send_protection(ctx, op, stop, target, uow, spread_bps)  # applied and booked: one commit
+    if reports is not None:
+        outcome.changes += changes
+        return
+    outcome.warnings.append(f"the venue refused the protective orders ({stop.reject_reason}); exiting at market")
+    uow.commit()
+    exit_position(ctx, uow, op, _reason_for_unprotected(ctx, op), outcome)
+
+
+def _legs(ctx: Context, op: Operation) -> tuple[Order, Order]:
+    """The protective stop and target for the whole open quantity, one OCO list, recorded on the operation (the
+    caller commits them before they are sent)."""
     now = ctx.clock.now()
     quantity = op.position.quantity
     list_id = f"rb{op.id}-p{1 + sum(1 for o in op.orders if o.role is OrderRole.STOP)}"
@@ -192,16 +227,7 @@ def protect(ctx: Context, uow: UnitOfWork, op: Operation, outcome: Outcome) -> N
         stop_price=op.target_price,
         list_id=list_id,
     )
-    uow.commit()
-    reports = orders.send_protection(ctx, op, stop, target, within=uow)
-    if reports is not None:
-        for report in reports:
-            outcome.changes += orders.apply_report(op, report, ctx.clock.now())
-        uow.commit()
-        return
-    outcome.warnings.append(f"the venue refused the protective orders ({stop.reject_reason}); exiting at market")
-    uow.commit()
-    exit_position(ctx, uow, op, _reason_for_unprotected(ctx, op), outcome)
+    return stop, target
 
 
 def _reason_for_unprotected(ctx: Context, op: Operation) -> CloseReason:
@@ -337,12 +363,13 @@ def kill(ctx: Context, reason: str = "") -> Flattened:
     return flattened
 
 
-def enforce(ctx: Context) -> list[Outcome]:
+def enforce(ctx: Context, snap: Snapshot | None = None) -> list[Outcome]:
     """Mark to market and apply the policy: a tier set to flatten closes everything when it trips, and goes on
     closing whatever is still open for as long as it holds: a trip that a mark without enforcement noticed (a
     plan's or an execute's), or a flatten the venue interrupted, is carried out at the next enforcement. The kill
-    switch's hold always flattens: a kill the venue interrupted goes on until flat."""
-    update = policy.refresh(ctx)
+    switch's hold always flattens: a kill the venue interrupted goes on until flat. `snap`: the caller's snapshot
+    (an execute's, moved by its fills), else one is read now."""
+    update = policy.refresh(ctx, snap)
     tiers = list(update.flatten) or _flattening(ctx, update.state)
     if not tiers:
         return []

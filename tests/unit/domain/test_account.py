@@ -80,3 +80,24 @@ def test_net_equity_is_assets_less_liabilities_to_the_last_digit(
         Fraction(0),
     )
     assert Fraction(equity) == exact  # not one digit rounded away
+
+
+def test_settled_fills_move_what_is_held_as_a_spot_venue_books_them() -> None:
+    from datetime import UTC, datetime
+
+    from robson.domain.fills import Fill
+    from robson.domain.values import OrderSide
+
+    at = datetime(2025, 3, 3, tzinfo=UTC)
+    account = Account({"USDT": Balance("USDT", D("9000"), D("1000"))})
+    bought = Fill("t1", "e1", "BTC/USDT", OrderSide.BUY, D("90000"), D("0.01"), D("0.9"), "USDT", at)
+    fee_in_base = Fill("t2", "e1", "BTC/USDT", OrderSide.BUY, D("90000"), D("0.01"), D("0.00001"), "BTC", at)
+    sold = Fill("t3", "x1", "BTC/USDT", OrderSide.SELL, D("91000"), D("0.005"), D("0.455"), "USDT", at)
+
+    moved = account.settled([(fill, "BTC", "USDT") for fill in (bought, fee_in_base, sold)])
+
+    usdt, btc = moved.balances["USDT"], moved.balances["BTC"]
+    assert usdt.free == D("9000") - D("900") - D("0.9") - D("900") + D("455") - D("0.455")
+    assert usdt.locked == D("1000")  # what a working order locks only the venue says
+    assert btc.total == D("0.01") + D("0.01") - D("0.00001") - D("0.005")
+    assert account.balances.keys() == {"USDT"}  # the account itself is unchanged
