@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 
 from robson.domain.errors import ConcurrentChange
-from robson.domain.events import DomainEvent
+from robson.domain.events import OperationActivated, OperationCancelled, TrancheAdded
 from robson.domain.operation import Operation, OperationStatus
 from robson.domain.orders import OrderRole, OrderType
 from robson.domain.values import OrderSide
 from robson.persistence.database import open_ledger, session_factory
 from robson.persistence.memory import MemoryLedger, MemoryUnitOfWork
 from robson.persistence.unit_of_work import SqlUnitOfWork
-from robson.ports import ExecutionRecord, UnitOfWork
+from robson.ports import AuditEntry, ExecutionRecord, UnitOfWork
 from tests.conftest import DATABASES, database_at
 from tests.integration.persistence.test_policy_codec import rich_state
 from tests.integration.persistence.test_sql_operations import (
@@ -35,7 +35,8 @@ from tests.integration.persistence.test_sql_operations import (
     plan,
 )
 
-ENTERED = ["TrancheAdded", "OperationActive", "TrancheAdded"]  # the events of enter(): two entry fills
+ENTERED = ["TrancheAdded", "OperationActive", "TrancheAdded"]  # the audit trail of enter(): two entry fills
+ENTERED_EVENTS = [TrancheAdded, OperationActivated, TrancheAdded]  # and its events
 
 
 @dataclass(frozen=True)
@@ -189,12 +190,12 @@ def test_nothing_is_kept_without_a_commit(ledger: Ledger) -> None:
         uow.operations.add(operation)
         enter(operation)
         uow.operations.save(operation)
-        uow.audit.append(DomainEvent("Noted", "operation", "1", at(1), {}, {"a": "1"}), "test")
+        uow.audit.append(AuditEntry("Noted", "operation", "1", at(1), {}, {"a": "1"}), "test")
         uow.executions.add(execution())
         uow.policy.save(rich_state())
         uow.marks.add("BTC/USDT", at(1), D("90000"))
     assert everything(ledger) == ([], [], [], None, [])
-    assert [event.name for event in operation.events] == ENTERED  # nothing was audited, so nothing was drained
+    assert [type(event) for event in operation.events] == ENTERED_EVENTS  # nothing was audited, so nothing was drained
 
 
 def test_a_rollback_drops_everything_written_and_the_unit_goes_on(ledger: Ledger) -> None:
@@ -273,7 +274,7 @@ def test_a_write_over_a_newer_version_is_refused_and_leaves_no_trace(ledger: Led
     kept = read(ledger, operation_id)
     assert (kept.note, kept.status, kept.version) == ("changed by the other process", OperationStatus.PLANNED, 1)
     assert everything(ledger)[1] == []  # the refused unit's events were not audited
-    assert [event.name for event in mine.events] == ["OperationCancelled"]  # and stay with the operation
+    assert [type(event) for event in mine.events] == [OperationCancelled]  # and stay with the operation
 
 
 def test_each_write_raises_the_version_and_an_unchanged_operation_is_not_written(ledger: Ledger) -> None:
@@ -340,9 +341,9 @@ def test_events_recorded_before_the_id_was_assigned_name_the_id(ledger: Ledger) 
 
 def test_the_audit_trail_reads_back_in_order_with_its_data_and_filters(ledger: Ledger) -> None:
     happened = [
-        DomainEvent("OperationActive", "operation", "1", at(1), {"status": "PLANNED"}, {"z": "1", "a": "2"}),
-        DomainEvent("OrderFilled", "order", "rb1-e1", at(2), {}, {"filled": "0.1"}),
-        DomainEvent("OperationClosed", "operation", "1", at(3), {"status": "ACTIVE"}, {"status": "CLOSED"}),
+        AuditEntry("OperationActive", "operation", "1", at(1), {"status": "PLANNED"}, {"z": "1", "a": "2"}),
+        AuditEntry("OrderFilled", "order", "rb1-e1", at(2), {}, {"filled": "0.1"}),
+        AuditEntry("OperationClosed", "operation", "1", at(3), {"status": "ACTIVE"}, {"status": "CLOSED"}),
     ]
     with ledger.open() as uow:
         uow.audit.append(happened[0], "cli:ana")
@@ -476,7 +477,7 @@ def test_timestamps_come_back_as_the_same_instant_in_utc(ledger: Ledger) -> None
     operation.created_at = operation.orders[0].created_at = moment
     operation_id = stored(ledger, operation)
     with ledger.open() as uow:
-        uow.audit.append(DomainEvent("Noted", "operation", str(operation_id), moment, {}, {}), "test")
+        uow.audit.append(AuditEntry("Noted", "operation", str(operation_id), moment, {}, {}), "test")
         uow.executions.add(execution(at=moment))
         uow.commit()
     loaded = read(ledger, operation_id)

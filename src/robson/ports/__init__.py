@@ -78,6 +78,9 @@ from robson.ports.exchange import (
     StreamFeed as StreamFeed,
 )
 from robson.ports.ledger import (
+    AuditEntry as AuditEntry,
+)
+from robson.ports.ledger import (
     AuditLog as AuditLog,
 )
 from robson.ports.ledger import (

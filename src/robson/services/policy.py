@@ -114,8 +114,7 @@ def state(ctx: Context) -> PolicyState:
 def _apply(ctx: Context, uow: UnitOfWork, update: Update) -> None:
     """Store the new state with its events in this unit of work; the caller commits, then `_tell`s."""
     uow.policy.save(update.state)
-    for event in update.events:
-        uow.audit.append(event, ctx.actor)
+    uow.record(*update.events)
 
 
 def _tell(ctx: Context, alerts: Sequence[Alert]) -> None:
