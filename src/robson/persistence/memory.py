@@ -26,6 +26,7 @@ from robson.ports import (
     AuditEntry,
     AuditLog,
     AuditRecord,
+    EventBus,
     ExecutionLog,
     ExecutionRecord,
     MarkRepository,
@@ -184,7 +185,7 @@ class MemoryUnitOfWork:
     """`with MemoryUnitOfWork(ledger) as uow: ...; uow.commit()`, as SqlUnitOfWork: on commit every operation seen is
     saved and the events this unit recorded and its pending events audited (actor = `self.actor`), with everything
     else this unit wrote, in one step; the events leave the operations once it is stored. Whatever is not committed
-    is dropped."""
+    is dropped. Once stored, the events go to `bus` (when given), which dispatches them to its subscribers."""
 
     operations: OperationRepository
     audit: AuditLog
@@ -192,9 +193,10 @@ class MemoryUnitOfWork:
     marks: MarkRepository
     executions: ExecutionLog
 
-    def __init__(self, ledger: MemoryLedger, actor: str = "robson") -> None:
+    def __init__(self, ledger: MemoryLedger, actor: str = "robson", bus: EventBus | None = None) -> None:
         self.ledger = ledger
         self.actor = actor
+        self.bus = bus
         self._open = False
 
     def __enter__(self) -> MemoryUnitOfWork:
@@ -227,6 +229,8 @@ class MemoryUnitOfWork:
             raise
         self._clear()
         drain(counted)
+        if self.bus is not None and trail:
+            self.bus.publish(trail)
 
     def rollback(self) -> None:
         self._must_be_open()

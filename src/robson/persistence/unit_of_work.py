@@ -12,7 +12,15 @@ from robson.persistence.executions import SqlExecutionLog
 from robson.persistence.policy import SqlMarkRepository, SqlPolicyRepository
 from robson.persistence.repositories import SqlAuditLog, SqlOperationRepository
 from robson.persistence.trail import drain, pending_events
-from robson.ports import AuditLog, ExecutionLog, MarkRepository, OperationRepository, PolicyRepository, UnitOfWork
+from robson.ports import (
+    AuditLog,
+    EventBus,
+    ExecutionLog,
+    MarkRepository,
+    OperationRepository,
+    PolicyRepository,
+    UnitOfWork,
+)
 
 
 class SqlUnitOfWork:
@@ -20,8 +28,9 @@ class SqlUnitOfWork:
 
     On commit, every operation the repository has seen is saved, and the audit entries of the events this unit
     recorded and of every such operation's pending events are written (actor = `self.actor`) in the same
-    transaction; the events are cleared once that commit succeeds. The policy state and the marks are written when
-    saved or added, in that same transaction.
+    transaction; the events are cleared once that commit succeeds, and then handed to `bus` (when given), which
+    dispatches them to its subscribers. The policy state and the marks are written when saved or added, in that same
+    transaction.
     """
 
     operations: OperationRepository
@@ -30,9 +39,12 @@ class SqlUnitOfWork:
     marks: MarkRepository
     executions: ExecutionLog
 
-    def __init__(self, session_factory: Callable[[], Connection], actor: str = "robson") -> None:
+    def __init__(
+        self, session_factory: Callable[[], Connection], actor: str = "robson", bus: EventBus | None = None
+    ) -> None:
         self.session_factory = session_factory
         self.actor = actor
+        self.bus = bus
         self._session: Connection | None = None
         self._recorded: list[Event] = []
 
@@ -77,6 +89,8 @@ class SqlUnitOfWork:
         session.commit()
         self._recorded = []
         drain(counted)
+        if self.bus is not None and trail:
+            self.bus.publish(trail)
 
     def rollback(self) -> None:
         self.session.rollback()
