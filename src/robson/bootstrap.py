@@ -21,6 +21,7 @@ from robson.clock import ManualClock, SystemClock
 from robson.config import BINANCE_REST_URL, BINANCE_STREAM_URL, Settings
 from robson.credentials import VenueKeys, venue_keys
 from robson.domain.errors import InvalidValue
+from robson.domain.events import Alert
 from robson.execution.adapters.faults import CrashAfterExitSent
 from robson.execution.adapters.memory_store import MemoryPaperStore, MemoryPriceQueue
 from robson.execution.adapters.offline import OfflineVenue
@@ -38,6 +39,7 @@ from robson.persistence.unit_of_work import SqlUnitOfWork
 from robson.ports import (
     AuditLog,
     Clock,
+    EventBus,
     ExchangePort,
     ExecutionLog,
     Fatal,
@@ -56,6 +58,7 @@ from robson.ports import (
     StreamFeed,
     UnitOfWork,
 )
+from robson.services.bus import InProcessBus, TellTheTrader
 from robson.services.context import Context, RetryPolicy
 from robson.services.routing import ExecutionRules
 
@@ -108,6 +111,7 @@ class App:
     engine: Engine | None  # None on the memory ledger
     open_feed: Callable[[], PriceFeed]  # the monitor's price stream, opened on first use (`feed`)
     lease: Lease  # held by the one robson run that acts for this account
+    events: EventBus  # what every commit recorded, after it: the notifier subscribes (more may, e.g. a live stream)
     # what the venue pushes about the account's orders, opened on first use (`order_stream`); None: it pushes nothing
     # (paper, Alpaca, a command that only reads the ledger) and the monitor syncs instead
     open_order_stream: Callable[[], OrderStream] | None = None
@@ -192,7 +196,10 @@ def build(
     offline = offline and settings.exchange != "paper"
     keys = None if settings.exchange == "paper" or offline else venue_keys(settings.exchange)  # refused before I/O
     url = database_url or settings.resolved_database_url
-    ledger = _memory_ledger(actor) if url == MEMORY_URL else _sql_ledger(url, schema, create, actor)
+    notifier = notifier or LogNotifier()
+    events = InProcessBus()
+    events.subscribe(TellTheTrader(notifier), Alert)
+    ledger = _memory_ledger(actor, events) if url == MEMORY_URL else _sql_ledger(url, schema, create, actor, events)
     clock = clock or SystemClock()
     venue = _offline(settings.exchange) if offline else _venue(settings, keys, ledger, clock)
     exchange = venue.exchange
@@ -205,7 +212,7 @@ def build(
         max_entry_deviation_percent=settings.max_entry_deviation_percent,
         quote=settings.quote,
         actor=actor,
-        notifier=notifier or LogNotifier(),
+        notifier=notifier,
         groups={symbol.strip().upper(): group for symbol, group in settings.groups.items()},
         exit_policies=settings.exit_policies,
         close_fallback_seconds=settings.close_fallback_seconds,
@@ -227,15 +234,23 @@ def build(
         ),
     )
     return App(
-        settings, context, venue.market, url, ledger.engine, venue.open_feed, ledger.lease, venue.open_order_stream
+        settings,
+        context,
+        venue.market,
+        url,
+        ledger.engine,
+        venue.open_feed,
+        ledger.lease,
+        events,
+        venue.open_order_stream,
     )
 
 
-def _sql_ledger(url: str, schema: str | None, create: bool, actor: str) -> Ledger:
+def _sql_ledger(url: str, schema: str | None, create: bool, actor: str, events: EventBus) -> Ledger:
     engine = open_ledger(url, schema, create=create)
     sessions = session_factory(engine)
     return Ledger(
-        lambda: SqlUnitOfWork(sessions, actor=actor),
+        lambda: SqlUnitOfWork(sessions, actor=actor, bus=events),
         SqlPaperStore(sessions),
         SqlPriceQueue(sessions),
         lambda: checkpoint(engine),
@@ -249,12 +264,17 @@ def simulated_clock(start: datetime) -> SimulatedClock:
     return ManualClock(start)
 
 
-def _memory_ledger(actor: str) -> Ledger:
+def _memory_ledger(actor: str, events: EventBus) -> Ledger:
     """Nothing to share with another process: no lease to take, nothing to checkpoint."""
     memory = MemoryLedger()
     nothing: Callable[[], None] = lambda: None  # noqa: E731
     return Ledger(
-        lambda: MemoryUnitOfWork(memory, actor), MemoryPaperStore(), MemoryPriceQueue(), nothing, NoLease(), None
+        lambda: MemoryUnitOfWork(memory, actor, events),
+        MemoryPaperStore(),
+        MemoryPriceQueue(),
+        nothing,
+        NoLease(),
+        None,
     )
 
 

@@ -14,14 +14,58 @@ from pathlib import Path
 import pytest
 
 from robson.domain.errors import ConcurrentChange
-from robson.domain.events import DomainEvent
-from robson.domain.operation import Operation, OperationStatus
-from robson.domain.orders import OrderRole, OrderType
-from robson.domain.values import OrderSide
+from robson.domain.events import (
+    Alert,
+    AlertLevel,
+    Event,
+    ExitTriggered,
+    FillApplied,
+    HoldAdded,
+    HoldLifted,
+    OperationActivated,
+    OperationCancelled,
+    OperationClosed,
+    OperationEvent,
+    OperationPlanned,
+    OperationRejected,
+    OperationResized,
+    OperationStatusChanged,
+    OperationValidated,
+    OrderAccepted,
+    OrderCancelled,
+    OrderEvent,
+    OrderExpired,
+    OrderFilled,
+    OrderPartiallyFilled,
+    OrderRecorded,
+    OrderRejected,
+    OrderStatusChanged,
+    PolicyEvent,
+    PositionReduced,
+    RiskAlerted,
+    ScaleOutTriggered,
+    StopLossTriggered,
+    StopMoved,
+    StopRebased,
+    TradingHalted,
+    TradingReduced,
+    TradingRestored,
+    TradingResumed,
+    TradingStateChanged,
+    TrancheAdded,
+    TrancheDropped,
+    TranchePlanned,
+)
+from robson.domain.fills import Fill
+from robson.domain.operation import CloseReason, Operation, OperationStatus
+from robson.domain.orders import OrderRole, OrderStatus, OrderType
+from robson.domain.states import TradingState
+from robson.domain.values import OrderSide, Side
 from robson.persistence.database import open_ledger, session_factory
 from robson.persistence.memory import MemoryLedger, MemoryUnitOfWork
 from robson.persistence.unit_of_work import SqlUnitOfWork
-from robson.ports import ExecutionRecord, UnitOfWork
+from robson.ports import AuditEntry, ExecutionRecord, UnitOfWork
+from robson.services.bus import InProcessBus
 from tests.conftest import DATABASES, database_at
 from tests.integration.persistence.test_policy_codec import rich_state
 from tests.integration.persistence.test_sql_operations import (
@@ -35,12 +79,14 @@ from tests.integration.persistence.test_sql_operations import (
     plan,
 )
 
-ENTERED = ["TrancheAdded", "OperationActive", "TrancheAdded"]  # the events of enter(): two entry fills
+ENTERED = ["TrancheAdded", "OperationActive", "TrancheAdded"]  # the audit trail of enter(): two entry fills
+ENTERED_EVENTS = [TrancheAdded, OperationActivated, TrancheAdded]  # and its events
 
 
 @dataclass(frozen=True)
 class Ledger:
-    """A ledger under test: `open()` is a new unit of work over it (each one as another process would have it)."""
+    """A ledger under test: `open()` is a new unit of work over it (each one as another process would have it);
+    `open(bus=...)` one that hands what it commits to that event bus."""
 
     kind: str
     open: Callable[..., UnitOfWork]
@@ -50,12 +96,12 @@ class Ledger:
 def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
     if request.param == "memory":
         memory = MemoryLedger()
-        yield Ledger("memory", lambda actor="robson": MemoryUnitOfWork(memory, actor))
+        yield Ledger("memory", lambda actor="robson", bus=None: MemoryUnitOfWork(memory, actor, bus))
         return
     with database_at(request.param, tmp_path) as target:
         engine = open_ledger(target.url, target.schema)
         sessions = session_factory(engine)
-        yield Ledger(request.param, lambda actor="robson": SqlUnitOfWork(sessions, actor))
+        yield Ledger(request.param, lambda actor="robson", bus=None: SqlUnitOfWork(sessions, actor, bus))
         engine.dispose()
 
 
@@ -189,12 +235,12 @@ def test_nothing_is_kept_without_a_commit(ledger: Ledger) -> None:
         uow.operations.add(operation)
         enter(operation)
         uow.operations.save(operation)
-        uow.audit.append(DomainEvent("Noted", "operation", "1", at(1), {}, {"a": "1"}), "test")
+        uow.audit.append(AuditEntry("Noted", "operation", "1", at(1), {}, {"a": "1"}), "test")
         uow.executions.add(execution())
         uow.policy.save(rich_state())
         uow.marks.add("BTC/USDT", at(1), D("90000"))
     assert everything(ledger) == ([], [], [], None, [])
-    assert [event.name for event in operation.events] == ENTERED  # nothing was audited, so nothing was drained
+    assert [type(event) for event in operation.events] == ENTERED_EVENTS  # nothing was audited, so nothing was drained
 
 
 def test_a_rollback_drops_everything_written_and_the_unit_goes_on(ledger: Ledger) -> None:
@@ -273,7 +319,7 @@ def test_a_write_over_a_newer_version_is_refused_and_leaves_no_trace(ledger: Led
     kept = read(ledger, operation_id)
     assert (kept.note, kept.status, kept.version) == ("changed by the other process", OperationStatus.PLANNED, 1)
     assert everything(ledger)[1] == []  # the refused unit's events were not audited
-    assert [event.name for event in mine.events] == ["OperationCancelled"]  # and stay with the operation
+    assert [type(event) for event in mine.events] == [OperationCancelled]  # and stay with the operation
 
 
 def test_each_write_raises_the_version_and_an_unchanged_operation_is_not_written(ledger: Ledger) -> None:
@@ -340,9 +386,9 @@ def test_events_recorded_before_the_id_was_assigned_name_the_id(ledger: Ledger) 
 
 def test_the_audit_trail_reads_back_in_order_with_its_data_and_filters(ledger: Ledger) -> None:
     happened = [
-        DomainEvent("OperationActive", "operation", "1", at(1), {"status": "PLANNED"}, {"z": "1", "a": "2"}),
-        DomainEvent("OrderFilled", "order", "rb1-e1", at(2), {}, {"filled": "0.1"}),
-        DomainEvent("OperationClosed", "operation", "1", at(3), {"status": "ACTIVE"}, {"status": "CLOSED"}),
+        AuditEntry("OperationActive", "operation", "1", at(1), {"status": "PLANNED"}, {"z": "1", "a": "2"}),
+        AuditEntry("OrderFilled", "order", "rb1-e1", at(2), {}, {"filled": "0.1"}),
+        AuditEntry("OperationClosed", "operation", "1", at(3), {"status": "ACTIVE"}, {"status": "CLOSED"}),
     ]
     with ledger.open() as uow:
         uow.audit.append(happened[0], "cli:ana")
@@ -364,6 +410,299 @@ def test_the_audit_trail_reads_back_in_order_with_its_data_and_filters(ledger: L
     assert (first.at, first.actor, first.entity, first.entity_id) == (at(1), "cli:ana", "operation", "1")
     assert (first.before, first.after) == ({"status": "PLANNED"}, {"a": "2", "z": "1"})
     assert list(first.after) == ["a", "z"]
+
+
+# ---- events: audited in the commit, dispatched after it ---------------------------------------------------------
+
+HALTED = TradingHalted(at=at(0), previous=TradingState.ACTIVE, reason="paused: news at 14:00")
+PAUSED = Alert(AlertLevel.CRITICAL, "PAUSED", "HALTED: paused: news at 14:00; lifts on robson resume --override", at(0))
+
+
+def listening(*kinds: type[Event]) -> tuple[InProcessBus, list[Event]]:
+    """A bus, and what a subscriber to it (of `kinds`, or of everything) has heard."""
+    bus, heard = InProcessBus(), list[Event]()
+    bus.subscribe(heard.append, *kinds)
+    return bus, heard
+
+
+def test_a_commit_dispatches_its_events_once_after_it_in_order(ledger: Ledger) -> None:
+    bus, heard = listening()
+    seen_then: list[tuple[list[OperationStatus], list[str]]] = []
+
+    def another_process(event: Event) -> None:  # what the ledger holds for everyone when the bus tells of the halt
+        with ledger.open() as other:
+            seen_then.append(([o.status for o in other.operations.list()], [r.action for r in other.audit.list()]))
+
+    bus.subscribe(another_process, TradingHalted)
+    operation = plan()
+    with ledger.open(bus=bus) as uow:
+        uow.operations.add(operation)
+        enter(operation)
+        uow.record(HALTED, PAUSED)
+        assert heard == []  # nothing before the commit
+        uow.commit()
+        assert heard[:2] == [HALTED, PAUSED]  # the unit's own, then each operation's, as the audit trail has them
+        assert [type(event) for event in heard[2:]] == ENTERED_EVENTS
+        assert {event.entity_id for event in heard[2:]} == {str(operation.id)}  # the id the add gave it
+        uow.commit()  # nothing new: nothing dispatched again
+        operation.note = "a change with no event"
+        uow.commit()
+    assert len(heard) == 5
+    assert seen_then == [([OperationStatus.ACTIVE], ["TradingStateChanged", *ENTERED])]  # committed before told
+
+
+def test_nothing_is_dispatched_for_a_rollback_or_a_unit_left_without_commit(ledger: Ledger) -> None:
+    operation_id = stored(ledger, plan())
+    bus, heard = listening()
+    with ledger.open(bus=bus) as uow:
+        live = uow.operations.get(operation_id)
+        assert live is not None
+        enter(live)
+        uow.record(HALTED, PAUSED)
+        uow.rollback()
+        uow.commit()  # nothing left to commit, nor to dispatch
+    with ledger.open(bus=bus) as uow:
+        uow.record(HALTED)
+    with pytest.raises(RuntimeError, match="boom"), ledger.open(bus=bus) as uow:
+        uow.record(HALTED)
+        raise RuntimeError("boom")
+    assert heard == [] and everything(ledger)[1] == []
+
+
+def test_nothing_is_dispatched_for_a_commit_refused_by_concurrent_change(ledger: Ledger) -> None:
+    operation_id = stored(ledger, plan())
+    bus, heard = listening()
+    with ledger.open(bus=bus) as first, ledger.open(bus=bus) as second:
+        mine, theirs = first.operations.get(operation_id), second.operations.get(operation_id)
+        assert mine is not None and theirs is not None
+        theirs.cancel(at(1), "cancelled there")
+        second.commit()
+        assert [type(event) for event in heard] == [OperationCancelled]
+        mine.cancel(at(2), "cancelled here")
+        first.record(HALTED)
+        with pytest.raises(ConcurrentChange):
+            first.commit()
+    assert [type(event) for event in heard] == [OperationCancelled]  # the refused unit's: neither audited nor told
+    assert everything(ledger)[1] == ["OperationCancelled"]
+
+
+def test_a_failing_subscriber_fails_neither_the_commit_nor_the_other_subscribers(ledger: Ledger) -> None:
+    def broken(event: Event) -> None:
+        raise RuntimeError("the notifier is down")
+
+    bus = InProcessBus()
+    bus.subscribe(broken)
+    heard: list[Event] = []
+    bus.subscribe(heard.append)
+    with ledger.open(bus=bus) as uow:
+        uow.record(HALTED, PAUSED)
+        uow.commit()
+    assert heard == [HALTED, PAUSED]
+    assert everything(ledger)[1] == ["TradingStateChanged"]
+
+
+# Every event, and the audit record it writes: the records the code wrote before events were typed, value for value.
+# (An alert writes none: it is said to the trader.)
+FILL = Fill("t9", "rb7-e1", "BTC/USDT", OrderSide.BUY, D("90000.50"), D("0.00555"), D("0.01"), "USDT", at(1))
+_OP = {"operation_id": 7, "at": at(1)}
+_ORDER = {**_OP, "client_order_id": "rb7-e1", "symbol": "BTC/USDT", "role": OrderRole.ENTRY}
+AUDITED: list[tuple[Event, tuple[str, str, str, dict[str, str], dict[str, str]]]] = [
+    (
+        OperationPlanned(
+            **_OP, symbol="BTC/USDT", side=Side.LONG, strategy="default", entry_price=D("90000"),
+            stop_price=D("88200.0"), target_price=None, quantity=D("0.00555"), risk_amount=D("9.99"),
+            signal_confidence=D("0.8"),
+        ),
+        ("OperationPlanned", "operation", "7", {}, {
+            "status": "PLANNED", "symbol": "BTC/USDT", "side": "long", "entry_price": "90000",
+            "stop_price": "88200.0", "target_price": "None", "quantity": "0.00555", "risk_amount": "9.99",
+            "signal_confidence": "0.8",
+        }),
+    ),
+    (
+        OperationValidated(**_OP, approved=False, summary="MAX_POSITION: too big"),
+        ("OperationValidated", "operation", "7", {}, {"approved": "False", "failures": "MAX_POSITION: too big"}),
+    ),
+    (
+        OperationValidated(**_OP, approved=True, summary="all checks pass", tranche=True),
+        ("OperationValidated", "operation", "7", {},
+         {"approved": "True", "failures": "all checks pass", "tranche": "planned add"}),
+    ),
+    (
+        OperationResized(
+            **_OP, previous_quantity=D("0.006"), previous_risk_amount=D("10"), previous_entry_price=D("90000"),
+            quantity=D("0.005"), risk_amount=D("9.5"), entry_price=D("90100"),
+        ),
+        ("OperationResized", "operation", "7",
+         {"quantity": "0.006", "risk_amount": "10", "entry_price": "90000"},
+         {"quantity": "0.005", "risk_amount": "9.5", "entry_price": "90100"}),
+    ),
+    (
+        OperationActivated(**_OP, previous=OperationStatus.PLANNED),
+        ("OperationActive", "operation", "7", {"status": "PLANNED"}, {"status": "ACTIVE"}),
+    ),
+    (
+        OperationClosed(**_OP, previous=OperationStatus.ACTIVE, reason=CloseReason.TRAILING_STOP),
+        ("OperationClosed", "operation", "7", {"status": "ACTIVE"},
+         {"status": "CLOSED", "close_reason": "TRAILING_STOP"}),
+    ),
+    (
+        OperationCancelled(**_OP, previous=OperationStatus.PLANNED, note="no longer"),
+        ("OperationCancelled", "operation", "7", {"status": "PLANNED"}, {"status": "CANCELLED"}),
+    ),
+    (
+        OperationRejected(**_OP, previous=OperationStatus.PLANNED, reason="the venue rejected the entry"),
+        ("OperationRejected", "operation", "7", {"status": "PLANNED"}, {"status": "REJECTED"}),
+    ),
+    (
+        TranchePlanned(
+            **_OP, entry_price=D("91000"), quantity=D("0.002"), stop_price=D("89000"), risk_amount=D("12.5")
+        ),
+        ("TranchePlanned", "operation", "7", {},
+         {"entry_price": "91000", "quantity": "0.002", "stop_price": "89000", "risk_amount": "12.5"}),
+    ),
+    (
+        TrancheDropped(**_OP, reason="the operation closed"),
+        ("TrancheDropped", "operation", "7", {}, {"reason": "the operation closed"}),
+    ),
+    (
+        StopRebased(
+            **_OP, previous_stop=D("88200"), stop_price=D("89000"), previous_quantity=D("0.00555"),
+            quantity=D("0.00755"), previous_risk_amount=D("9.99"), risk_amount=D("12.5"),
+        ),
+        ("StopRebased", "operation", "7",
+         {"stop_price": "88200", "quantity": "0.00555", "risk": "9.99"},
+         {"stop_price": "89000", "quantity": "0.00755", "risk": "12.5"}),
+    ),
+    (
+        StopMoved(**_OP, previous_stop=D("88200"), stop_price=D("90010"), why=CloseReason.STOP_LOSS),
+        ("StopMoved", "operation", "7", {"stop_price": "88200"}, {"stop_price": "90010", "why": "STOP_LOSS"}),
+    ),
+    (
+        StopLossTriggered(**_OP, reason=CloseReason.STOP_LOSS, price=D("88200")),
+        ("StopLossTriggered", "operation", "7", {}, {"reason": "STOP_LOSS", "price": "88200"}),
+    ),
+    (
+        ExitTriggered(**_OP, reason=CloseReason.TIME_EXIT, price=None),
+        ("ExitTriggered", "operation", "7", {}, {"reason": "TIME_EXIT"}),
+    ),
+    (
+        ScaleOutTriggered(**_OP, quantity=D("0.002")),
+        ("ScaleOutTriggered", "operation", "7", {}, {"quantity": "0.002"}),
+    ),
+    (
+        TrancheAdded(**_OP, fill=FILL),
+        ("TrancheAdded", "operation", "7", {}, {"trade_id": "t9", "price": "90000.50", "quantity": "0.00555"}),
+    ),
+    (
+        PositionReduced(**_OP, fill=FILL, pnl=D("-10.01")),
+        ("PositionReduced", "operation", "7", {}, {"trade_id": "t9", "price": "90000.50", "quantity": "0.00555"}),
+    ),
+    (
+        OrderRecorded(
+            **_ORDER, status=OrderStatus.PENDING_NEW, side=OrderSide.BUY, order_type=OrderType.MARKET,
+            quantity=D("0.00555"), price=None, stop_price=None,
+        ),
+        ("OrderRecorded", "order", "rb7-e1", {}, {"status": "PENDING_NEW", "type": "MARKET"}),
+    ),
+    (
+        OrderAccepted(**_ORDER, previous=OrderStatus.PENDING_NEW, filled_quantity=D("0")),
+        ("OrderNew", "order", "rb7-e1", {"status": "PENDING_NEW"}, {"status": "NEW", "filled_quantity": "0"}),
+    ),
+    (
+        OrderPartiallyFilled(**_ORDER, previous=OrderStatus.NEW, filled_quantity=D("0.002")),
+        ("OrderPartiallyFilled", "order", "rb7-e1", {"status": "NEW"},
+         {"status": "PARTIALLY_FILLED", "filled_quantity": "0.002"}),
+    ),
+    (
+        OrderFilled(**_ORDER, previous=OrderStatus.PENDING_NEW, filled_quantity=D("0.00555")),
+        ("OrderFilled", "order", "rb7-e1", {"status": "PENDING_NEW"},
+         {"status": "FILLED", "filled_quantity": "0.00555"}),
+    ),
+    (
+        OrderCancelled(**_ORDER, previous=OrderStatus.PARTIALLY_FILLED, filled_quantity=D("0.002")),
+        ("OrderCanceled", "order", "rb7-e1", {"status": "PARTIALLY_FILLED"},
+         {"status": "CANCELED", "filled_quantity": "0.002"}),
+    ),
+    (
+        OrderExpired(**_ORDER, previous=OrderStatus.NEW, filled_quantity=D("0")),
+        ("OrderExpired", "order", "rb7-e1", {"status": "NEW"}, {"status": "EXPIRED", "filled_quantity": "0"}),
+    ),
+    (
+        OrderRejected(**_ORDER, previous=OrderStatus.PENDING_NEW, filled_quantity=D("0"), reason="INSUFFICIENT: no"),
+        ("OrderRejected", "order", "rb7-e1", {"status": "PENDING_NEW"},
+         {"status": "REJECTED", "reason": "INSUFFICIENT: no"}),
+    ),
+    (
+        OrderRejected(**_ORDER, previous=OrderStatus.PENDING_NEW, filled_quantity=D("0")),  # as a venue reported it
+        ("OrderRejected", "order", "rb7-e1", {"status": "PENDING_NEW"},
+         {"status": "REJECTED", "filled_quantity": "0"}),
+    ),
+    (
+        HALTED,
+        ("TradingStateChanged", "policy", "account", {"state": "ACTIVE"},
+         {"state": "HALTED", "reason": "paused: news at 14:00"}),
+    ),
+    (
+        TradingReduced(at=at(1), previous=TradingState.ACTIVE, reason="order rate spike"),
+        ("TradingStateChanged", "policy", "account", {"state": "ACTIVE"},
+         {"state": "REDUCING", "reason": "order rate spike"}),
+    ),
+    (
+        TradingRestored(at=at(1), previous=TradingState.HALTED, reason="resumed: reviewed"),
+        ("TradingStateChanged", "policy", "account", {"state": "HALTED"},
+         {"state": "ACTIVE", "reason": "resumed: reviewed"}),
+    ),
+    (
+        HoldAdded(at=at(1), code="DAILY_LOSS", state=TradingState.HALTED, reason="day -5%", until=at(600)),
+        ("HoldAdded", "policy", "account", {},
+         {"hold": "DAILY_LOSS", "state": "HALTED", "reason": "day -5%", "lifts": "at 2025-03-01 22:00 UTC"}),
+    ),
+    (
+        HoldAdded(at=at(1), code="PAUSED", state=TradingState.HALTED, reason="paused: news", until=None),
+        ("HoldAdded", "policy", "account", {},
+         {"hold": "PAUSED", "state": "HALTED", "reason": "paused: news", "lifts": "on robson resume --override"}),
+    ),
+    (
+        HoldLifted(at=at(1), code="ORDER_RATE", reason="order rate spike"),
+        ("HoldLifted", "policy", "account", {"hold": "ORDER_RATE", "reason": "order rate spike"},
+         {"lifted": "on time"}),
+    ),
+    (
+        TradingResumed(at=at(1), holds=("KILL_SWITCH", "PAUSED"), override="all clear"),
+        ("TradingResumed", "policy", "account", {"holds": "KILL_SWITCH, PAUSED"}, {"override": "all clear"}),
+    ),
+    (
+        RiskAlerted(at=at(1), code="MONTHLY_LOSS_WARNING", message="the month's loss is 2%"),
+        ("RiskAlerted", "policy", "account", {},
+         {"alert": "MONTHLY_LOSS_WARNING", "message": "the month's loss is 2%"}),
+    ),
+]  # fmt: skip
+
+
+def test_every_event_writes_the_audit_record_it_always_has(ledger: Ledger) -> None:
+    bus, heard = listening()
+    with ledger.open(actor="cli:ana", bus=bus) as uow:
+        uow.record(*(event for event, _ in AUDITED), PAUSED)
+        uow.commit()
+    with ledger.open() as uow:
+        records = uow.audit.list()
+    assert [(r.action, r.entity, r.entity_id, r.before, r.after) for r in records] == [row for _, row in AUDITED]
+    assert {(r.actor, r.at) for r in records} == {("cli:ana", at(1)), ("cli:ana", at(0))}
+    assert heard == [*(event for event, _ in AUDITED), PAUSED]  # and the bus hears every one, the alert too
+
+
+def test_the_table_holds_every_kind_of_event() -> None:
+    def kinds(of: type[Event]) -> set[str]:  # by name: a slotted dataclass leaves the class it replaced behind
+        return {of.__name__} | {kind for sub in of.__subclasses__() for kind in kinds(sub)}
+
+    families = {
+        Event, OperationEvent, OperationStatusChanged, FillApplied, OrderEvent, OrderStatusChanged, PolicyEvent,
+        TradingStateChanged,
+    }  # fmt: skip
+    assert kinds(Event) - {family.__name__ for family in families} == {type(event).__name__ for event, _ in AUDITED} | {
+        "Alert"
+    }
 
 
 # ---- the execution log -----------------------------------------------------------------------
@@ -476,7 +815,7 @@ def test_timestamps_come_back_as_the_same_instant_in_utc(ledger: Ledger) -> None
     operation.created_at = operation.orders[0].created_at = moment
     operation_id = stored(ledger, operation)
     with ledger.open() as uow:
-        uow.audit.append(DomainEvent("Noted", "operation", str(operation_id), moment, {}, {}), "test")
+        uow.audit.append(AuditEntry("Noted", "operation", str(operation_id), moment, {}, {}), "test")
         uow.executions.add(execution(at=moment))
         uow.commit()
     loaded = read(ledger, operation_id)

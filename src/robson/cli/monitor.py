@@ -14,11 +14,12 @@ from typing import Annotated
 
 import typer
 
+from robson.bootstrap import App
 from robson.cli import render
 from robson.cli.errors import guarded
 from robson.cli.venue import Builder, ExchangeOption
 from robson.domain.errors import InvalidValue
-from robson.domain.events import Alert
+from robson.domain.events import Alert, Event
 from robson.monitor.loop import Monitor
 from robson.monitor.standby import take_over
 from robson.ports import Lease, Notifier
@@ -71,6 +72,13 @@ def _json_lines(outcomes: list[Outcome]) -> None:
         )
 
 
+def _alert_line(event: Event) -> None:
+    if isinstance(event, Alert):
+        render.emit_json_line(
+            {"event": "alert", "level": event.level, "code": event.code, "message": event.message, "at": event.at}
+        )
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class _AlertLines:
     """Every alert still goes to the usual notifier (when the context has one), and also out as a JSON line."""
@@ -80,13 +88,16 @@ class _AlertLines:
     def notify(self, alert: Alert) -> None:
         if self.inner is not None:
             self.inner.notify(alert)
-        render.emit_json_line(
-            {"event": "alert", "level": alert.level, "code": alert.code, "message": alert.message, "at": alert.at}
-        )
+        _alert_line(alert)
 
 
-def _context(context: Context, json_output: bool) -> Context:
-    return dataclasses.replace(context, notifier=_AlertLines(context.notifier)) if json_output else context
+def _context(robson: App, json_output: bool) -> Context:
+    """With --json, every alert is a JSON line too: those committed with a unit of work (the policy's) as the event
+    bus delivers them, the monitor's own as it sends them to the notifier."""
+    if not json_output:
+        return robson.context
+    robson.events.subscribe(_alert_line, Alert)
+    return dataclasses.replace(robson.context, notifier=_AlertLines(robson.context.notifier))
 
 
 def register(app: typer.Typer, build: Builder) -> None:
@@ -120,7 +131,7 @@ def register(app: typer.Typer, build: Builder) -> None:
                 render.console.print("robson run: stopped while on standby")
                 return
             monitor = Monitor(
-                _context(robson.context, json_output),
+                _context(robson, json_output),
                 robson.feed,
                 settings.monitor_stale_seconds,
                 mark_seconds=settings.monitor_mark_seconds,
@@ -160,7 +171,7 @@ def register(app: typer.Typer, build: Builder) -> None:
         robson = build(exchange)
         try:
             monitor = Monitor(
-                _context(robson.context, json_output),
+                _context(robson, json_output),
                 robson.feed,
                 robson.settings.monitor_stale_seconds,
                 mark_seconds=robson.settings.monitor_mark_seconds,

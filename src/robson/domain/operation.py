@@ -6,40 +6,32 @@ import copy
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 
 from robson.domain.errors import IllegalTransition, InvalidValue
-from robson.domain.events import DomainEvent
+from robson.domain.events import (
+    ExitTriggered,
+    OperationActivated,
+    OperationCancelled,
+    OperationClosed,
+    OperationEvent,
+    OperationPlanned,
+    OperationRejected,
+    OperationResized,
+    PositionReduced,
+    StopLossTriggered,
+    StopMoved,
+    StopRebased,
+    TrancheAdded,
+    TrancheDropped,
+    TranchePlanned,
+)
 from robson.domain.fills import Fill
 from robson.domain.orders import Order, OrderRole, OrderStatus
 from robson.domain.position import Position, PositionStatus, Trade, Tranche
 from robson.domain.protection import ExitProgress, ProtectionMode
+from robson.domain.states import CloseReason as CloseReason  # re-exported: the operation's own vocabulary
+from robson.domain.states import OperationStatus as OperationStatus
 from robson.domain.values import ZERO, Side
-
-
-class OperationStatus(StrEnum):
-    PLANNED = "PLANNED"
-    ACTIVE = "ACTIVE"
-    CLOSED = "CLOSED"
-    CANCELLED = "CANCELLED"
-    REJECTED = "REJECTED"
-
-    @property
-    def is_final(self) -> bool:
-        return self in (OperationStatus.CLOSED, OperationStatus.CANCELLED, OperationStatus.REJECTED)
-
-
-class CloseReason(StrEnum):
-    STOP_LOSS = "STOP_LOSS"
-    TAKE_PROFIT = "TAKE_PROFIT"
-    TRAILING_STOP = "TRAILING_STOP"
-    SCALE_OUT = "SCALE_OUT"
-    TIME_EXIT = "TIME_EXIT"
-    MANUAL = "MANUAL"
-    KILL_SWITCH = "KILL_SWITCH"
-    LIQUIDATION = "LIQUIDATION"
-    PROTECTION_FAILED = "PROTECTION_FAILED"
-
 
 _O = OperationStatus
 OPERATION_TRANSITIONS: dict[OperationStatus, frozenset[OperationStatus]] = {
@@ -104,7 +96,7 @@ class Operation:
     orders: list[Order] = field(default_factory=list)
     fills: list[Fill] = field(default_factory=list)
     position: Position = field(init=False)
-    events: list[DomainEvent] = field(default_factory=list)
+    events: list[OperationEvent] = field(default_factory=list)  # recorded, until a commit audits and dispatches them
     pending_add: PendingAdd | None = None
     protection: ProtectionMode = ProtectionMode.EXCHANGE
     initial_stop: Decimal | None = None  # the stop at entry, for R (the stop itself may move later)
@@ -135,7 +127,8 @@ class Operation:
         return other
 
     # ---- lifecycle -------------------------------------------------------------------------
-    def _move_to(self, status: OperationStatus, at: datetime) -> None:
+    def _move_to(self, status: OperationStatus, at: datetime) -> OperationStatus:
+        """Move through the state table; returns the status it left."""
         if status not in OPERATION_TRANSITIONS[self.status]:
             raise IllegalTransition(f"operation {self.id}", self.status, status)
         before = self.status
@@ -144,85 +137,121 @@ class Operation:
             self.activated_at = at
         if status.is_final:
             self.closed_at = at
-        after = {"status": status.value}
-        if self.close_reason is not None:
-            after["close_reason"] = self.close_reason.value
-        self.record("Operation" + status.value.title(), at, {"status": before.value}, after)
+        return before
 
-    def record(self, name: str, at: datetime, before: dict[str, str], after: dict[str, str]) -> None:
-        self.events.append(DomainEvent(name, "operation", str(self.id), at, before, after))
+    def record(self, event: OperationEvent) -> None:
+        """Keep an event of this operation (or of one of its orders) until a unit of work commits it."""
+        self.events.append(event)
+
+    def record_plan(self, at: datetime, signal_confidence: Decimal | None = None) -> None:
+        """Put the plan on record: its levels and size (and the signal's confidence, when a signal planned it)."""
+        self.record(
+            OperationPlanned(
+                operation_id=self.id,
+                at=at,
+                symbol=self.symbol,
+                side=self.side,
+                strategy=self.strategy,
+                entry_price=self.entry_price,
+                stop_price=self.stop_price,
+                target_price=self.target_price,
+                quantity=self.quantity,
+                risk_amount=self.risk_amount,
+                signal_confidence=signal_confidence,
+            )
+        )
 
     def cancel(self, at: datetime, note: str = "") -> None:
         self.note = note or self.note
-        self._move_to(OperationStatus.CANCELLED, at)
+        previous = self._move_to(OperationStatus.CANCELLED, at)
+        self.record(OperationCancelled(operation_id=self.id, at=at, previous=previous, note=self.note))
 
     def reject(self, at: datetime, reason: str) -> None:
         self.note = reason
-        self._move_to(OperationStatus.REJECTED, at)
+        previous = self._move_to(OperationStatus.REJECTED, at)
+        self.record(OperationRejected(operation_id=self.id, at=at, previous=previous, reason=reason))
 
     def close(self, reason: CloseReason, at: datetime) -> None:
         if not self.position.is_flat:
             raise InvalidValue(f"operation {self.id} still holds {self.position.quantity}; exit it first")
         self.close_reason = reason
-        self._move_to(OperationStatus.CLOSED, at)
+        previous = self._move_to(OperationStatus.CLOSED, at)
+        self.record(OperationClosed(operation_id=self.id, at=at, previous=previous, reason=reason))
 
     def resize(self, quantity: Decimal, risk_amount: Decimal, entry: Decimal, at: datetime) -> None:
         """Change the planned size before any order is sent (the market moved since the plan)."""
         if self.status is not OperationStatus.PLANNED or any(o.status is not OrderStatus.REJECTED for o in self.orders):
             raise IllegalTransition(f"operation {self.id}", self.status, "resized")
-        before = {
-            "quantity": str(self.quantity),
-            "risk_amount": str(self.risk_amount),
-            "entry_price": str(self.entry_price),
-        }
+        resized = OperationResized(
+            operation_id=self.id,
+            at=at,
+            previous_quantity=self.quantity,
+            previous_risk_amount=self.risk_amount,
+            previous_entry_price=self.entry_price,
+            quantity=quantity,
+            risk_amount=risk_amount,
+            entry_price=entry,
+        )
         self.quantity, self.risk_amount, self.entry_price = quantity, risk_amount, entry
-        after = {"quantity": str(quantity), "risk_amount": str(risk_amount), "entry_price": str(entry)}
-        self.record("OperationResized", at, before, after)
+        self.record(resized)
 
     def plan_add(self, add: PendingAdd) -> None:
         """Plan a further tranche; the stop re-bases when it fills."""
         if self.status is not OperationStatus.ACTIVE or self.position.is_flat:
             raise IllegalTransition(f"operation {self.id}", self.status, "a further tranche")
         self.pending_add = add
-        after = {
-            "entry_price": str(add.entry_price),
-            "quantity": str(add.quantity),
-            "stop_price": str(add.stop_price),
-            "risk_amount": str(add.risk_amount),
-        }
-        self.record("TranchePlanned", add.planned_at, {}, after)
+        self.record(
+            TranchePlanned(
+                operation_id=self.id,
+                at=add.planned_at,
+                entry_price=add.entry_price,
+                quantity=add.quantity,
+                stop_price=add.stop_price,
+                risk_amount=add.risk_amount,
+            )
+        )
 
     def rebase(self, stop: Decimal, risk_amount: Decimal, at: datetime) -> None:
         """After an add filled: the whole position's stop and risk, the quantity it now holds."""
         validate_levels(self.side, self.position.average_entry or self.entry_price, stop, None)
-        before = {"stop_price": str(self.stop_price), "quantity": str(self.quantity), "risk": str(self.risk_amount)}
+        previous_stop, previous_quantity, previous_risk = self.stop_price, self.quantity, self.risk_amount
         self.stop_price, self.risk_amount = stop, risk_amount
         self.quantity = self.position.entered_quantity
         self.pending_add = None
-        after = {"stop_price": str(stop), "quantity": str(self.quantity), "risk": str(risk_amount)}
-        self.record("StopRebased", at, before, after)
+        self.record(
+            StopRebased(
+                operation_id=self.id,
+                at=at,
+                previous_stop=previous_stop,
+                stop_price=stop,
+                previous_quantity=previous_quantity,
+                quantity=self.quantity,
+                previous_risk_amount=previous_risk,
+                risk_amount=risk_amount,
+            )
+        )
 
-    def move_stop(self, stop: Decimal, at: datetime, why: str) -> None:
-        """Move the stop (trailing, break-even): only ever toward the price, in the operation's favour."""
+    def move_stop(self, stop: Decimal, at: datetime, why: CloseReason) -> None:
+        """Move the stop (trailing, break-even): only ever toward the price, in the operation's favour. `why`: the
+        exit rule that moved it (TRAILING_STOP; STOP_LOSS for break-even)."""
         if (stop - self.stop_price) * self.side.sign <= 0:
             raise InvalidValue(f"a stop only moves in the operation's favour ({self.stop_price} -> {stop})")
-        before = {"stop_price": str(self.stop_price)}
+        previous = self.stop_price
         self.stop_price = stop
-        self.record("StopMoved", at, before, {"stop_price": str(stop), "why": why})
+        self.record(
+            StopMoved(operation_id=self.id, at=at, previous_stop=previous, stop_price=stop, why=CloseReason(why))
+        )
 
     def start_exit(self, reason: CloseReason, at: datetime, trigger: Decimal | None = None) -> None:
         """Record why an exit is about to be sent, before it is: a restart finishes it with the same reason."""
         self.exit_reason = reason
-        after = {"reason": reason.value}
-        if trigger is not None:
-            after["price"] = str(trigger)
-        name = "StopLossTriggered" if reason is CloseReason.STOP_LOSS else "ExitTriggered"
-        self.record(name, at, {}, after)
+        kind = StopLossTriggered if reason is CloseReason.STOP_LOSS else ExitTriggered
+        self.record(kind(operation_id=self.id, at=at, reason=reason, price=trigger))
 
     def drop_add(self, at: datetime, reason: str) -> None:
         if self.pending_add is not None:
             self.pending_add = None
-            self.record("TrancheDropped", at, {}, {"reason": reason})
+            self.record(TrancheDropped(operation_id=self.id, at=at, reason=reason))
 
     # ---- orders and fills ------------------------------------------------------------------
     def add_order(self, order: Order) -> None:
@@ -254,10 +283,13 @@ class Operation:
         self.fills.append(fill)
         pending = any(o.role is OrderRole.ENTRY and o.status.is_open for o in self.orders)
         result = self.position.apply(fill, more_entries_pending=pending)
-        kind = "TrancheAdded" if isinstance(result, Tranche) else "PositionReduced"
-        self.record(kind, at, {}, {"trade_id": fill.trade_id, "price": str(fill.price), "quantity": str(fill.quantity)})
+        if isinstance(result, Tranche):
+            self.record(TrancheAdded(operation_id=self.id, at=at, fill=fill))
+        else:
+            self.record(PositionReduced(operation_id=self.id, at=at, fill=fill, pnl=result.pnl))
         if isinstance(result, Tranche) and self.status is OperationStatus.PLANNED:
-            self._move_to(OperationStatus.ACTIVE, at)
+            previous = self._move_to(OperationStatus.ACTIVE, at)
+            self.record(OperationActivated(operation_id=self.id, at=at, previous=previous))
         if isinstance(result, Trade) and self.position.is_flat:
             reason = exit_reason or (self.exit_reason if order.role is OrderRole.EXIT else None)
             if reason is None and order.role is OrderRole.STOP and self.progress.trailing_active:

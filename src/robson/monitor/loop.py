@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from robson.domain.errors import ConcurrentChange
-from robson.domain.events import Alert
+from robson.domain.events import Alert, AlertLevel
 from robson.domain.instrument import Instrument
 from robson.domain.operation import Operation, OperationStatus
 from robson.domain.protection import ExitProgress, ProtectionMode
@@ -460,7 +460,7 @@ class Monitor:
 
     def _alert(self, severity: str, code: str, message: str) -> None:
         if self.ctx.notifier is not None:
-            self.ctx.notifier.notify(Alert(severity, code, message, self.ctx.clock.now()))
+            self.ctx.notifier.notify(Alert(AlertLevel(severity), code, message, self.ctx.clock.now()))
 
     def index_tick(self, symbol: str, price: Decimal) -> list[Outcome]:
         """A price from the fallback poll: evaluated like a tick, without resetting the stale clock."""

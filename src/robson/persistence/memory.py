@@ -18,12 +18,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
-from robson.domain.events import DomainEvent
+from robson.domain.events import Event
+from robson.persistence.audit_entries import audit_entries
 from robson.persistence.memory_operations import MemoryOperationRepository, OperationTable, stored_value
 from robson.persistence.trail import drain, pending_events
 from robson.ports import (
+    AuditEntry,
     AuditLog,
     AuditRecord,
+    EventBus,
     ExecutionLog,
     ExecutionRecord,
     MarkRepository,
@@ -68,11 +71,11 @@ class MemoryAuditLog:
         self.ledger = ledger
         self.pending: builtins.list[AuditRecord] = []
 
-    def append(self, event: DomainEvent, actor: str) -> None:
-        self.append_all([event], actor)
+    def append(self, entry: AuditEntry, actor: str) -> None:
+        self.append_all([entry], actor)
 
-    def append_all(self, events: Sequence[DomainEvent], actor: str) -> None:
-        self.pending += (self._record(event, actor) for event in events)
+    def append_all(self, entries: Sequence[AuditEntry], actor: str) -> None:
+        self.pending += (self._record(entry, actor) for entry in entries)
 
     def list(self, entity: str | None = None, entity_id: str | None = None) -> builtins.list[AuditRecord]:
         with self.ledger.lock:
@@ -83,17 +86,17 @@ class MemoryAuditLog:
             if (entity is None or record.entity == entity) and (entity_id is None or record.entity_id == entity_id)
         ]
 
-    def _record(self, event: DomainEvent, actor: str) -> AuditRecord:
+    def _record(self, entry: AuditEntry, actor: str) -> AuditRecord:
         """As SQL stores it: the time in UTC, before and after as their own dicts in key order (JSON, sorted)."""
         return AuditRecord(
             id=self.ledger.next_id(),
-            at=stored_value(event.at),
+            at=stored_value(entry.at),
             actor=actor,
-            action=event.name,
-            entity=event.entity,
-            entity_id=event.entity_id,
-            before=dict(sorted(event.before.items())),
-            after=dict(sorted(event.after.items())),
+            action=entry.name,
+            entity=entry.entity,
+            entity_id=entry.entity_id,
+            before=dict(sorted(entry.before.items())),
+            after=dict(sorted(entry.after.items())),
         )
 
 
@@ -180,8 +183,9 @@ def _by_id(records: builtins.list[_Identified]) -> builtins.list[_Identified]:
 
 class MemoryUnitOfWork:
     """`with MemoryUnitOfWork(ledger) as uow: ...; uow.commit()`, as SqlUnitOfWork: on commit every operation seen is
-    saved and its pending events audited (actor = `self.actor`), with everything else this unit wrote, in one step;
-    the events leave the operations once it is stored. Whatever is not committed is dropped."""
+    saved and the events this unit recorded and its pending events audited (actor = `self.actor`), with everything
+    else this unit wrote, in one step; the events leave the operations once it is stored. Whatever is not committed
+    is dropped. Once stored, the events go to `bus` (when given), which dispatches them to its subscribers."""
 
     operations: OperationRepository
     audit: AuditLog
@@ -189,9 +193,10 @@ class MemoryUnitOfWork:
     marks: MarkRepository
     executions: ExecutionLog
 
-    def __init__(self, ledger: MemoryLedger, actor: str = "robson") -> None:
+    def __init__(self, ledger: MemoryLedger, actor: str = "robson", bus: EventBus | None = None) -> None:
         self.ledger = ledger
         self.actor = actor
+        self.bus = bus
         self._open = False
 
     def __enter__(self) -> MemoryUnitOfWork:
@@ -203,22 +208,29 @@ class MemoryUnitOfWork:
         self._open = False
         self._begin()  # what was not committed is dropped
 
+    def record(self, *events: Event) -> None:
+        self._must_be_open()
+        self._recorded += events
+
     def commit(self) -> None:
         self._must_be_open()
         seen = self._operations.seen()
         for operation in seen:
             self._operations.save(operation)
-        trail, counted = pending_events(seen)
-        self._audit.append_all(trail, self.actor)
+        trail, counted = pending_events(self._recorded, seen)
+        entries = audit_entries(trail)
+        self._audit.append_all(entries, self.actor)
         try:
             with self.ledger.lock:
                 self._operations.check()
                 self._store()
         except BaseException:
-            del self._audit.pending[len(self._audit.pending) - len(trail) :]  # audited by the commit that succeeds
+            del self._audit.pending[len(self._audit.pending) - len(entries) :]  # audited by the commit that succeeds
             raise
         self._clear()
         drain(counted)
+        if self.bus is not None and trail:
+            self.bus.publish(trail)
 
     def rollback(self) -> None:
         self._must_be_open()
@@ -236,6 +248,7 @@ class MemoryUnitOfWork:
 
     def _clear(self) -> None:
         """Nothing left to commit (what the operations repository remembers stays: a unit goes on after commit)."""
+        self._recorded.clear()
         self._audit.pending.clear()
         self._executions.pending.clear()
         self._policy.pending = None
@@ -249,6 +262,7 @@ class MemoryUnitOfWork:
         self._executions = MemoryExecutionLog(ledger)
         self._policy = MemoryPolicyRepository(ledger)
         self._marks = MemoryMarkRepository(ledger)
+        self._recorded: list[Event] = []
         self.operations, self.audit, self.executions = self._operations, self._audit, self._executions
         self.policy, self.marks = self._policy, self._marks
 

@@ -12,14 +12,13 @@ from typing import Any
 from sqlalchemy import Connection, Select, bindparam, insert, or_, select, update
 
 from robson.domain.errors import ConcurrentChange
-from robson.domain.events import DomainEvent
 from robson.domain.fills import Fill
 from robson.domain.operation import Operation, OperationStatus
 from robson.persistence.identity import IdentityMap
 from robson.persistence.mapping import Row, Stored, changed_orders, fill_row, operation_from_rows, operation_row
 from robson.persistence.sql import Prepared, upsert
 from robson.persistence.tables import audit_events, fills, operations, orders
-from robson.ports import AuditLog, AuditRecord, OperationRepository
+from robson.ports import AuditEntry, AuditLog, AuditRecord, OperationRepository
 
 # The writes of every save, the exit's included: compiled once (see Prepared).
 _INSERT_ORDER = Prepared(insert(orders))
@@ -228,24 +227,24 @@ class SqlAuditLog:
     def __init__(self, session: Connection) -> None:
         self.session = session
 
-    def append(self, event: DomainEvent, actor: str) -> None:
-        self.append_all([event], actor)
+    def append(self, entry: AuditEntry, actor: str) -> None:
+        self.append_all([entry], actor)
 
-    def append_all(self, events: Sequence[DomainEvent], actor: str) -> None:
-        """Several events in one statement (a unit of work's commit writes them together)."""
-        if not events:
+    def append_all(self, entries: Sequence[AuditEntry], actor: str) -> None:
+        """Several entries in one statement (a unit of work's commit writes them together)."""
+        if not entries:
             return
         rows = [
             {
-                "at": event.at,
+                "at": entry.at,
                 "actor": actor,
-                "action": event.name,
-                "entity": event.entity,
-                "entity_id": event.entity_id,
-                "before": _as_json(event.before),
-                "after": _as_json(event.after),
+                "action": entry.name,
+                "entity": entry.entity,
+                "entity_id": entry.entity_id,
+                "before": _as_json(entry.before),
+                "after": _as_json(entry.after),
             }
-            for event in events
+            for entry in entries
         ]
         _INSERT_AUDIT.execute_many(self.session, rows)
 

@@ -1,6 +1,6 @@
 """The ports: the Protocols every adapter implements, and the contract's own value and error types, by concept:
 `exchange` (the venue, its streams), `paper` (the paper venue's market, price queue and account storage), `ledger`
-(the unit of work, its repositories, the lease), `time` (clocks), `notify`, `errors`.
+(the unit of work, its repositories, the lease), `time` (clocks), `notify`, `events` (the event bus), `errors`.
 
 Live, paper and backtest differ only in which adapters and which clock the composition root wires here. Every name
 is re-exported here: `from robson.ports import ExchangePort` and `from robson.ports.exchange import ExchangePort`
@@ -50,6 +50,12 @@ from robson.ports.errors import (
 from robson.ports.errors import (
     WouldTriggerImmediately as WouldTriggerImmediately,
 )
+from robson.ports.events import (
+    EventBus as EventBus,
+)
+from robson.ports.events import (
+    Subscriber as Subscriber,
+)
 from robson.ports.exchange import (
     ExchangePort as ExchangePort,
 )
@@ -76,6 +82,9 @@ from robson.ports.exchange import (
 )
 from robson.ports.exchange import (
     StreamFeed as StreamFeed,
+)
+from robson.ports.ledger import (
+    AuditEntry as AuditEntry,
 )
 from robson.ports.ledger import (
     AuditLog as AuditLog,

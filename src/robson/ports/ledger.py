@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
-from robson.domain.events import DomainEvent
+from robson.domain.events import Event
 from robson.domain.operation import Operation, OperationStatus
 from robson.domain.orders import OrderType
 from robson.domain.values import ZERO, OrderSide
@@ -50,6 +50,19 @@ class OperationRepository(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """What one event writes on the audit trail (persistence/audit_entries.py maps each event to its entry): the
+    action, what it is about, when, and the values before and after, as text."""
+
+    name: str  # past tense: OperationPlanned, OrderFilled, TrancheAdded, ...
+    entity: str  # "operation", "order", "policy"
+    entity_id: str
+    at: datetime
+    before: dict[str, str] = field(default_factory=dict)
+    after: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class AuditRecord:
     id: int
     at: datetime
@@ -62,7 +75,7 @@ class AuditRecord:
 
 
 class AuditLog(Protocol):
-    def append(self, event: DomainEvent, actor: str) -> None: ...
+    def append(self, entry: AuditEntry, actor: str) -> None: ...
 
     def list(self, entity: str | None = None, entity_id: str | None = None) -> list[AuditRecord]: ...
 
@@ -145,6 +158,15 @@ class UnitOfWork(Protocol):
 
     def __exit__(self, *args: object) -> None: ...
 
-    def commit(self) -> None: ...
+    def record(self, *events: Event) -> None:
+        """Events that belong to no operation (the policy's, alerts): audited with this unit's commit, in the same
+        transaction, and dispatched after it, as the events of the operations it commits are."""
+        ...
+
+    def commit(self) -> None:
+        """Save every operation seen, write the audit entries of the events recorded (this unit's first, then each
+        operation's, in order) in the same transaction; once committed, hand those events to the event bus. A
+        commit that fails (ConcurrentChange among others) writes and dispatches nothing: the events stay."""
+        ...
 
     def rollback(self) -> None: ...

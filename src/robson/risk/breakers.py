@@ -11,7 +11,16 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from robson.domain.errors import InvalidValue
-from robson.domain.events import Alert, DomainEvent
+from robson.domain.events import (
+    TRADING_STATE_EVENTS,
+    Alert,
+    AlertLevel,
+    HoldAdded,
+    HoldLifted,
+    PolicyEvent,
+    RiskAlerted,
+    TradingResumed,
+)
 from robson.risk.limits import RiskLimits
 from robson.risk.policy_state import (
     RECENT_TRADES,
@@ -38,7 +47,7 @@ ACTIVITY_HOLD = timedelta(minutes=15)  # how long an order-rate or price-move ho
 @dataclass(frozen=True, slots=True)
 class Update:
     state: PolicyState
-    events: tuple[DomainEvent, ...] = ()
+    events: tuple[PolicyEvent, ...] = ()
     alerts: tuple[Alert, ...] = ()
     flatten: tuple[str, ...] = ()  # the tiers that tripped now and are set to flatten every position
 
@@ -54,24 +63,18 @@ def _until(reading: TierReading, now: datetime) -> datetime | None:
 # ---- transitions -------------------------------------------------------------------------------
 
 
-def _event(name: str, at: datetime, before: dict[str, str], after: dict[str, str]) -> DomainEvent:
-    return DomainEvent(name, "policy", "account", at, before, after)
-
-
 def _with_holds(
-    state: PolicyState, holds: tuple[Hold, ...], now: datetime, why: str, events: list[DomainEvent]
+    state: PolicyState, holds: tuple[Hold, ...], now: datetime, why: str, events: list[PolicyEvent]
 ) -> PolicyState:
     """Set the holds, recording a TradingStateChanged event when the state moves."""
     before = state.state
     state = replace(state, holds=holds)
     if state.state is not before:
-        events.append(
-            _event("TradingStateChanged", now, {"state": before.value}, {"state": state.state.value, "reason": why})
-        )
+        events.append(TRADING_STATE_EVENTS[state.state](at=now, previous=before, reason=why))
     return state
 
 
-def _roll(state: PolicyState, now: datetime, events: list[DomainEvent]) -> PolicyState:
+def _roll(state: PolicyState, now: datetime, events: list[PolicyEvent]) -> PolicyState:
     """Start a new day, week or month at the last known equity; lift the holds whose time has come."""
     today = now.date()
     if today != state.day:
@@ -89,32 +92,29 @@ def _roll(state: PolicyState, now: datetime, events: list[DomainEvent]) -> Polic
     expired = [h for h in state.holds if h.until is not None and h.until <= now]
     if expired:
         for hold in expired:
-            events.append(_event("HoldLifted", now, {"hold": hold.code, "reason": hold.reason}, {"lifted": "on time"}))
+            events.append(HoldLifted(at=now, code=hold.code, reason=hold.reason))
         kept = tuple(h for h in state.holds if h not in expired)
         state = _with_holds(state, kept, now, f"{', '.join(h.code for h in expired)} lifted on time", events)
     return state
 
 
 def _add_hold(
-    state: PolicyState, hold: Hold, events: list[DomainEvent], alerts: list[Alert], level: str = "critical"
+    state: PolicyState,
+    hold: Hold,
+    events: list[PolicyEvent],
+    alerts: list[Alert],
+    level: AlertLevel = AlertLevel.CRITICAL,
 ) -> PolicyState:
     if state.hold(hold.code) is not None:
         return state
-    events.append(
-        _event(
-            "HoldAdded",
-            hold.since,
-            {},
-            {"hold": hold.code, "state": hold.state.value, "reason": hold.reason, "lifts": hold.lifts},
-        )
-    )
+    events.append(HoldAdded(at=hold.since, code=hold.code, state=hold.state, reason=hold.reason, until=hold.until))
     alerts.append(Alert(level, hold.code, f"{hold.state.value}: {hold.reason}; lifts {hold.lifts}", hold.since))
     return _with_holds(state, (*state.holds, hold), hold.since, hold.reason, events)
 
 
 def mark(state: PolicyState, limits: RiskLimits, readings: Readings, now: datetime, quote: str = "") -> Update:
     """Mark to market: new equity and P&L, period rolls, tiers and the monthly early warnings."""
-    events: list[DomainEvent] = []
+    events: list[PolicyEvent] = []
     alerts: list[Alert] = []
     state = _roll(state, now, events)
     streak_base = state.streak_base if readings.loss_streak >= state.streak_base else 0
@@ -149,22 +149,22 @@ def mark(state: PolicyState, limits: RiskLimits, readings: Readings, now: dateti
                 f"the month's loss is {figure(month_loss)}% of its starting equity; trading halts at "
                 f"{figure(limits.max_monthly_loss_percent)}%"
             )
-            alerts.append(Alert("warning", "MONTHLY_LOSS_WARNING", message, now))
-            events.append(_event("RiskAlerted", now, {}, {"alert": "MONTHLY_LOSS_WARNING", "message": message}))
+            alerts.append(Alert(AlertLevel.WARNING, "MONTHLY_LOSS_WARNING", message, now))
+            events.append(RiskAlerted(at=now, code="MONTHLY_LOSS_WARNING", message=message))
     return Update(state, tuple(events), tuple(alerts), tuple(flatten))
 
 
 def pause(state: PolicyState, reason: str, now: datetime) -> Update:
     if not reason.strip():
         raise InvalidValue("a reason is required to pause trading (--reason)")
-    events: list[DomainEvent] = []
+    events: list[PolicyEvent] = []
     alerts: list[Alert] = []
     state = _add_hold(state, Hold("PAUSED", TradingState.HALTED, f"paused: {reason.strip()}", now), events, alerts)
     return Update(state, tuple(events), tuple(alerts))
 
 
 def kill(state: PolicyState, reason: str, now: datetime) -> Update:
-    events: list[DomainEvent] = []
+    events: list[PolicyEvent] = []
     alerts: list[Alert] = []
     hold = Hold("KILL_SWITCH", TradingState.HALTED, f"kill switch: {reason.strip() or 'flatten everything'}", now)
     state = _add_hold(state, hold, events, alerts)
@@ -179,7 +179,7 @@ def resume(state: PolicyState, limits: RiskLimits, override: str, now: datetime,
         raise InvalidValue('resuming needs an override reason: robson resume --override "why"')
     if not state.holds:
         raise InvalidValue("trading is already ACTIVE: nothing to resume")
-    events: list[DomainEvent] = []
+    events: list[PolicyEvent] = []
     held = {h.code for h in state.holds}
     acknowledged = set(state.acknowledged)
     for reading in tiers(state, limits, quote):
@@ -193,9 +193,9 @@ def resume(state: PolicyState, limits: RiskLimits, override: str, now: datetime,
         streak_base=state.loss_streak,
         rejections_in_row=0,
     )
-    events.append(_event("TradingResumed", now, {"holds": ", ".join(sorted(held))}, {"override": override.strip()}))
+    events.append(TradingResumed(at=now, holds=tuple(sorted(held)), override=override.strip()))
     state = _with_holds(state, (), now, f"resumed: {override.strip()}", events)
-    alert = Alert("info", "RESUMED", f"trading resumed by override: {override.strip()}", now)
+    alert = Alert(AlertLevel.INFO, "RESUMED", f"trading resumed by override: {override.strip()}", now)
     return Update(state, tuple(events), (alert,))
 
 
@@ -204,14 +204,14 @@ def resume(state: PolicyState, limits: RiskLimits, override: str, now: datetime,
 
 def on_order(state: PolicyState, limits: RiskLimits, now: datetime, *, rejected: bool) -> Update:
     """Count an order sent to the venue: a burst of orders reduces, a run of rejections halts."""
-    events: list[DomainEvent] = []
+    events: list[PolicyEvent] = []
     alerts: list[Alert] = []
     recent = (*tuple(t for t in state.order_times if now - t < timedelta(minutes=1)), now)
     state = replace(state, order_times=recent, rejections_in_row=state.rejections_in_row + 1 if rejected else 0)
     if len(recent) > limits.max_orders_per_minute:
         reason = f"order rate spike: {len(recent)} orders in a minute (limit {limits.max_orders_per_minute})"
         hold = Hold("ORDER_RATE", TradingState.REDUCING, reason, now, now + ACTIVITY_HOLD)
-        state = _add_hold(state, hold, events, alerts, "warning")
+        state = _add_hold(state, hold, events, alerts, AlertLevel.WARNING)
     if state.rejections_in_row >= limits.max_consecutive_rejections:
         reason = f"{state.rejections_in_row} orders in a row rejected by the venue"
         state = _add_hold(state, Hold("REJECTIONS", TradingState.HALTED, reason, now), events, alerts)
@@ -222,9 +222,9 @@ def on_price_move(state: PolicyState, limits: RiskLimits, symbol: str, sigmas: D
     """A single move of `sigmas` standard deviations of recent returns: beyond the limit, only reduce."""
     if abs(sigmas) <= limits.max_price_move_sigma:
         return Update(state)
-    events: list[DomainEvent] = []
+    events: list[PolicyEvent] = []
     alerts: list[Alert] = []
     reason = f"{symbol} moved {figure(abs(sigmas).quantize(Decimal('0.1')))} sigma in one mark"
     hold = Hold("PRICE_MOVE", TradingState.REDUCING, reason, now, now + ACTIVITY_HOLD)
-    state = _add_hold(state, hold, events, alerts, "warning")
+    state = _add_hold(state, hold, events, alerts, AlertLevel.WARNING)
     return Update(state, tuple(events), tuple(alerts))

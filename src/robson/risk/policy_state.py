@@ -12,25 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from enum import StrEnum
 
+from robson.domain.states import TradingState as TradingState  # the domain's, re-exported for the policy's users
+from robson.domain.states import lifts
 from robson.domain.values import HUNDRED, ZERO
 from robson.risk.limits import RiskLimits
 
 RECENT_TRADES = 20
-
-
-class TradingState(StrEnum):
-    ACTIVE = "ACTIVE"  # every rule applies, nothing more
-    REDUCING = "REDUCING"  # only orders that reduce or close exposure pass
-    HALTED = "HALTED"  # no new exposure until the hold lifts; exits and stops still go through
-
-    @property
-    def severity(self) -> int:
-        return _SEVERITY[self]
-
-
-_SEVERITY = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +31,7 @@ class Hold:
 
     @property
     def lifts(self) -> str:
-        return f"at {self.until:%Y-%m-%d %H:%M} UTC" if self.until else "on robson resume --override"
+        return lifts(self.until)
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,9 @@ class Context:
     max_entry_deviation_percent: Decimal = Decimal("1")
     quote: str = "USDT"  # the account currency: equity and P&L are measured in it
     actor: str = "robson"  # who the audit trail names for what these use cases do
-    notifier: Notifier | None = None  # where alerts go (the composition root wires a log notifier)
+    # where the alerts sent directly go (the monitor's, a venue's ban); the alerts a commit records (the policy's) go
+    # through the event bus, to which the composition root subscribes this same notifier (a log notifier)
+    notifier: Notifier | None = None
     groups: Mapping[str, str] = field(default_factory=dict)  # symbol -> sector or category, for the group limit
     exit_policies: Mapping[str, ExitPolicy] = field(default_factory=dict)  # strategy -> the monitor's exit rules
     # how long a close's marketable limit (or a market exit the venue left working) may work before the loop sends

@@ -19,7 +19,7 @@ from typing import TypeVar
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from robson.domain.errors import InvalidValue
-from robson.domain.events import Alert
+from robson.domain.events import Alert, AlertLevel
 from robson.domain.orders import OrderType
 from robson.domain.values import ZERO, OrderSide
 from robson.ports import (
@@ -134,7 +134,7 @@ def find_order(ctx: Context, symbol: str, client_order_id: str) -> OrderReport |
 
 def _alert(ctx: Context, code: str, message: str) -> None:
     if ctx.notifier is not None:
-        ctx.notifier.notify(Alert("critical", code, message, ctx.clock.now()))
+        ctx.notifier.notify(Alert(AlertLevel.CRITICAL, code, message, ctx.clock.now()))
 
 
 # ---- the execution log -----------------------------------------------------------------------------------------

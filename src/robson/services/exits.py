@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from robson.domain.errors import ConcurrentChange, DomainError
+from robson.domain.events import ScaleOutTriggered
 from robson.domain.operation import CloseReason, Operation, OperationStatus
 from robson.domain.orders import OrderRole, OrderType
 from robson.domain.protection import ExitProgress, ProtectionMode
@@ -273,7 +274,7 @@ def _carry_out(ctx: Context, uow: UnitOfWork, op: Operation, action: engine.Acti
     if action.kind is ActionKind.MOVE_STOP:
         if (action.price - op.stop_price) * op.side.sign <= 0:
             return
-        op.move_stop(action.price, now, action.reason.value)
+        op.move_stop(action.price, now, action.reason)
         outcome.changes.append(f"stop moved to {action.price} ({action.reason})")
         uow.commit()
         if op.protection is ProtectionMode.EXCHANGE:
@@ -290,7 +291,7 @@ def _carry_out(ctx: Context, uow: UnitOfWork, op: Operation, action: engine.Acti
 def _scale_out(ctx: Context, uow: UnitOfWork, op: Operation, quantity: Decimal, outcome: Outcome) -> None:
     cancel_working(ctx, uow, op, outcome)
     order = orders.new_order(op, OrderRole.EXIT, op.side.exit_action, OrderType.MARKET, quantity, ctx.clock.now())
-    op.record("ScaleOutTriggered", ctx.clock.now(), {}, {"quantity": str(quantity)})
+    op.record(ScaleOutTriggered(operation_id=op.id, at=ctx.clock.now(), quantity=quantity))
     uow.commit()
     report = orders.send(ctx, op, order, within=uow)
     if report is not None:

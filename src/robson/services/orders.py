@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
-from robson.domain.events import DomainEvent
+from robson.domain.events import order_moved, order_recorded
 from robson.domain.operation import CloseReason, Operation
 from robson.domain.orders import Order, OrderRole, OrderStatus, OrderType
 from robson.domain.values import OrderSide
@@ -62,12 +62,8 @@ def new_order(
         list_id=list_id,
     )
     operation.add_order(order)
-    _event(operation, "OrderRecorded", order, at, {}, {"status": order.status.value, "type": order.type.value})
+    operation.record(order_recorded(order, at))
     return order
-
-
-def _event(op: Operation, name: str, order: Order, at: datetime, before: dict[str, str], after: dict[str, str]) -> None:
-    op.events.append(DomainEvent(name, "order", order.client_order_id, at, before, after))
 
 
 def apply_report(
@@ -87,14 +83,7 @@ def apply_report(
     if report.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED) and order.status.is_open:
         order.move_to(report.status, at)
     if order.status is not before:
-        _event(
-            operation,
-            "Order" + order.status.value.title().replace("_", ""),
-            order,
-            at,
-            {"status": before.value},
-            {"status": order.status.value, "filled_quantity": str(order.filled_quantity)},
-        )
+        operation.record(order_moved(order, before, at))
     return changes
 
 
@@ -102,7 +91,7 @@ def reject(operation: Operation, order: Order, reason: str, at: datetime) -> Non
     before = order.status
     order.reject_reason = reason
     order.move_to(OrderStatus.REJECTED, at)
-    _event(operation, "OrderRejected", order, at, {"status": before.value}, {"status": "REJECTED", "reason": reason})
+    operation.record(order_moved(order, before, at))
 
 
 def forget(operation: Operation, order: Order, at: datetime) -> str:

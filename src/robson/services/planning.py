@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import Decimal
 
 from robson.domain.errors import InvalidValue
+from robson.domain.events import OperationValidated
 from robson.domain.instrument import Instrument
 from robson.domain.operation import Operation, OperationStatus, validate_levels
 from robson.domain.values import HUNDRED, ONE, Side, ceil_to_step, is_on_step
@@ -124,25 +126,9 @@ def plan(
         if not decision.approved:
             raise Refused(decision.summary(), decision.failures)
         uow.operations.add(operation)
-        fields = _plan_fields(operation)
-        if confidence is not None:
-            fields["signal_confidence"] = str(confidence)
-        operation.record("OperationPlanned", now, {}, fields)
+        operation.record_plan(now, confidence)
         uow.commit()
     return Planned(operation, sizing, decision)
-
-
-def _plan_fields(operation: Operation) -> dict[str, str]:
-    return {
-        "status": operation.status.value,
-        "symbol": operation.symbol,
-        "side": operation.side.value,
-        "entry_price": str(operation.entry_price),
-        "stop_price": str(operation.stop_price),
-        "target_price": str(operation.target_price),
-        "quantity": str(operation.quantity),
-        "risk_amount": str(operation.risk_amount),
-    }
 
 
 def load(ctx: Context, operation_id: int) -> Operation:
@@ -287,10 +273,16 @@ def validated(ctx: Context, uow: UnitOfWork, snap: Snapshot, operation: Operatio
     if operation.status is not OperationStatus.PLANNED:
         raise InvalidValue(f"operation {operation.id} is {operation.status}; only PLANNED operations are validated")
     decision = as_execute_would(ctx, snap, operation, None, lambda entry: decide(ctx, uow, snap, operation, entry))
-    verdict = {"approved": str(decision.approved), "failures": decision.summary()}
-    operation.record("OperationValidated", ctx.clock.now(), {}, verdict)
+    operation.record(verdict(operation, decision, ctx.clock.now()))
     uow.commit()
     return decision
+
+
+def verdict(operation: Operation, decision: checks.Decision, at: datetime, tranche: bool = False) -> OperationValidated:
+    """The verdict on the audit trail: a plan's (or, `tranche`, a further tranche's) checks, nothing sent."""
+    return OperationValidated(
+        operation_id=operation.id, at=at, approved=decision.approved, summary=decision.summary(), tranche=tranche
+    )
 
 
 def operations(ctx: Context, statuses: tuple[OperationStatus, ...] = ()) -> list[Operation]:

@@ -1,5 +1,6 @@
 """The policy state as a use case: measured from the ledger and the venue, judged by the pure breakers,
-persisted, put on the audit trail, and said to the trader through the notifier."""
+persisted and put on the audit trail in one commit, and said to the trader through the event bus (its alerts are
+recorded with that commit and delivered to the notifier once it is committed)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from datetime import datetime
 from decimal import Decimal
 
 from robson.domain.errors import InvalidValue
-from robson.domain.events import Alert
 from robson.domain.operation import Operation, OperationStatus
 from robson.domain.values import HUNDRED, ZERO
 from robson.ports import ExchangeError, ExecutionRecord, UnitOfWork
@@ -111,17 +111,11 @@ def state(ctx: Context) -> PolicyState:
     return stored
 
 
-def _apply(ctx: Context, uow: UnitOfWork, update: Update) -> None:
-    """Store the new state with its events in this unit of work; the caller commits, then `_tell`s."""
+def _apply(uow: UnitOfWork, update: Update) -> None:
+    """Store the new state with its events and alerts in this unit of work: its commit audits the events, and once
+    committed the event bus delivers the alerts to the notifier (nothing is said of a state that was not stored)."""
     uow.policy.save(update.state)
-    for event in update.events:
-        uow.audit.append(event, ctx.actor)
-
-
-def _tell(ctx: Context, alerts: Sequence[Alert]) -> None:
-    if ctx.notifier is not None:
-        for alert in alerts:
-            ctx.notifier.notify(alert)
+    uow.record(*update.events, *update.alerts)
 
 
 def _judge(
@@ -130,15 +124,12 @@ def _judge(
     within: UnitOfWork | None = None,
     stored: Callable[[Context, UnitOfWork], PolicyState] | None = None,
 ) -> Update:
-    """Apply one rule to the stored state in one unit of work: store, audit, commit, then alert. `within`: the
-    caller's unit of work, committed with the rule's changes (one connection for all of an order's writes)."""
+    """Apply one rule to the stored state in one unit of work: store, audit, commit (then the bus alerts). `within`:
+    the caller's unit of work, committed with the rule's changes (one connection for all of an order's writes)."""
     if within is not None:
-        update = _judged(ctx, rule, within, stored or current)
-    else:
-        with ctx.unit_of_work() as uow:
-            update = _judged(ctx, rule, uow, stored or current)
-    _tell(ctx, update.alerts)
-    return update
+        return _judged(ctx, rule, within, stored or current)
+    with ctx.unit_of_work() as uow:
+        return _judged(ctx, rule, uow, stored or current)
 
 
 def _judged(
@@ -148,7 +139,7 @@ def _judged(
     stored: Callable[[Context, UnitOfWork], PolicyState] = current,
 ) -> Update:
     update = rule(uow, stored(ctx, uow))
-    _apply(ctx, uow, update)
+    _apply(uow, update)
     uow.commit()
     return update
 
@@ -189,7 +180,6 @@ def _hold_now(ctx: Context, rule: Callable[[PolicyState], Update]) -> PolicyStat
     work while the venue is unreachable."""
     with ctx.unit_of_work() as uow:
         update = _judged(ctx, lambda uow, state: rule(state), uow, stored_or_unmeasured)
-    _tell(ctx, update.alerts)
     return update.state
 
 
@@ -249,12 +239,10 @@ def observe_price(ctx: Context, symbol: str, price: Decimal) -> None:
         now = ctx.clock.now()
         update = breakers.on_price_move(current(ctx, uow), limits, symbol, sigmas, now) if sigmas is not None else None
         if update is not None:
-            _apply(ctx, uow, update)
+            _apply(uow, update)
         uow.marks.add(symbol, now, price)
         uow.marks.prune(symbol, MARKS_KEPT)
         uow.commit()
-    if update is not None:
-        _tell(ctx, update.alerts)
 
 
 # ---- status ------------------------------------------------------------------------------------

@@ -130,8 +130,7 @@ def validated_add(ctx: Context, uow: UnitOfWork, snap: Snapshot, op: Operation) 
     add = op.pending_add
     entry = add.entry_price if add is not None else None
     decision = planning.as_execute_would(ctx, snap, op, entry, lambda price: decide_add(ctx, uow, snap, op, price))
-    verdict = {"approved": str(decision.approved), "failures": decision.summary(), "tranche": "planned add"}
-    op.record("OperationValidated", ctx.clock.now(), {}, verdict)
+    op.record(planning.verdict(op, decision, ctx.clock.now(), tranche=True))
     uow.commit()
     return decision
 

@@ -8,21 +8,21 @@ import pytest
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import DBAPIError
 
-from robson.domain.events import DomainEvent
 from robson.persistence.database import Sessions
 from robson.persistence.repositories import SqlAuditLog
 from robson.persistence.tables import audit_events
+from robson.ports import AuditEntry
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 
-def happened(name: str, entity_id: str, minute: int, entity: str = "operation") -> DomainEvent:
-    return DomainEvent(
+def happened(name: str, entity_id: str, minute: int, entity: str = "operation") -> AuditEntry:
+    return AuditEntry(
         name, entity, entity_id, T0 + timedelta(minutes=minute), {"status": "PLANNED"}, {"z": "1", "a": "2"}
     )
 
 
-def append(sessions: Sessions, *events: DomainEvent, actor: str = "robson") -> None:
+def append(sessions: Sessions, *events: AuditEntry, actor: str = "robson") -> None:
     with sessions() as session:
         log = SqlAuditLog(session)
         for item in events:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from robson.domain.errors import InvalidValue
-from robson.domain.events import Alert, DomainEvent
+from robson.domain.events import Alert, HoldAdded, PolicyEvent, RiskAlerted, TradingResumed, TradingStateChanged
 from robson.risk import policy_state
 from robson.risk.breakers import Update, kill, mark, on_order, on_price_move, pause, resume
 from robson.risk.limits import RiskLimits
@@ -40,17 +40,18 @@ def at(equity: str, **readings: Any) -> Readings:
 
 
 def names(update: Update) -> list[str]:
-    return [e.name for e in update.events]
+    """The events' kinds; TradingStateChanged for each move of the state, whichever state it moved to."""
+    return ["TradingStateChanged" if isinstance(e, TradingStateChanged) else type(e).__name__ for e in update.events]
 
 
 def state_changes(update: Update) -> list[tuple[str, str]]:
-    return [(e.before["state"], e.after["state"]) for e in update.events if e.name == "TradingStateChanged"]
+    return [(e.previous.value, e.state.value) for e in update.events if isinstance(e, TradingStateChanged)]
 
 
 def assert_well_formed(update: Update) -> None:
     """Every event is the policy's; every alert says how loud, what and why."""
     for event in update.events:
-        assert isinstance(event, DomainEvent)
+        assert isinstance(event, PolicyEvent)
         assert (event.entity, event.entity_id) == ("policy", "account")
         assert event.at.tzinfo is not None
     for alert in update.alerts:
@@ -218,8 +219,9 @@ def test_after_resume_the_month_stays_acknowledged_and_trips_again_next_month() 
     assert resumed.state.holds == ()
     assert "MONTHLY_LOSS@2026-11" in resumed.state.acknowledged
     assert names(resumed) == ["TradingResumed", "TradingStateChanged"]
-    assert resumed.events[0].after == {"override": "reviewed the month"}
-    assert resumed.events[0].before == {"holds": "MONTHLY_LOSS"}
+    assert resumed.events[0] == TradingResumed(
+        at=WED + timedelta(hours=1), holds=("MONTHLY_LOSS",), override="reviewed the month"
+    )
     assert state_changes(resumed) == [("HALTED", "ACTIVE")]
     (alert,) = resumed.alerts
     assert (alert.level, alert.code) == ("info", "RESUMED") and "reviewed the month" in alert.message
@@ -264,7 +266,7 @@ def test_monthly_early_warnings_at_2_and_3_percent_are_sent_once_each() -> None:
         assert "trading halts at 4%" in sent.message
     assert "2%" in warnings[1][0].message and "3%" in warnings[5][0].message
     assert names(updates[1]) == ["RiskAlerted"]
-    assert updates[1].events[0].after["alert"] == "MONTHLY_LOSS_WARNING"
+    assert isinstance(warned := updates[1].events[0], RiskAlerted) and warned.code == "MONTHLY_LOSS_WARNING"
     assert all(u.state.state is TradingState.ACTIVE for u in updates)
     assert set(updates[-1].state.alerts_sent) == {"MONTHLY_LOSS>=2@2026-11", "MONTHLY_LOSS>=3@2026-11"}
 
@@ -385,7 +387,7 @@ def test_pause_halts_until_resume() -> None:
     assert update.state.state is TradingState.HALTED
     assert hold is not None and hold.reason == "paused: news at 14:00" and hold.until is None
     assert names(update) == ["HoldAdded", "TradingStateChanged"]
-    assert update.events[0].after["hold"] == "PAUSED"
+    assert isinstance(added := update.events[0], HoldAdded) and added.code == "PAUSED"
     (alert,) = update.alerts
     assert (alert.level, alert.code) == ("critical", "PAUSED")
     again = pause(update.state, "twice", WED)
@@ -407,7 +409,7 @@ def test_kill_adds_its_hold_and_resume_lifts_every_hold() -> None:
     assert state_changes(fresh) == [("ACTIVE", "HALTED")]
     resumed = resume(killed.state, LIMITS, "all clear", WED + timedelta(minutes=2))
     assert resumed.state.holds == ()
-    assert resumed.events[0].before == {"holds": "KILL_SWITCH, PAUSED"}
+    assert isinstance(lifted := resumed.events[0], TradingResumed) and lifted.holds == ("KILL_SWITCH", "PAUSED")
 
 
 # ---- unusual activity --------------------------------------------------------------------------
@@ -561,6 +563,6 @@ def test_every_transition_leaves_policy_events_and_each_state_move_is_recorded()
         assert update.events, "every transition is on the record"
         assert_well_formed(update)
         assert state_changes(update) == ([move] if move else [])
-    changed = next(e for e in steps[1][0].events if e.name == "TradingStateChanged")
-    assert changed.after["reason"] == "paused: checking"
+    changed = next(e for e in steps[1][0].events if isinstance(e, TradingStateChanged))
+    assert changed.reason == "paused: checking"
     assert changed.at == WED

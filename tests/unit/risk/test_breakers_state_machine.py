@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from robson.domain.errors import InvalidValue
+from robson.domain.events import HoldAdded, HoldLifted, TradingResumed, TradingStateChanged
 from robson.domain.instrument import Instrument
 from robson.domain.values import Side
 from robson.domain.venue import Capability
@@ -122,26 +123,26 @@ class PolicyMachine(RuleBasedStateMachine):
         """Check one Update against the state before it (d, b) and make it the model's state."""
         before, after = self.state, update.state
         # (d) the TradingStateChanged events chain from the state before to the state after
-        changes = [e for e in update.events if e.name == "TradingStateChanged"]
+        changes = [e for e in update.events if isinstance(e, TradingStateChanged)]
         current = before.state
         for change in changes:
-            assert change.before["state"] == current.value, (change, current)
-            assert change.after["state"] != change.before["state"]
+            assert change.previous is current, (change, current)
+            assert change.state is not change.previous
             assert change.at == self.now
-            current = TradingState(change.after["state"])
+            current = change.state
         assert current is after.state, f"state moved {before.state} -> {after.state} without an event: {changes}"
         if before.state is not after.state:
             assert changes, "a change of state with no TradingStateChanged event"
         # (b) holds lift only by a resume, or (timed ones) on a mark at or after their time
         kept = {h.code: h for h in after.holds}
-        added = [e.after["hold"] for e in update.events if e.name == "HoldAdded"]
+        added = [e.code for e in update.events if isinstance(e, HoldAdded)]
         for hold in before.holds:
             if kept.get(hold.code) == hold or resumed:
                 continue
             # gone, or lifted and tripped again in the same mark (a new day that starts as badly as the last)
             assert hold.code not in MANUAL, f"{hold.code} lifted without an override"
             assert hold.until is not None and rolled and hold.until <= self.now, f"{hold} lifted early"
-            assert any(e.name == "HoldLifted" and e.before["hold"] == hold.code for e in update.events)
+            assert any(isinstance(e, HoldLifted) and e.code == hold.code for e in update.events)
             if hold.code in kept:
                 assert hold.code in added and kept[hold.code].since == self.now
         for code in kept.keys() - {h.code for h in before.holds}:
@@ -245,7 +246,7 @@ class PolicyMachine(RuleBasedStateMachine):
         state = update.state
         assert state.state is TradingState.ACTIVE
         assert state.streak_base == state.loss_streak and state.effective_streak == 0
-        assert any(e.name == "TradingResumed" and e.after["override"] == override.strip() for e in update.events)
+        assert any(isinstance(e, TradingResumed) and e.override == override.strip() for e in update.events)
         if before.hold("DRAWDOWN") is not None:
             assert state.peak_equity == state.equity
         for reading in policy_state.tiers(before, self.limits, "USDT"):
@@ -253,7 +254,7 @@ class PolicyMachine(RuleBasedStateMachine):
                 assert policy_state.ack_key(reading) in state.acknowledged
         # a resume sticks: marking the same readings at once trips nothing again
         again = breakers.mark(state, self.limits, self.readings(state.equity), self.now, "USDT")
-        assert not any(e.name == "HoldAdded" for e in again.events), again.events
+        assert not any(isinstance(e, HoldAdded) for e in again.events), again.events
 
     @rule(override=blank)
     def resume_without_an_override(self, override: str) -> None:
