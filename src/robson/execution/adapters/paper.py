@@ -45,6 +45,7 @@ from robson.ports import (
     OcoRequest,
     OrderReport,
     OrderRequest,
+    PaperChanges,
     PaperState,
     PaperStore,
     Quote,
@@ -232,11 +233,11 @@ class PaperExchange:
         instrument = self._instrument(symbol)
         bar = Bar(open_, high, low, close)
 
+        if self._price_alone(symbol, bar.close):
+            return []
+
         def match(session: PaperSession) -> list[Fill]:
             resting = session.open_orders(symbol)
-            if not resting:  # nothing rests on this symbol: the bar only moves its price
-                session.set_price(symbol, bar.close)
-                return []
             already = {order.client_order_id for order in resting} & session.triggered
             result = match_bar(resting, bar, session.price(symbol), instrument, self._slippage, self._fees, already)
             fills = []
@@ -267,6 +268,21 @@ class PaperExchange:
         self.reload()
 
     # ---- inside ---------------------------------------------------------------------------------
+
+    def _price_alone(self, symbol: str, price: Decimal) -> bool:
+        """When no order rests on the symbol, a price (or a bar) only moves its last price: one write, in one store
+        transaction, with no session to match in (most of a replay's bars). False when an order rests: the caller
+        matches it."""
+        with self._store.transaction() as revision:
+            if revision != self._state.revision:
+                self._load(self._store.load())
+            if any(self._state.orders[cid].symbol == symbol for cid in self._state.working):
+                return False
+            changes = PaperChanges(prices={symbol: price})
+            self._store.commit(changes)
+        apply_changes(self._state, changes)
+        self._state.revision = revision + 1
+        return True
 
     def _run(self, action: Callable[[PaperSession], T]) -> T:
         """Run one call in one exclusive store transaction, over the account as it is now (read again when another
